@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+"""Synthetic but realistic Saturn workloads: a sweep (YAML) and its profile (JSON).
+
+The profile is what `saturn profile` would measure, estimated by an analytic cost model of
+GPT-style training on H100-class devices instead:
+
+  * compute per step: (6 x params + 12 x layers x d_model x seq_len) FLOPs per token, 8 x ... with
+    activation checkpointing (the forward runs twice), at 400 TFLOP/s peak x MFU; MFU is ~40% for
+    large models and drops for small d_model and small micro-batches;
+  * ddp: full replica (16 bytes/param: bf16 params + grads, fp32 master + Adam m, v) plus
+    activations; grads all-reduced once per step, overlapped with the last micro-batch's backward;
+  * fsdp: params, grads and optimizer sharded (16 B/param / k); all-gather params forward and
+    backward per micro-batch plus one reduce-scatter of grads (~3 x param bytes), partly overlapped;
+  * pipeline: k stages of ceil(layers/k) layers, m micro-batches, 1F1B: time (m + k - 1) x stage
+    time (bubble (k-1)/(m+k-1)), activations sent between stages, memory 16 B/param / k plus
+    activations of up to k micro-batches in flight;
+  * offload (ZeRO-Infinity style): params and optimizer on the host; params streamed over PCIe
+    (~25 GB/s) each micro-batch, grads back once, Adam on the CPU; tiny device memory, slow;
+  * links: NVLink ~300 GB/s per device inside a node, ~25 GB/s per device between nodes (any
+    configuration wider than a node pays it), a per-collective latency growing with device count.
+
+Each (model, seq_len, batch_size, technique, devices) gets a seeded +-5% jitter, so jobs that
+differ only in learning rate get identical records. For data-parallel techniques the per-device
+micro-batch size and activation checkpointing are tuned (fastest setting that fits in memory) and
+reported as knobs. Deterministic given the seed.
+
+CLI:
+  python3 bench/workload.py --name NAME --jobs N --nodes M --devices-per-node 8 \
+      --models 125m,1.3b --seed S --out DIR
+writes DIR/sweep.yaml and DIR/profile.json. Importable: make_workload(...), write_workload(...).
+"""
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+
+GIB = 1024 ** 3
+
+# Hardware (H100 SXM-class).
+PEAK_FLOPS = 400e12          # bf16 dense, per device
+BASE_MFU = 0.42              # for a large model with a large micro-batch
+NVLINK_BW = 300e9            # bytes/s per device, intra-node collective bandwidth
+INTER_BW = 25e9              # bytes/s per device between nodes (200 Gb/s NIC per GPU)
+PCIE_BW = 25e9               # bytes/s host <-> device
+HBM_BW = 2.0e12              # bytes/s, for the (memory-bound) optimizer step
+CPU_ADAM_RATE = 1.0e9        # params/s of the host's Adam, per device
+LAT_INTRA = 10e-6            # seconds per collective hop inside a node
+LAT_INTER = 30e-6            # ... across nodes
+LAUNCH_PER_LAYER = 150e-6    # kernel launches of one layer's forward + backward, per micro-batch
+STEP_OVERHEAD = 10e-3        # per step: data loading, optimizer launch, logging
+DEVICE_MEMORY = 80 * GIB
+WORKSPACE = 3 * GIB          # CUDA context, allocator fragmentation, temporary buffers
+VOCAB = 50257
+
+# GPT-3 paper sizes: name -> (params, layers, d_model, seq_len used in sweeps).
+MODELS = {
+    "125m": (125e6, 12, 768, 2048),
+    "350m": (350e6, 24, 1024, 2048),
+    "760m": (760e6, 24, 1536, 2048),
+    "1.3b": (1.3e9, 24, 2048, 2048),
+    "2.7b": (2.7e9, 32, 2560, 2048),
+    "6.7b": (6.7e9, 32, 4096, 2048),
+    "13b": (13e9, 40, 5120, 2048),
+}
+MODEL_ORDER = list(MODELS)
+
+TECHNIQUES = ["ddp", "fsdp", "pipeline", "offload"]
+
+# Learning rates a sweep draws from, in the order grids take them.
+LRS = [1.0e-4, 3.0e-4, 1.0e-3, 6.0e-4, 2.0e-4, 3.0e-5, 5.0e-4, 1.5e-4, 8.0e-4, 6.0e-5, 2.5e-4, 4.0e-4,
+       1.2e-3, 7.0e-5, 3.5e-4, 9.0e-4, 4.5e-4, 1.0e-5, 2.0e-3, 5.0e-5, 7.5e-4, 1.75e-4, 2.75e-4, 1.25e-4]
+
+
+def model_key(name):
+    k = name.lower().replace("gpt-", "").replace("gpt", "")
+    if k not in MODELS:
+        raise ValueError("unknown model '%s'; one of %s" % (name, ", ".join(MODEL_ORDER)))
+    return k
+
+
+# ----------------------------------------------------------------------------- cost model
+
+def _mfu(d_model, micro_tokens):
+    """Model FLOPs utilization: lower for narrow models and small micro-batches (small matmuls)."""
+    return BASE_MFU * (d_model / (d_model + 256.0)) / (1.0 + 1.0e6 / (micro_tokens * d_model))
+
+
+def _flops_per_token(params, layers, d_model, seq_len, checkpointing):
+    f = 6.0 * params + 12.0 * layers * d_model * seq_len
+    return f * (8.0 / 6.0 if checkpointing else 1.0)
+
+
+def _compute_seconds(model, tokens, micro_tokens, checkpointing, layer_fraction=1.0):
+    params, layers, d, seq = model
+    flops = _flops_per_token(params, layers, d, seq, checkpointing) * tokens * layer_fraction
+    return flops / (PEAK_FLOPS * _mfu(d, micro_tokens))
+
+
+def _activation_bytes(model, micro_batch, layers, checkpointing):
+    """Activations kept for backward by `layers` layers for one micro-batch (flash attention)."""
+    _, _, d, seq = model
+    tokens = micro_batch * seq
+    if checkpointing:  # layer inputs only, plus one layer's full activations while recomputing
+        return tokens * d * 2.0 * layers + tokens * d * 34.0
+    return tokens * d * 34.0 * layers
+
+
+def _layer_param_bytes(model):
+    _, _, d, _ = model
+    return 12.0 * d * d * 2.0  # bf16
+
+
+def _link(devices, devices_per_node):
+    """(bandwidth per device, latency per hop) of collectives over `devices` devices."""
+    if devices <= devices_per_node:
+        return NVLINK_BW, LAT_INTRA
+    return INTER_BW, LAT_INTER
+
+
+def _allreduce(nbytes, k, dpn, buckets=1):
+    if k <= 1:
+        return 0.0
+    bw, lat = _link(k, dpn)
+    return 2.0 * (k - 1) / k * nbytes / bw + buckets * 2 * (k - 1) * lat
+
+
+def _gather(nbytes, k, dpn, buckets=1):
+    """All-gather or reduce-scatter of a tensor of `nbytes` in total."""
+    if k <= 1:
+        return 0.0
+    bw, lat = _link(k, dpn)
+    return (k - 1.0) / k * nbytes / bw + buckets * (k - 1) * lat
+
+
+def _pow2_divisors(n):
+    out, m = [], 1
+    while m <= n:
+        if n % m == 0:
+            out.append(m)
+        m *= 2
+    return out
+
+
+def _data_parallel(model, technique, k, batch, dpn):
+    """Best (seconds, peak bytes, knobs) over micro-batch size and checkpointing, or a reason."""
+    params, layers, d, seq = model
+    if batch % k:
+        return None, "batch size %d does not split over %d devices" % (batch, k)
+    per_device = batch // k
+    best, smallest_peak = None, None
+    for ckpt in (False, True):
+        for mb in _pow2_divisors(per_device):
+            ga = per_device // mb
+            act = _activation_bytes(model, mb, layers, ckpt)
+            micro_tokens = mb * seq
+            compute = _compute_seconds(model, per_device * seq, micro_tokens, ckpt)
+            compute += ga * layers * LAUNCH_PER_LAYER * (1.5 if ckpt else 1.0) + STEP_OVERHEAD
+            mb_backward = compute / ga * (2.0 / 3.0)
+            if technique == "ddp":
+                peak = 16.0 * params + act + WORKSPACE
+                buckets = max(1, int(2.0 * params / 25e6))
+                comm = _allreduce(2.0 * params, k, dpn, buckets)
+                exposed = 0.1 * comm + max(0.0, 0.9 * comm - 0.8 * mb_backward)
+                opt = 16.0 * params / HBM_BW
+                t = compute + exposed + opt
+            elif technique == "fsdp":
+                peak = 16.0 * params / k + 4.0 * _layer_param_bytes(model) + act + WORKSPACE
+                ag = _gather(2.0 * params, k, dpn, layers)
+                rs = _gather(2.0 * params, k, dpn, layers)
+                comm = 2.0 * ag * ga + rs
+                exposed = 0.15 * comm + max(0.0, 0.85 * comm - 0.8 * compute)
+                opt = 16.0 * params / k / HBM_BW
+                overhead = 1.03 if k == 1 else 1.0  # wrapping without sharding still costs a little
+                t = compute * overhead + exposed + opt
+            else:  # offload
+                peak = 4.0 * _layer_param_bytes(model) + VOCAB * d * 4.0 + act + WORKSPACE + 1.0 * GIB
+                ag = _gather(2.0 * params, k, dpn, layers)
+                rs = _gather(2.0 * params, k, dpn, layers)
+                comm = 2.0 * ag * ga + rs
+                pcie = (4.0 * ga + 2.0) * params / k / PCIE_BW
+                exposed = 0.5 * (comm + pcie) + max(0.0, 0.5 * (comm + pcie) - 0.7 * compute)
+                adam = params / k / CPU_ADAM_RATE
+                t = compute + exposed + adam
+            if smallest_peak is None or peak < smallest_peak:
+                smallest_peak = peak
+            if peak > DEVICE_MEMORY:
+                continue
+            knobs = {"micro_batch_size": mb, "grad_accum": ga, "activation_checkpointing": ckpt}
+            if best is None or t < best[0]:
+                best = (t, peak, knobs)
+    if best is None:
+        return None, "out of memory", smallest_peak
+    return best
+
+
+def _pipeline(model, k, batch, dpn):
+    params, layers, d, seq = model
+    if k > layers:
+        return None, "%d pipeline stages but only %d layers" % (k, layers)
+    stage_layers = math.ceil(layers / k)
+    best, smallest_peak = None, None
+    for ckpt in (False, True):
+        for mb in _pow2_divisors(batch):
+            m = batch // mb
+            in_flight = min(k, m)
+            act = in_flight * _activation_bytes(model, mb, stage_layers, ckpt)
+            # The first stage also holds the embedding (and last the LM head): counted in params.
+            peak = 16.0 * params / k * (stage_layers / (layers / k)) + act + WORKSPACE
+            if smallest_peak is None or peak < smallest_peak:
+                smallest_peak = peak
+            if peak > DEVICE_MEMORY:
+                continue
+            stage = _compute_seconds(model, mb * seq, mb * seq, ckpt, stage_layers / layers)
+            stage += stage_layers * LAUNCH_PER_LAYER * (1.5 if ckpt else 1.0)
+            if k > 1:
+                bw = INTER_BW if k > dpn else NVLINK_BW
+                p2p = 2.0 * mb * seq * d * 2.0 / bw + 2 * (LAT_INTER if k > dpn else LAT_INTRA)
+                stage += 0.5 * p2p  # send/recv half hidden behind the next micro-batch
+            t = (m + k - 1) * stage + 16.0 * params / k / HBM_BW + STEP_OVERHEAD
+            knobs = {"stages": k, "micro_batch_size": mb, "micro_batches": m, "activation_checkpointing": ckpt}
+            if best is None or t < best[0]:
+                best = (t, peak, knobs)
+    if best is None:
+        return None, "out of memory", smallest_peak
+    return best
+
+
+def estimate(model_name, seq_len, batch_size, technique, devices, devices_per_node=8):
+    """Step time of one configuration: (step_seconds, peak_bytes, knobs) or (None, reason[, peak])."""
+    params, layers, d, _ = MODELS[model_key(model_name)]
+    model = (params, layers, d, seq_len)
+    if technique == "pipeline":
+        return _pipeline(model, devices, batch_size, devices_per_node)
+    if technique in ("ddp", "fsdp", "offload"):
+        return _data_parallel(model, technique, devices, batch_size, devices_per_node)
+    raise ValueError("unknown technique " + technique)
+
+
+def _jitter(seed, model_name, seq_len, batch_size, technique, devices):
+    rng = random.Random("%s|%s|%d|%d|%s|%d" % (seed, model_name, seq_len, batch_size, technique, devices))
+    return rng.uniform(0.95, 1.05)
+
+
+def records_for(job, seed, devices_per_node):
+    """Profile records of one job (dict with name, model, seq_len, batch_size, techniques, devices)."""
+    out = []
+    for tech in job["techniques"]:
+        for k in job["devices"]:
+            r = estimate(job["model"], job["seq_len"], job["batch_size"], tech, k, devices_per_node)
+            rec = {"job": job["name"], "technique": tech, "devices": k}
+            if r[0] is None:
+                rec["feasible"] = False
+                rec["reason"] = r[1]
+                if len(r) > 2 and r[2] is not None:
+                    rec["peak_memory_bytes"] = int(r[2])
+            else:
+                t, peak, knobs = r
+                t *= _jitter(seed, model_key(job["model"]), job["seq_len"], job["batch_size"], tech, k)
+                rec["feasible"] = True
+                rec["step_seconds"] = round(t, 6)
+                rec["peak_memory_bytes"] = int(peak)
+                rec["knobs"] = knobs
+            out.append(rec)
+    return out
+
+
+# ----------------------------------------------------------------------------- sweeps
+
+def _steps(model_name, seq_len, seed):
+    """Steps so the job takes roughly 8-32 device-hours (clamped to 1000-20000 steps)."""
+    params, layers, d, _ = MODELS[model_name]
+    one_device = _compute_seconds((params, layers, d, seq_len), 16 * seq_len, 8 * seq_len, False)
+    rng = random.Random("steps|%s|%s" % (seed, model_name))
+    target = rng.uniform(8.0, 32.0) * 3600.0
+    steps = int(round(target / one_device / 500.0)) * 500
+    return max(1000, min(20000, steps))
+
+
+def _fmt(x):
+    s = repr(float(x))
+    return s[:-2] if s.endswith(".0") else s
+
+
+def make_jobs(models, jobs=None, lrs=None, batch_sizes=(16, 32), device_counts=(1, 2, 4, 8, 16),
+              techniques=TECHNIQUES, total_devices=8, seed=0):
+    """Jobs of a sweep: each model's lr x batch-size grid. `jobs`: total count, split over the
+    models as evenly as possible (earlier models get the remainder); `lrs`: learning rates per
+    model (count or list) when `jobs` is not given."""
+    models = [model_key(m) for m in models]
+    if jobs is None:
+        nlr = lrs if isinstance(lrs, int) else len(lrs or LRS[:4])
+        per_model = [nlr * len(batch_sizes)] * len(models)
+    else:
+        per_model = [jobs // len(models) + (1 if i < jobs % len(models) else 0) for i in range(len(models))]
+    lr_list = list(lrs) if isinstance(lrs, (list, tuple)) else LRS
+    devices = [k for k in device_counts if k <= total_devices]
+    out = []
+    for m, n in zip(models, per_model):
+        _, _, _, seq = MODELS[m]
+        combos = [(lr, bs) for lr in lr_list for bs in batch_sizes]
+        if n > len(combos):
+            raise ValueError("model %s: %d jobs but only %d lr x batch-size combinations" % (m, n, len(combos)))
+        steps = _steps(m, seq, seed)
+        for lr, bs in combos[:n]:
+            out.append({
+                "name": "gpt-%s.lr_%s.bs_%d" % (m, _fmt(lr), bs),  # "=" is not allowed in written names
+                "model": "gpt-" + m, "model_path": "models/gpt-%s.json" % m,
+                "seq_len": seq, "batch_size": bs, "steps": steps, "lr": lr,
+                "techniques": list(techniques), "devices": devices,
+            })
+    return out
+
+
+def sweep_yaml(name, nodes, devices_per_node, jobs):
+    lines = ["# Generated by bench/workload.py: synthetic planner benchmark, not meant to be run.",
+             "name: %s" % name,
+             "cluster:",
+             "  device: cuda",
+             "  device_memory_gib: %d" % (DEVICE_MEMORY // GIB),
+             "  nodes:"]
+    for i in range(nodes):
+        lines.append("    - {name: node%d, devices: %d}" % (i, devices_per_node))
+    lines.append("jobs:")
+    for j in jobs:
+        lines += [
+            "  - name: %s" % j["name"],
+            "    model: %s" % j["model_path"],
+            "    tokenizer: gpt2",
+            "    data: {train: datasets/openwebtext.tokens}",
+            "    seq_len: %d" % j["seq_len"],
+            "    batch_size: %d" % j["batch_size"],
+            "    steps: %d" % j["steps"],
+            "    optimizer: {name: adamw, lr: %s, weight_decay: 0.1}" % _fmt(j["lr"]),
+            "    techniques: [%s]" % ", ".join(j["techniques"]),
+            "    devices: [%s]" % ", ".join(str(k) for k in j["devices"]),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def profile_json(name, jobs, seed, devices_per_node):
+    recs = []
+    for j in jobs:
+        recs += records_for(j, seed, devices_per_node)
+    # One record a line, like `saturn profile` writes.
+    body = ",\n  ".join(json.dumps(r, sort_keys=False) for r in recs)
+    return '{"version": 1, "sweep": %s,\n "records": [\n  %s]}\n' % (json.dumps(name), body)
+
+
+def make_workload(name, nodes, devices_per_node=8, models=("125m", "1.3b"), jobs=None, lrs=None,
+                  batch_sizes=(16, 32), device_counts=(1, 2, 4, 8, 16), techniques=TECHNIQUES, seed=0):
+    """Returns (sweep_yaml_text, profile_json_text, jobs)."""
+    js = make_jobs(models, jobs=jobs, lrs=lrs, batch_sizes=batch_sizes, device_counts=device_counts,
+                   techniques=techniques, total_devices=nodes * devices_per_node, seed=seed)
+    return (sweep_yaml(name, nodes, devices_per_node, js), profile_json(name, js, seed, devices_per_node), js)
+
+
+def write_workload(out_dir, *args, **kwargs):
+    sweep, profile, js = make_workload(*args, **kwargs)
+    os.makedirs(out_dir, exist_ok=True)
+    sp, pp = os.path.join(out_dir, "sweep.yaml"), os.path.join(out_dir, "profile.json")
+    with open(sp, "w") as f:
+        f.write(sweep)
+    with open(pp, "w") as f:
+        f.write(profile)
+    return sp, pp, js
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Generate a synthetic Saturn sweep and its profile.")
+    ap.add_argument("--name", required=True, help="sweep name")
+    ap.add_argument("--jobs", type=int, help="number of jobs (default: every lr x batch size combination)")
+    ap.add_argument("--lrs", type=int, default=4, help="learning rates per model when --jobs is not given")
+    ap.add_argument("--batch-sizes", default="16,32", help="batch sizes in the grid (default 16,32)")
+    ap.add_argument("--nodes", type=int, default=1)
+    ap.add_argument("--devices-per-node", type=int, default=8)
+    ap.add_argument("--device-counts", default="1,2,4,8,16", help="allowed device counts (<= cluster size kept)")
+    ap.add_argument("--techniques", default=",".join(TECHNIQUES))
+    ap.add_argument("--models", default="125m,1.3b", help="comma list of " + ",".join(MODEL_ORDER))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", required=True, help="directory for sweep.yaml and profile.json")
+    a = ap.parse_args(argv)
+    try:
+        sp, pp, js = write_workload(
+            a.out, a.name, a.nodes, a.devices_per_node, models=a.models.split(","), jobs=a.jobs,
+            lrs=a.lrs, batch_sizes=[int(x) for x in a.batch_sizes.split(",")],
+            device_counts=[int(x) for x in a.device_counts.split(",")],
+            techniques=a.techniques.split(","), seed=a.seed)
+    except ValueError as e:
+        print("workload.py: " + str(e), file=sys.stderr)
+        return 2
+    print("%s: %d jobs; wrote %s and %s" % (a.name, len(js), sp, pp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job, small and real: plan the example sweep from its example profile with every
+# policy, then replay the milp plan with noisy step times. Outputs go to runs/demo/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" --target saturn
+for policy in current-practice uniform greedy; do
+  build/saturn plan configs/example-sweep.yaml --profile configs/example-profile.json \
+    -o runs/demo/plan-$policy.json --policy $policy | tail -n 1
+done
+build/saturn plan configs/example-sweep.yaml --profile configs/example-profile.json \
+  -o runs/demo/plan.json --time-limit "${TIME_LIMIT:-30}"
+build/saturn plan --simulate runs/demo/plan.json --trials 20 --noise 0.1
+echo "plan: runs/demo/plan.json, Gantt chart: runs/demo/plan.svg"

@@ -1,0 +1,80 @@
+// `saturn plan SWEEP --profile PROFILE -o PLAN` and `saturn plan --simulate PLAN`.
+#include <cstdio>
+#include <memory>
+
+#include "cli/command.h"
+#include "config/sweep.h"
+#include "plan/plan.h"
+#include "plan/simulate.h"
+#include "profile/profile.h"
+#include "util/files.h"
+
+namespace saturn {
+namespace {
+
+struct PlanArgs {
+  std::string sweep, profile, output, policy = "milp", simulate;
+  double time_limit = 60;
+  SimOptions sim;
+  bool verbose = false, quiet = false;
+};
+
+std::string SvgPathFor(const std::string& plan_path) {
+  std::string base = plan_path;
+  if (base.size() > 5 && base.substr(base.size() - 5) == ".json") base.resize(base.size() - 5);
+  return base + ".svg";
+}
+
+Status RunSimulate(const PlanArgs& a) {
+  if (a.sim.trials < 1) return Status::UserError("--trials must be at least 1");
+  if (!(a.sim.noise >= 0)) return Status::UserError("--noise must be 0 or more");
+  auto plan = LoadPlan(a.simulate);
+  if (!plan.ok()) return plan.status();
+  SimReport r = Simulate(*plan, a.sim);
+  std::fputs(SimReportText(*plan, a.sim, r).c_str(), stdout);
+  return Status::Ok();
+}
+
+Status RunPlan(const PlanArgs& a) {
+  if (!a.simulate.empty()) return RunSimulate(a);
+  if (a.sweep.empty()) return Status::UserError("give a sweep file: saturn plan SWEEP.yaml --profile PROFILE.json -o PLAN.json");
+  if (a.profile.empty()) return Status::UserError("--profile PROFILE.json is required (made by `saturn profile`)");
+  if (a.output.empty()) return Status::UserError("-o PLAN.json is required");
+  if (!(a.time_limit > 0)) return Status::UserError("--time-limit must be a positive number of seconds");
+  auto sweep = LoadSweep(a.sweep);
+  if (!sweep.ok()) return sweep.status();
+  auto profile = LoadProfile(a.profile);
+  if (!profile.ok()) return profile.status();
+  auto inst = BuildInstance(*sweep, *profile);
+  if (!inst.ok()) return inst.status();
+  PlanOptions opt;
+  opt.policy = a.policy;
+  opt.time_limit_seconds = a.time_limit;
+  opt.verbose = a.verbose;
+  auto plan = MakePlan(*inst, opt);
+  if (!plan.ok()) return plan.status();
+  SATURN_RETURN_IF_ERROR(WriteFileAtomic(a.output, PlanToJson(*plan)));
+  SATURN_RETURN_IF_ERROR(WriteFileAtomic(SvgPathFor(a.output), PlanSvg(*plan)));
+  if (!a.quiet) std::fputs(PlanTable(*plan).c_str(), stdout);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Action SetupPlanCommand(CLI::App* sub) {
+  auto a = std::make_shared<PlanArgs>();
+  sub->add_option("sweep", a->sweep, "the sweep (YAML); only its cluster and jobs are read");
+  sub->add_option("--profile", a->profile, "measured step times (JSON, from `saturn profile`)");
+  sub->add_option("-o,--output", a->output, "where to write the plan (JSON); the Gantt chart goes beside it as .svg");
+  sub->add_option("--policy", a->policy, "milp (default), greedy, uniform or current-practice");
+  sub->add_option("--time-limit", a->time_limit, "seconds the milp policy may search (default 60)");
+  sub->add_option("--simulate", a->simulate, "replay this plan with noisy step times instead of planning");
+  sub->add_option("--seed", a->sim.seed, "random seed of --simulate (default 1)");
+  sub->add_option("--noise", a->sim.noise, "sigma of the log-normal step-time noise of --simulate (default 0.1)");
+  sub->add_option("--trials", a->sim.trials, "how many noisy replays --simulate averages (default 20)");
+  sub->add_flag("-v,--verbose", a->verbose, "print the solver's progress");
+  sub->add_flag("-q,--quiet", a->quiet, "do not print the plan table");
+  return [a] { return RunPlan(*a); };
+}
+
+}  // namespace saturn

@@ -1,0 +1,155 @@
+#include "plan/instance.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "technique/names.h"
+#include "util/suggest.h"
+
+namespace saturn {
+
+int Config::width() const {
+  assert(!placements.empty());
+  int w = 0;
+  for (int u : placements.front().use) w += u;
+  return w;
+}
+
+int Instance::total_devices() const {
+  int n = 0;
+  for (const auto& node : nodes) n += node.devices;
+  return n;
+}
+
+void ComputePlacements(Instance* inst) {
+  const auto& nodes = inst->nodes;
+  for (auto& job : inst->jobs) {
+    for (auto& c : job.configs) {
+      c.placements.clear();
+      for (size_t n = 0; n < nodes.size(); ++n)
+        if (nodes[n].devices >= c.devices) c.placements.push_back({{int(n)}, {c.devices}});
+      if (!c.placements.empty()) continue;
+      // Wider than every node: aligned blocks of m equal nodes.
+      std::set<int> sizes;
+      for (const auto& node : nodes) sizes.insert(node.devices);
+      for (int size : sizes) {
+        int m = (c.devices + size - 1) / size;
+        for (size_t first = 0; first + m <= nodes.size(); first += m) {
+          Placement p;
+          for (int k = 0; k < m; ++k) {
+            if (nodes[first + k].devices != size) { p.nodes.clear(); break; }
+            p.nodes.push_back(int(first + k));
+            p.use.push_back(size);
+          }
+          if (!p.nodes.empty()) c.placements.push_back(p);
+        }
+      }
+    }
+  }
+}
+
+void OrderConfigs(PlanJob* job) {
+  auto& cs = job->configs;
+  auto rank = [](const std::string& t) {
+    const auto& names = TechniqueNames();
+    return std::find(names.begin(), names.end(), t) - names.begin();
+  };
+  // Deterministic order: width, then duration, then technique preference, then device count.
+  std::sort(cs.begin(), cs.end(), [&](const Config& a, const Config& b) {
+    return std::make_tuple(a.width(), a.seconds, rank(a.technique), a.devices) <
+           std::make_tuple(b.width(), b.seconds, rank(b.technique), b.devices);
+  });
+  job->front.clear();
+  for (int i = 0; i < int(cs.size()); ++i)
+    if (job->front.empty() || cs[i].seconds < cs[job->front.back()].seconds) job->front.push_back(i);
+}
+
+Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
+  if (!profile.sweep.empty() && profile.sweep != sweep.name)
+    return Status::UserError(profile.path + ": this profile was measured for sweep '" + profile.sweep +
+                             "', not '" + sweep.name + "' (" + sweep.path +
+                             "); profile this sweep with `saturn profile` or pass the matching profile");
+  Instance inst;
+  inst.sweep = sweep.name;
+  for (const auto& n : sweep.cluster.nodes) inst.nodes.push_back({n.name, n.devices});
+
+  std::vector<std::string> job_names;
+  for (const auto& j : sweep.jobs) job_names.push_back(j.name);
+  std::map<std::string, std::vector<const ProfileRecord*>> by_job;
+  std::map<std::tuple<std::string, std::string, int>, const ProfileRecord*> seen;
+  for (const auto& r : profile.records) {
+    if (!sweep.find_job(r.job))
+      return Status::UserError(profile.where(r) + ": record for job '" + r.job + "', which " + sweep.path +
+                               " does not have" + DidYouMean(r.job, job_names) +
+                               "; is this the profile of another sweep?");
+    auto key = std::make_tuple(r.job, r.technique, r.devices);
+    if (seen.count(key))
+      return Status::UserError(profile.where(r) + ": second record for job '" + r.job + "', technique '" +
+                               r.technique + "', " + std::to_string(r.devices) + " devices (first at " +
+                               profile.where(*seen[key]) + "); keep one");
+    seen[key] = &r;
+    by_job[r.job].push_back(&r);
+  }
+  // Jobs that differ only in cost-irrelevant settings (learning rate, seed, ...) share records.
+  std::map<std::string, const std::vector<const ProfileRecord*>*> by_cost;
+  for (const auto& j : sweep.jobs)
+    if (by_job.count(j.name) && !by_cost.count(j.cost_key())) by_cost[j.cost_key()] = &by_job[j.name];
+
+  for (const auto& j : sweep.jobs) {
+    const std::vector<const ProfileRecord*>* recs = nullptr;
+    if (by_job.count(j.name)) recs = &by_job[j.name];
+    else if (by_cost.count(j.cost_key())) recs = by_cost[j.cost_key()];
+    PlanJob pj;
+    pj.name = j.name;
+    pj.steps = j.steps;
+    std::vector<Config> feasible;
+    int considered = 0, infeasible = 0;
+    std::string reasons;
+    for (const ProfileRecord* r : recs ? *recs : std::vector<const ProfileRecord*>{}) {
+      bool allowed = std::count(j.techniques.begin(), j.techniques.end(), r->technique) &&
+                     std::count(j.devices.begin(), j.devices.end(), r->devices) &&
+                     r->devices <= sweep.cluster.total_devices();
+      if (!allowed) continue;
+      ++considered;
+      if (!r->feasible) {
+        ++infeasible;
+        if (!r->reason.empty() && reasons.find(r->reason) == std::string::npos)
+          reasons += (reasons.empty() ? "" : "; ") + r->reason;
+        continue;
+      }
+      Config c;
+      c.technique = r->technique;
+      c.devices = r->devices;
+      c.step_seconds = r->step_seconds;
+      c.seconds = r->step_seconds * double(j.steps);
+      c.peak_memory_bytes = r->peak_memory_bytes;
+      c.knobs_json = r->knobs_json;
+      feasible.push_back(c);
+    }
+    pj.configs = feasible;
+    inst.jobs.push_back(std::move(pj));
+    if (feasible.empty()) {
+      std::string msg = j.loc.str() + ": job '" + j.name + "' has no feasible configuration in " + profile.path;
+      if (!recs) msg += ": the profile has no record for it (nor for a job with the same model, seq_len and batch size)";
+      else msg += ": " + std::to_string(considered) + " record(s) match its techniques and device counts, " +
+                  std::to_string(infeasible) + " infeasible" + (reasons.empty() ? "" : " (" + reasons + ")");
+      return Status::UserError(msg + "; profile it again, or allow more techniques or device counts");
+    }
+  }
+  ComputePlacements(&inst);
+  for (auto& pj : inst.jobs) {
+    // Configurations no node arrangement can host (e.g. 12 devices on nodes of 5) drop out here.
+    pj.configs.erase(std::remove_if(pj.configs.begin(), pj.configs.end(),
+                                    [](const Config& c) { return c.placements.empty(); }),
+                     pj.configs.end());
+    if (pj.configs.empty())
+      return Status::UserError(sweep.find_job(pj.name)->loc.str() + ": job '" + pj.name +
+                               "': no feasible configuration fits the cluster's nodes; allow other device counts");
+    OrderConfigs(&pj);
+  }
+  return inst;
+}
+
+}  // namespace saturn

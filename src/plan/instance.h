@@ -1,0 +1,68 @@
+// The planning instance: the cluster's nodes and, for every job, the configurations it may run
+// in (technique, device count, duration) with the places each may go. Built from a sweep and a
+// profile; it is all the planners, the checker and the simulator see.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/sweep.h"
+#include "profile/profile.h"
+#include "util/status.h"
+
+namespace saturn {
+
+struct PlanNode {
+  std::string name;
+  int devices = 0;
+};
+
+// Where a configuration may run: one node (taking `use` of its devices) or several whole nodes.
+struct Placement {
+  std::vector<int> nodes;  // indices into Instance::nodes, ascending
+  std::vector<int> use;    // devices taken on each of those nodes
+};
+
+struct Config {
+  std::string technique;
+  int devices = 0;             // as profiled
+  double step_seconds = 0;
+  double seconds = 0;          // steps x step_seconds: the job's duration in this configuration
+  long long peak_memory_bytes = 0;
+  std::string knobs_json = "{}";
+  std::vector<Placement> placements;
+  int width() const;  // devices actually held (whole nodes for a multi-node configuration)
+};
+
+struct PlanJob {
+  std::string name;
+  long long steps = 0;
+  // Every feasible configuration the job allows, ordered by width, duration, technique
+  // preference (TechniqueNames), device count. Schedules refer to configurations by this index.
+  std::vector<Config> configs;
+  // Indices of the Pareto front, by width: each strictly faster than every narrower one. A
+  // dominated configuration (at least as wide and no faster) never helps a schedule: swapping it
+  // for its dominator frees devices and time and keeps every other job's slot, so the optimizing
+  // policies search the front alone and lose no plan. Baselines may pick any configuration.
+  std::vector<int> front;
+};
+
+struct Instance {
+  std::string sweep;
+  std::vector<PlanNode> nodes;
+  std::vector<PlanJob> jobs;
+  int total_devices() const;
+};
+
+// Checks the profile against the sweep (its sweep name, unknown jobs, duplicate records, a job
+// with no feasible configuration) and builds the instance.
+Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile);
+
+// Fills Config::placements for every configuration from the nodes. A configuration wider than
+// a node takes ceil(devices / node size) whole nodes of equal size, in aligned consecutive blocks.
+void ComputePlacements(Instance* inst);
+
+// Sorts a job's configurations and computes its front (see PlanJob). Needs placements.
+void OrderConfigs(PlanJob* job);
+
+}  // namespace saturn

@@ -1,0 +1,405 @@
+#include "plan/milp.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <limits>
+#include <numeric>
+
+#include <coin/Cbc_C_Interface.h>
+
+#include "plan/cbc_check.h"
+#include "plan/policies.h"
+
+namespace saturn {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kInf = std::numeric_limits<double>::max();
+double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Part of the instance re-optimized at once: some jobs, the nodes they may use, and the devices
+// that jobs outside the region hold on those nodes.
+struct Region {
+  std::vector<int> jobs;
+  std::vector<char> node_in;
+  struct Block { int node; double start, end; int use; };
+  std::vector<Block> blocks;
+};
+
+bool PlacementInside(const Placement& p, const std::vector<char>& node_in) {
+  for (int n : p.nodes)
+    if (!node_in[n]) return false;
+  return true;
+}
+
+// Packs the region's jobs in `order` (continuous time, exact durations) around its blocks.
+// `scale` > 0 rounds everything to slots of that length instead: durations up, blocks outward.
+std::vector<Assignment> PackRegion(const Instance& inst, const Region& r, const std::vector<Choice>& order,
+                                   double slot = 0) {
+  Packer packer(inst);
+  auto dur = [&](double s) { return slot > 0 ? std::ceil(s / slot - 1e-9) : s; };
+  for (const auto& b : r.blocks)
+    packer.Block(b.node, slot > 0 ? std::floor(b.start / slot + 1e-9) : b.start,
+                 slot > 0 ? std::ceil(b.end / slot - 1e-9) : b.end, b.use);
+  std::vector<Assignment> out(inst.jobs.size());
+  for (const Choice& c : order) {
+    const Config& cfg = inst.jobs[c.job].configs[c.config];
+    const Placement& p = cfg.placements[c.placement];
+    double d = dur(cfg.seconds);
+    double t = packer.EarliestStart(p, d);
+    packer.Place(p, t, d);
+    out[c.job] = {c.config, c.placement, t, t + d, {}};
+  }
+  return out;
+}
+
+double RegionEnd(const Region& r, const std::vector<Assignment>& a) {
+  double e = 0;
+  for (int j : r.jobs) e = std::max(e, a[j].end);
+  return e;
+}
+
+struct Column { int job, config, placement, start, len; };
+
+struct RegionResult {
+  bool solved = false;
+  std::vector<Choice> order;  // by grid start
+  std::string status;
+  double objective = 0, bound = 0, slot = 0;  // objective and bound in seconds
+  bool exact = false;  // the grid unit divides every duration: the model is the problem itself
+};
+
+// The time-indexed model of a region: x[j,c,p,s] = 1 when job j runs configuration c at
+// placement p from slot s; per node and slot, the devices of the running jobs fit; C >= every
+// job's end slot; minimize C. The objective is integral, so CBC can round its bounds up;
+// SerialSchedule afterwards starts every job as early as the chosen order allows.
+RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vector<Choice>& warm, double horizon,
+                         double lower_bound, int max_columns, int max_slots, double seconds, bool verbose) {
+  RegionResult res;
+  // Identical nodes make equivalent solutions that branch-and-bound would explore again and
+  // again. With one-node placements only and no blocks, any solution maps onto one where the
+  // largest job sits on the first node of its size: pin it there, and the start to match.
+  int pinned = -1, pin_node = -1;
+  std::vector<Choice> pinned_warm = warm;
+  bool single_node_only = r.blocks.empty();
+  for (int j : r.jobs)
+    for (const auto& c : inst.jobs[j].configs)
+      for (const auto& p : c.placements) single_node_only = single_node_only && p.nodes.size() == 1;
+  if (single_node_only && !pinned_warm.empty()) {
+    // Warm choices come in start order; the first is a job running from time 0.
+    const Choice& first = pinned_warm.front();
+    int n = inst.jobs[first.job].configs[first.config].placements[first.placement].nodes[0];
+    int f = 0;
+    while (!r.node_in[f] || inst.nodes[f].devices != inst.nodes[n].devices) ++f;
+    pinned = first.job, pin_node = f;
+    auto swap = [&](int node) { return node == n ? f : node == f ? n : node; };
+    for (Choice& c : pinned_warm) {
+      const auto& pls = inst.jobs[c.job].configs[c.config].placements;
+      int want = swap(pls[c.placement].nodes[0]);
+      for (int q = 0; q < int(pls.size()); ++q)
+        if (pls[q].nodes[0] == want) c.placement = q;
+    }
+  }
+  // Pick the finest grid whose model fits the column budget.
+  double slot = 0;
+  int slots = 0;
+  std::vector<Assignment> grid_warm;
+  // When every duration is a whole number of some unit (milliseconds at the finest), a grid of
+  // that unit loses nothing, and the MILP's optimum is the true optimum. Else the finest grid
+  // that fits the column budget.
+  std::vector<double> grids;
+  long long unit = 0;
+  for (int j : r.jobs)
+    for (int c : inst.jobs[j].front) {
+      double ms = inst.jobs[j].configs[c].seconds * 1000;
+      if (std::fabs(ms - std::round(ms)) > 1e-6 * std::max(1.0, ms)) unit = -1;
+      if (unit >= 0) unit = std::gcd(unit, (long long)std::llround(ms));
+    }
+  if (unit > 0 && horizon / (unit / 1000.0) <= 4.0 * max_slots) grids.push_back(unit / 1000.0);
+  for (int T = max_slots; T >= 8; T = T * 3 / 4) grids.push_back(horizon / T);
+  for (double g : grids) {
+    slot = g;
+    grid_warm = PackRegion(inst, r, pinned_warm, slot);
+    slots = int(std::lround(RegionEnd(r, grid_warm)));
+    long cols = 0;
+    for (int j : r.jobs)
+      for (int c : inst.jobs[j].front) {
+        const Config& cfg = inst.jobs[j].configs[c];
+        int len = int(std::ceil(cfg.seconds / slot - 1e-9));
+        for (const auto& p : cfg.placements)
+          if (PlacementInside(p, r.node_in)) cols += std::max(0, slots - len + 1);
+      }
+    if (cols <= max_columns) break;
+    slots = 0;
+  }
+  if (slots == 0) return res;
+  res.slot = slot;
+  res.exact = unit > 0 && std::fabs(slot - unit / 1000.0) < 1e-12;
+
+  const int J = int(r.jobs.size());
+  std::vector<Column> cols;
+  for (int jj = 0; jj < J; ++jj) {
+    int j = r.jobs[jj];
+    for (int c : inst.jobs[j].front) {
+      const Config& cfg = inst.jobs[j].configs[c];
+      int len = int(std::ceil(cfg.seconds / slot - 1e-9));
+      for (int p = 0; p < int(cfg.placements.size()); ++p) {
+        if (!PlacementInside(cfg.placements[p], r.node_in)) continue;
+        if (j == pinned && cfg.placements[p].nodes[0] != pin_node) continue;
+        for (int s = 0; s + len <= slots; ++s) cols.push_back({jj, c, p, s, len});
+      }
+    }
+  }
+  // Rows: [0,J) assignment, [J,2J) makespan, then capacity (node, slot), then symmetry.
+  std::vector<int> node_row(inst.nodes.size(), -1);
+  int nrows = 2 * J;
+  for (size_t n = 0; n < inst.nodes.size(); ++n)
+    if (r.node_in[n]) node_row[n] = nrows, nrows += slots;
+  std::vector<double> row_lo(nrows), row_hi(nrows);
+  for (int jj = 0; jj < J; ++jj) row_lo[jj] = row_hi[jj] = 1, row_lo[J + jj] = 0, row_hi[J + jj] = kInf;
+  for (size_t n = 0; n < inst.nodes.size(); ++n) {
+    if (node_row[n] < 0) continue;
+    for (int t = 0; t < slots; ++t) row_lo[node_row[n] + t] = -kInf, row_hi[node_row[n] + t] = inst.nodes[n].devices;
+  }
+  for (const auto& b : r.blocks) {
+    int s0 = int(std::floor(b.start / slot + 1e-9)), s1 = int(std::ceil(b.end / slot - 1e-9));
+    for (int t = std::max(0, s0); t < std::min(slots, s1); ++t) row_hi[node_row[b.node] + t] -= b.use;
+  }
+  // Jobs with identical fronts are interchangeable: order their start slots.
+  std::vector<std::pair<int, int>> sym;
+  {
+    std::map<std::string, int> last;
+    for (int jj = 0; jj < J; ++jj) {
+      std::string sig;
+      for (int c : inst.jobs[r.jobs[jj]].front) {
+        const Config& cfg = inst.jobs[r.jobs[jj]].configs[c];
+        sig += std::to_string(cfg.width()) + "/" + std::to_string(cfg.seconds) + "/" + std::to_string(cfg.placements.size()) + ";";
+      }
+      auto it = last.find(sig);
+      if (it != last.end()) sym.push_back({it->second, jj});
+      last[sig] = jj;
+    }
+  }
+  for (size_t k = 0; k < sym.size(); ++k) row_lo.push_back(-kInf), row_hi.push_back(0);
+  std::vector<std::vector<int>> sym_of(J);
+  for (size_t k = 0; k < sym.size(); ++k) sym_of[sym[k].first].push_back(int(nrows + k)), sym_of[sym[k].second].push_back(-int(nrows + k) - 1);
+  nrows += int(sym.size());
+
+  // Column-major matrix: the x columns, then C.
+  const int ncols = int(cols.size()) + 1;
+  std::vector<CoinBigIndex> start{0};
+  std::vector<int> index;
+  std::vector<double> value, obj, lo(ncols, 0), hi(ncols, 1);
+  for (const Column& col : cols) {
+    int j = r.jobs[col.job];
+    const Placement& p = inst.jobs[j].configs[col.config].placements[col.placement];
+    index.push_back(col.job), value.push_back(1);
+    index.push_back(J + col.job), value.push_back(-(col.start + col.len));
+    for (size_t k = 0; k < p.nodes.size(); ++k)
+      for (int t = col.start; t < col.start + col.len; ++t) index.push_back(node_row[p.nodes[k]] + t), value.push_back(p.use[k]);
+    for (int row : sym_of[col.job]) {
+      if (row >= 0) index.push_back(row), value.push_back(col.start);
+      else index.push_back(-row - 1), value.push_back(-col.start);
+    }
+    start.push_back(CoinBigIndex(index.size()));
+    obj.push_back(0);
+  }
+  for (int jj = 0; jj < J; ++jj) index.push_back(J + jj), value.push_back(1);
+  start.push_back(CoinBigIndex(index.size()));
+  obj.push_back(1);
+  hi[ncols - 1] = slots;
+  // Rounding durations up only lengthens schedules, so the lower bound holds on the grid too;
+  // the LP relaxation of a time-indexed model is far weaker than it.
+  lo[ncols - 1] = std::min<double>(slots, std::ceil(lower_bound / slot - 1e-6));
+
+  Cbc_Model* m = Cbc_newModel();
+  SATURN_CBC_CHECK(m != nullptr, "Cbc_newModel");
+  Cbc_loadProblem(m, ncols, nrows, start.data(), index.data(), value.data(), lo.data(), hi.data(), obj.data(),
+                  row_lo.data(), row_hi.data());
+  for (int c = 0; c < ncols; ++c) Cbc_setInteger(m, c);
+  Cbc_setLogLevel(m, verbose ? 1 : 0);
+  Cbc_setMaximumSeconds(m, std::max(0.5, seconds));
+  // C is integral: a gap under one slot is closed.
+  Cbc_setAllowableGap(m, 0.5);
+  {
+    // Start from the incumbent rounded to the grid.
+    std::vector<int> idx;
+    std::vector<double> val;
+    std::map<std::tuple<int, int, int, int>, int> col_of;
+    for (int c = 0; c < int(cols.size()); ++c) col_of[{cols[c].job, cols[c].config, cols[c].placement, cols[c].start}] = c;
+    double cmax = 0;
+    bool complete = true;
+    for (int jj = 0; jj < J; ++jj) {
+      const Assignment& a = grid_warm[r.jobs[jj]];
+      auto it = col_of.find({jj, a.config, a.placement, int(std::lround(a.start))});
+      if (it == col_of.end()) { complete = false; break; }
+      idx.push_back(it->second), val.push_back(1);
+      cmax = std::max(cmax, a.end);
+    }
+    if (complete) {
+      idx.push_back(ncols - 1), val.push_back(std::lround(cmax));
+      Cbc_setMIPStartI(m, int(idx.size()), idx.data(), val.data());
+    }
+  }
+  Cbc_solve(m);
+  const double* x = Cbc_bestSolution(m);
+  if (x) {
+    std::vector<std::pair<int, int>> by_start;  // (start slot, region job)
+    std::vector<Choice> choice(J);
+    int found = 0;
+    for (int c = 0; c < int(cols.size()); ++c)
+      if (x[c] > 0.5) {
+        choice[cols[c].job] = {r.jobs[cols[c].job], cols[c].config, cols[c].placement};
+        by_start.push_back({cols[c].start, cols[c].job});
+        ++found;
+      }
+    if (found == J) {
+      std::sort(by_start.begin(), by_start.end());
+      for (auto& [s, jj] : by_start) res.order.push_back(choice[jj]);
+      res.solved = true;
+      res.status = Cbc_isProvenOptimal(m) ? "optimal" : "feasible";
+      res.objective = std::round(x[ncols - 1]) * slot;
+      res.bound = std::min(res.objective, std::ceil(Cbc_getBestPossibleObjValue(m) - 1e-6) * slot);
+    }
+  }
+  if (verbose)
+    std::fprintf(stderr, "milp: %d jobs, %d columns, %d rows, %d slots of %.1f s: %s C=%.0f bound=%.2f (%d nodes)\n", J,
+                 ncols, nrows, slots, slot, res.solved ? res.status.c_str() : "no solution", x ? x[ncols - 1] : -1.0,
+                 Cbc_getBestPossibleObjValue(m), Cbc_getNodeCount(m));
+  Cbc_deleteModel(m);
+  return res;
+}
+
+// Applies a region's new choices: packs them in continuous time and puts them into `s`.
+// Returns false (leaving `s` alone) when the region's end does not improve.
+bool ApplyRegion(const Instance& inst, const Region& r, const std::vector<Choice>& order, Schedule* s) {
+  std::vector<Assignment> packed = PackRegion(inst, r, order);
+  if (RegionEnd(r, packed) >= RegionEnd(r, s->jobs) - 1e-6) return false;
+  for (int j : r.jobs) s->jobs[j] = packed[j];
+  AssignDevices(inst, s);
+  return true;
+}
+
+Region WholeInstance(const Instance& inst) {
+  Region r;
+  r.jobs.resize(inst.jobs.size());
+  std::iota(r.jobs.begin(), r.jobs.end(), 0);
+  r.node_in.assign(inst.nodes.size(), 1);
+  return r;
+}
+
+// The region of a node subset: the jobs lying wholly inside it are free; jobs reaching outside
+// it hold their devices on it as blocks.
+Region NodeRegion(const Instance& inst, const Schedule& s, const std::vector<int>& nodes) {
+  Region r;
+  r.node_in.assign(inst.nodes.size(), 0);
+  for (int n : nodes) r.node_in[n] = 1;
+  for (int j = 0; j < int(inst.jobs.size()); ++j) {
+    const Assignment& a = s.jobs[j];
+    const Placement& p = inst.jobs[j].configs[a.config].placements[a.placement];
+    if (PlacementInside(p, r.node_in)) { r.jobs.push_back(j); continue; }
+    for (size_t k = 0; k < p.nodes.size(); ++k)
+      if (r.node_in[p.nodes[k]]) r.blocks.push_back({p.nodes[k], a.start, a.end, p.use[k]});
+  }
+  return r;
+}
+
+std::vector<Choice> RegionOrder(const Region& r, const Schedule& s) {
+  std::vector<Choice> all = ChoicesByStart(s), out;
+  std::vector<char> in(s.jobs.size(), 0);
+  for (int j : r.jobs) in[j] = 1;
+  for (const Choice& c : all)
+    if (in[c.job]) out.push_back(c);
+  return out;
+}
+
+}  // namespace
+
+Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const MilpOptions& opt, SolverInfo* info) {
+  auto t0 = Clock::now();
+  Schedule best = incumbent;
+  info->status = "heuristic";
+  info->objective = best.makespan();
+  info->best_bound = LowerBound(inst);
+
+  // 1. The whole instance as one MILP, when its grid fits the budget: first on a coarse time
+  // grid, which CBC solves quickly, then on finer ones, each started from the last's plan.
+  Region whole = WholeInstance(inst);
+  bool whole_fits = false;
+  const double lb = LowerBound(inst);
+  // Levels double the slots until a model outgrows the column budget or time runs out.
+  for (int slots = 16; slots <= opt.max_slots; slots *= 2) {
+    double left = opt.time_limit_seconds - Since(t0);
+    if (left < 0.5) break;
+    double budget = slots * 2 <= opt.max_slots ? left * 0.4 : left;
+    RegionResult res = SolveRegion(inst, whole, ChoicesByStart(best), best.makespan(), lb, opt.max_columns, slots,
+                                   budget, opt.verbose);
+    if (!res.solved) continue;
+    whole_fits = true;
+    ++info->subproblems;
+    info->grid_seconds = res.slot;
+    ApplyRegion(inst, whole, res.order, &best);
+    // Optimal on an exact grid is optimal, full stop. Optimal on a coarser grid only means no
+    // better plan with durations rounded up to it; a finer grid may still find one.
+    if (res.exact) {
+      info->status = res.status;
+      info->best_bound = std::max(info->best_bound, res.bound);
+      if (res.status == "optimal") break;
+    } else {
+      info->status = res.status == "optimal" ? "grid-optimal" : "feasible";
+    }
+  }
+  if (whole_fits) {
+    info->method = "time-indexed MILP (whole instance)";
+    info->objective = best.makespan();
+  } else {
+    // 2. Large-neighbourhood search: re-solve the busiest node together with the least busy
+    // ones, as a MILP of that region with everything else fixed, while the makespan falls.
+    info->method = "time-indexed MILP over node neighbourhoods (LNS)";
+    const int N = int(inst.nodes.size());
+    std::vector<std::vector<int>> tried;  // neighbourhoods that failed at the current incumbent
+    while (Since(t0) < opt.time_limit_seconds - 0.5) {
+      std::vector<double> end(N, 0);
+      for (size_t j = 0; j < inst.jobs.size(); ++j) {
+        const Assignment& a = best.jobs[j];
+        for (int n : inst.jobs[j].configs[a.config].placements[a.placement].nodes) end[n] = std::max(end[n], a.end);
+      }
+      std::vector<int> by_end(N);
+      std::iota(by_end.begin(), by_end.end(), 0);
+      std::stable_sort(by_end.begin(), by_end.end(), [&](int a, int b) { return end[a] < end[b]; });
+      const int busiest = by_end.back();
+      bool improved = false;
+      for (int size = 2; size <= std::min(N, 4) && !improved; ++size) {
+        for (int first = 0; first + size - 1 < N - 1 && !improved; ++first) {
+          std::vector<int> nodes(by_end.begin() + first, by_end.begin() + first + size - 1);
+          nodes.push_back(busiest);
+          std::sort(nodes.begin(), nodes.end());
+          if (std::find(tried.begin(), tried.end(), nodes) != tried.end()) continue;
+          tried.push_back(nodes);
+          double left = opt.time_limit_seconds - Since(t0);
+          if (left < 0.5) break;
+          Region r = NodeRegion(inst, best, nodes);
+          RegionResult rr = SolveRegion(inst, r, RegionOrder(r, best), RegionEnd(r, best.jobs), 0,
+                                        opt.neighbourhood_columns, opt.max_slots, std::min(left, 10.0), opt.verbose);
+          ++info->subproblems;
+          if (rr.solved && ApplyRegion(inst, r, rr.order, &best)) {
+            improved = true;
+            tried.clear();
+            info->grid_seconds = rr.slot;
+          }
+          if (first >= 3) break;  // the lightest few partners are the ones worth trying
+        }
+      }
+      if (!improved) break;
+    }
+    info->status = "feasible";
+    info->objective = best.makespan();
+  }
+  info->gap = info->objective > 0 ? std::max(0.0, (info->objective - info->best_bound) / info->objective) : 0;
+  return best;
+}
+
+}  // namespace saturn

@@ -1,0 +1,56 @@
+// A plan: a schedule for an instance, made by one policy, with the solver's account of it.
+// JSON layout: docs/planner.md. The plan embeds its instance so `--simulate` needs nothing else.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "plan/instance.h"
+#include "plan/schedule.h"
+#include "util/status.h"
+
+namespace saturn {
+
+struct SolverInfo {
+  std::string status = "none";  // optimal | feasible | heuristic | none
+  std::string method;           // e.g. "time-indexed MILP", "MILP large-neighbourhood search"
+  double objective = 0;         // seconds; the solver's own objective (see docs/planner.md)
+  double best_bound = 0;        // seconds; bound the solver proved for its model
+  double gap = 0;               // (objective - best_bound) / objective
+  double seconds = 0;           // wall time of planning
+  double grid_seconds = 0;      // time-slot length of the MILP, 0 when none
+  int subproblems = 0;          // MILPs solved
+};
+
+struct Plan {
+  std::string policy;
+  std::string sweep;
+  Instance instance;
+  Schedule schedule;
+  double lower_bound = 0;
+  SolverInfo solver;
+  double makespan() const { return schedule.makespan(); }
+};
+
+struct PlanOptions {
+  std::string policy = "milp";
+  double time_limit_seconds = 60;
+  bool verbose = false;
+};
+
+// The policies `saturn plan --policy` accepts, in the order --help lists them.
+const std::vector<std::string>& PolicyNames();
+
+// Runs a policy. The result always passes CheckSchedule.
+Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt);
+
+std::string PlanToJson(const Plan& plan);
+Result<Plan> ParsePlan(const std::string& json_text, const std::string& path_for_errors);
+Result<Plan> LoadPlan(const std::string& path);
+
+// A fixed-width table of the plan for the terminal.
+std::string PlanTable(const Plan& plan);
+// A Gantt chart: one row per device, time across, one colour per job, labelled.
+std::string PlanSvg(const Plan& plan);
+
+}  // namespace saturn

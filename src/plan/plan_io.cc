@@ -1,0 +1,132 @@
+// Plan JSON: the keys in docs/planner.md. Reading a plan back re-checks it against its own
+// embedded instance, so a hand-edited plan that double-books a device is refused.
+#include <cmath>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "plan/plan.h"
+#include "util/files.h"
+
+namespace saturn {
+
+using json = nlohmann::json;
+
+std::string PlanToJson(const Plan& p) {
+  json doc;
+  doc["version"] = 1;
+  doc["policy"] = p.policy;
+  doc["sweep"] = p.sweep;
+  doc["makespan_seconds"] = p.makespan();
+  doc["lower_bound_seconds"] = p.lower_bound;
+  doc["solver"] = {{"status", p.solver.status},     {"method", p.solver.method},
+                   {"objective", p.solver.objective}, {"best_bound", p.solver.best_bound},
+                   {"gap", p.solver.gap},           {"seconds", p.solver.seconds},
+                   {"grid_seconds", p.solver.grid_seconds}, {"subproblems", p.solver.subproblems}};
+  doc["jobs"] = json::array();
+  for (size_t j = 0; j < p.instance.jobs.size(); ++j) {
+    const Assignment& a = p.schedule.jobs[j];
+    const Config& c = p.instance.jobs[j].configs[a.config];
+    const Placement& pl = c.placements[a.placement];
+    json placement = json::array();
+    for (size_t k = 0; k < pl.nodes.size(); ++k)
+      placement.push_back({{"node", p.instance.nodes[pl.nodes[k]].name}, {"devices", a.device_ids[k]}});
+    doc["jobs"].push_back({{"job", p.instance.jobs[j].name}, {"technique", c.technique}, {"devices", c.devices},
+                           {"placement", placement}, {"start_seconds", a.start}, {"end_seconds", a.end},
+                           {"knobs", json::parse(c.knobs_json)}});
+  }
+  json nodes = json::array(), jobs = json::array();
+  for (const auto& n : p.instance.nodes) nodes.push_back({{"name", n.name}, {"devices", n.devices}});
+  for (const auto& j : p.instance.jobs) {
+    json cs = json::array();
+    for (const auto& c : j.configs)
+      cs.push_back({{"technique", c.technique}, {"devices", c.devices}, {"step_seconds", c.step_seconds},
+                    {"seconds", c.seconds}, {"peak_memory_bytes", c.peak_memory_bytes}, {"knobs", json::parse(c.knobs_json)}});
+    jobs.push_back({{"job", j.name}, {"steps", j.steps}, {"configs", cs}});
+  }
+  doc["instance"] = {{"nodes", nodes}, {"jobs", jobs}};
+  return doc.dump(1) + "\n";
+}
+
+Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
+  Plan p;
+  try {
+    json doc = json::parse(text);
+    if (doc.value("version", 0) != 1) return Status::UserError(path + ": not a version 1 saturn plan");
+    p.policy = doc.at("policy").get<std::string>();
+    p.sweep = doc.value("sweep", "");
+    p.lower_bound = doc.at("lower_bound_seconds").get<double>();
+    const json& s = doc.at("solver");
+    p.solver.status = s.at("status").get<std::string>();
+    p.solver.method = s.value("method", "");
+    p.solver.objective = s.at("objective").get<double>();
+    p.solver.best_bound = s.at("best_bound").get<double>();
+    p.solver.gap = s.at("gap").get<double>();
+    p.solver.seconds = s.at("seconds").get<double>();
+    p.solver.grid_seconds = s.value("grid_seconds", 0.0);
+    p.solver.subproblems = s.value("subproblems", 0);
+    const json& in = doc.at("instance");
+    p.instance.sweep = p.sweep;
+    for (const auto& n : in.at("nodes")) p.instance.nodes.push_back({n.at("name").get<std::string>(), n.at("devices").get<int>()});
+    for (const auto& j : in.at("jobs")) {
+      PlanJob pj;
+      pj.name = j.at("job").get<std::string>();
+      pj.steps = j.at("steps").get<long long>();
+      for (const auto& c : j.at("configs")) {
+        Config cfg;
+        cfg.technique = c.at("technique").get<std::string>();
+        cfg.devices = c.at("devices").get<int>();
+        cfg.step_seconds = c.at("step_seconds").get<double>();
+        cfg.seconds = c.at("seconds").get<double>();
+        cfg.peak_memory_bytes = c.value("peak_memory_bytes", 0LL);
+        cfg.knobs_json = c.value("knobs", json::object()).dump();
+        pj.configs.push_back(cfg);
+      }
+      p.instance.jobs.push_back(std::move(pj));
+    }
+    ComputePlacements(&p.instance);
+    for (auto& pj : p.instance.jobs) OrderConfigs(&pj);
+    std::map<std::string, int> node_index, job_index;
+    for (size_t n = 0; n < p.instance.nodes.size(); ++n) node_index[p.instance.nodes[n].name] = int(n);
+    for (size_t j = 0; j < p.instance.jobs.size(); ++j) job_index[p.instance.jobs[j].name] = int(j);
+    p.schedule.jobs.resize(p.instance.jobs.size());
+    for (const auto& jj : doc.at("jobs")) {
+      std::string name = jj.at("job").get<std::string>();
+      if (!job_index.count(name)) return Status::UserError(path + ": job '" + name + "' is not in the plan's instance");
+      int j = job_index[name];
+      const PlanJob& pj = p.instance.jobs[j];
+      Assignment& a = p.schedule.jobs[j];
+      std::vector<int> nodes;
+      for (const auto& pl : jj.at("placement")) {
+        std::string node = pl.at("node").get<std::string>();
+        if (!node_index.count(node)) return Status::UserError(path + ": job '" + name + "' placed on unknown node '" + node + "'");
+        nodes.push_back(node_index[node]);
+        a.device_ids.push_back(pl.at("devices").get<std::vector<int>>());
+      }
+      std::string tech = jj.at("technique").get<std::string>();
+      int devices = jj.at("devices").get<int>();
+      for (int c = 0; c < int(pj.configs.size()); ++c)
+        if (pj.configs[c].technique == tech && pj.configs[c].devices == devices) a.config = c;
+      if (a.config < 0) return Status::UserError(path + ": job '" + name + "': no configuration " + tech + " x" + std::to_string(devices));
+      const auto& pls = pj.configs[a.config].placements;
+      for (int q = 0; q < int(pls.size()); ++q)
+        if (pls[q].nodes == nodes) a.placement = q;
+      if (a.placement < 0) return Status::UserError(path + ": job '" + name + "': its nodes do not fit its configuration");
+      a.start = jj.at("start_seconds").get<double>();
+      a.end = jj.at("end_seconds").get<double>();
+    }
+  } catch (const json::exception& e) {
+    return Status::UserError(path + ": not a valid saturn plan: " + e.what());
+  }
+  Status st = CheckSchedule(p.instance, p.schedule);
+  if (!st.ok()) return Status::UserError(path + ": " + st.message());
+  return p;
+}
+
+Result<Plan> LoadPlan(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return ParsePlan(*text, path);
+}
+
+}  // namespace saturn

@@ -1,0 +1,186 @@
+#include "plan/policies.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "technique/names.h"
+
+namespace saturn {
+namespace {
+
+int TechniqueRank(const std::string& t) {
+  const auto& names = TechniqueNames();
+  return int(std::find(names.begin(), names.end(), t) - names.begin());
+}
+
+// The default technique a user without a planner would pick for this job: the first in
+// TechniqueNames() order that is feasible at some device count.
+std::string DefaultTechnique(const PlanJob& job) {
+  std::string best;
+  for (const auto& c : job.configs)
+    if (best.empty() || TechniqueRank(c.technique) < TechniqueRank(best)) best = c.technique;
+  return best;
+}
+
+// The widest configuration of the default technique no wider than `max_width`, else its
+// narrowest one.
+int DefaultConfig(const PlanJob& job, int max_width) {
+  std::string tech = DefaultTechnique(job);
+  int best = -1, narrowest = -1;
+  for (int i = 0; i < int(job.configs.size()); ++i) {
+    const Config& c = job.configs[i];
+    if (c.technique != tech) continue;
+    if (narrowest < 0 || c.width() < job.configs[narrowest].width()) narrowest = i;
+    if (c.width() <= max_width && (best < 0 || c.width() > job.configs[best].width() ||
+                                   (c.width() == job.configs[best].width() && c.seconds < job.configs[best].seconds)))
+      best = i;
+  }
+  return best >= 0 ? best : narrowest;
+}
+
+// Place job j in configuration `config` at the placement that lets it finish first.
+Choice EarliestPlacement(const Instance& inst, const Packer& packer, int j, int config, double* finish) {
+  const Config& c = inst.jobs[j].configs[config];
+  Choice best{j, config, -1};
+  *finish = INFINITY;
+  for (int p = 0; p < int(c.placements.size()); ++p) {
+    double f = packer.EarliestStart(c.placements[p], c.seconds) + c.seconds;
+    if (f < *finish - 1e-9) *finish = f, best.placement = p;
+  }
+  return best;
+}
+
+// List scheduling with a fixed configuration per job, in the given job order.
+Schedule ListSchedule(const Instance& inst, const std::vector<int>& order, const std::vector<int>& config) {
+  Packer packer(inst);
+  std::vector<Choice> choices;
+  for (int j : order) {
+    double finish;
+    Choice c = EarliestPlacement(inst, packer, j, config[j], &finish);
+    const Config& cfg = inst.jobs[j].configs[c.config];
+    packer.Place(cfg.placements[c.placement], finish - cfg.seconds, cfg.seconds);
+    choices.push_back(c);
+  }
+  return SerialSchedule(inst, choices);
+}
+
+std::vector<int> OrderBy(const Instance& inst, const std::vector<double>& key) {
+  std::vector<int> order(inst.jobs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return key[a] > key[b]; });
+  return order;
+}
+
+}  // namespace
+
+std::vector<Choice> ChoicesByStart(const Schedule& s) {
+  std::vector<int> idx(s.jobs.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return s.jobs[a].start < s.jobs[b].start; });
+  std::vector<Choice> out;
+  for (int j : idx) out.push_back({j, s.jobs[j].config, s.jobs[j].placement});
+  return out;
+}
+
+Schedule CurrentPracticeSchedule(const Instance& inst) {
+  // Each job takes a whole node (or whole nodes) for itself, in sweep order, wherever one frees
+  // first. The packer sees whole nodes; the job runs on its configuration's devices.
+  Packer packer(inst);
+  int max_node = 0;
+  for (const auto& n : inst.nodes) max_node = std::max(max_node, n.devices);
+  Schedule s;
+  s.jobs.resize(inst.jobs.size());
+  for (int j = 0; j < int(inst.jobs.size()); ++j) {
+    int ci = DefaultConfig(inst.jobs[j], max_node);
+    const Config& c = inst.jobs[j].configs[ci];
+    int best_p = -1;
+    double best_t = INFINITY;
+    for (int p = 0; p < int(c.placements.size()); ++p) {
+      Placement whole = c.placements[p];
+      for (size_t k = 0; k < whole.nodes.size(); ++k) whole.use[k] = inst.nodes[whole.nodes[k]].devices;
+      double t = packer.EarliestStart(whole, c.seconds);
+      if (t < best_t - 1e-9) best_t = t, best_p = p;
+    }
+    Placement whole = c.placements[best_p];
+    for (size_t k = 0; k < whole.nodes.size(); ++k) whole.use[k] = inst.nodes[whole.nodes[k]].devices;
+    packer.Place(whole, best_t, c.seconds);
+    s.jobs[j] = {ci, best_p, best_t, best_t + c.seconds, {}};
+  }
+  AssignDevices(inst, &s);
+  return s;
+}
+
+Schedule UniformSchedule(const Instance& inst) {
+  int share = std::max(1, inst.total_devices() / std::max<int>(1, int(inst.jobs.size())));
+  std::vector<int> config(inst.jobs.size()), order(inst.jobs.size());
+  for (size_t j = 0; j < inst.jobs.size(); ++j) config[j] = DefaultConfig(inst.jobs[j], share), order[j] = int(j);
+  return ListSchedule(inst, order, config);
+}
+
+Schedule GreedySchedule(const Instance& inst) {
+  std::vector<int> config(inst.jobs.size());
+  std::vector<double> dur(inst.jobs.size());
+  for (size_t j = 0; j < inst.jobs.size(); ++j) {
+    const auto& cs = inst.jobs[j].configs;
+    int best = 0;
+    for (int i = 1; i < int(cs.size()); ++i)
+      if (cs[i].seconds < cs[best].seconds) best = i;  // configs are ordered: ties keep the narrower
+    config[j] = best;
+    dur[j] = cs[best].seconds;
+  }
+  return ListSchedule(inst, OrderBy(inst, dur), config);
+}
+
+Schedule HeuristicSchedule(const Instance& inst) {
+  // Moldable-job list scheduling: pick each job's width against a target makespan T (the
+  // narrowest front configuration that finishes within T, else the fastest), then list-schedule
+  // longest first. Sweeping T from the lower bound upwards trades width for parallelism; the
+  // best schedule wins. Also "earliest finish": each job, longest first, takes whichever front
+  // configuration and placement finishes first given the jobs already placed.
+  const double lb = LowerBound(inst);
+  Schedule best;
+  double best_ms = INFINITY;
+  auto consider = [&](Schedule s) {
+    if (s.makespan() < best_ms - 1e-9) best_ms = s.makespan(), best = std::move(s);
+  };
+  const size_t n = inst.jobs.size();
+  for (double f : {1.0, 1.05, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 2.5, 3.0}) {
+    std::vector<int> config(n);
+    std::vector<double> dur(n), area(n);
+    for (size_t j = 0; j < n; ++j) {
+      const PlanJob& job = inst.jobs[j];
+      config[j] = job.front.back();  // fastest
+      for (int i : job.front)
+        if (job.configs[i].seconds <= f * lb) { config[j] = i; break; }
+      dur[j] = job.configs[config[j]].seconds;
+      area[j] = dur[j] * job.configs[config[j]].width();
+    }
+    consider(ListSchedule(inst, OrderBy(inst, dur), config));
+    consider(ListSchedule(inst, OrderBy(inst, area), config));
+  }
+  std::vector<double> least_area(n);
+  for (size_t j = 0; j < n; ++j) {
+    least_area[j] = INFINITY;
+    for (int i : inst.jobs[j].front)
+      least_area[j] = std::min(least_area[j], inst.jobs[j].configs[i].seconds * inst.jobs[j].configs[i].width());
+  }
+  Packer packer(inst);
+  std::vector<Choice> choices;
+  for (int j : OrderBy(inst, least_area)) {
+    Choice pick;
+    double best_f = INFINITY;
+    for (int i : inst.jobs[j].front) {
+      double f;
+      Choice c = EarliestPlacement(inst, packer, j, i, &f);
+      if (f < best_f - 1e-9) best_f = f, pick = c;
+    }
+    const Config& cfg = inst.jobs[j].configs[pick.config];
+    packer.Place(cfg.placements[pick.placement], best_f - cfg.seconds, cfg.seconds);
+    choices.push_back(pick);
+  }
+  consider(SerialSchedule(inst, choices));
+  return best;
+}
+
+}  // namespace saturn

@@ -1,0 +1,27 @@
+// The planning policies. Each returns a schedule that passes CheckSchedule.
+#pragma once
+
+#include <vector>
+
+#include "plan/plan.h"
+#include "plan/schedule.h"
+
+namespace saturn {
+
+// Baselines, as people run sweeps without a planner.
+// Every job alone on one whole node with the default technique, back to back across nodes.
+Schedule CurrentPracticeSchedule(const Instance& inst);
+// Devices split evenly among the jobs, one fixed technique.
+Schedule UniformSchedule(const Instance& inst);
+// List scheduling: longest job first, each at its fastest configuration, earliest start.
+Schedule GreedySchedule(const Instance& inst);
+
+// The best of several moldable list-scheduling heuristics over the Pareto fronts: the milp
+// policy's starting incumbent.
+Schedule HeuristicSchedule(const Instance& inst);
+
+// The choices of a schedule in order of start time (ties by job index): feeding them back to
+// SerialSchedule reproduces or tightens the schedule.
+std::vector<Choice> ChoicesByStart(const Schedule& s);
+
+}  // namespace saturn

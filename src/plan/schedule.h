@@ -1,0 +1,71 @@
+// A schedule: for every job a configuration, a placement, a start time and concrete device ids;
+// plus the machinery every policy shares to build one (a per-node capacity packer) and to check
+// one (CheckSchedule runs on every plan a test or the CLI makes).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "plan/instance.h"
+#include "util/status.h"
+
+namespace saturn {
+
+struct Assignment {
+  int config = -1;
+  int placement = -1;
+  double start = 0;
+  double end = 0;
+  std::vector<std::vector<int>> device_ids;  // per node of the placement
+};
+
+struct Schedule {
+  std::vector<Assignment> jobs;  // indexed like Instance::jobs
+  double makespan() const;
+};
+
+// A job's choice before timing: which configuration, where.
+struct Choice {
+  int job = -1;
+  int config = -1;
+  int placement = -1;
+};
+
+// Per-node device capacity over time. Devices on a node are identical and a job keeps its devices
+// from start to end, so a set of intervals whose summed use never exceeds a node's devices can
+// always be given concrete device ids (AssignDevices): no ordering variables per device needed.
+class Packer {
+ public:
+  explicit Packer(const Instance& inst);
+  // Devices already held on `node` during [start, end) by something outside the schedule.
+  void Block(int node, double start, double end, int use);
+  // Earliest t >= from at which `p` has room for `seconds`.
+  double EarliestStart(const Placement& p, double seconds, double from = 0) const;
+  void Place(const Placement& p, double start, double seconds);
+  double node_end(int node) const;  // when the node's last interval ends
+
+ private:
+  struct Interval { double start, end; int use; };
+  bool Fits(int node, double start, double end, int use) const;
+  const Instance& inst_;
+  std::vector<std::vector<Interval>> busy_;
+};
+
+// Serial schedule generation: places the choices one by one, in the order given, each at its
+// earliest feasible start. Given the order of any feasible schedule's start times and that
+// schedule's choices, no job starts later than it did there (the compaction lemma in
+// docs/planner.md), so this also turns a time-grid schedule into a tighter continuous one.
+Schedule SerialSchedule(const Instance& inst, const std::vector<Choice>& order);
+
+// Gives each job concrete device ids: lowest free ids at its start, jobs taken by start time.
+void AssignDevices(const Instance& inst, Schedule* s);
+
+// Every job once, a valid configuration and placement, its duration as profiled, device ids in
+// range and never two jobs on one device at once. Returns what is wrong.
+Status CheckSchedule(const Instance& inst, const Schedule& s);
+
+// A makespan no schedule can beat: the least C such that every job has a configuration no
+// longer than C and the least device-seconds of such configurations fit in devices x C.
+double LowerBound(const Instance& inst);
+
+}  // namespace saturn

@@ -1,0 +1,164 @@
+#include "profile/profile.h"
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "technique/names.h"
+#include "util/files.h"
+#include "util/suggest.h"
+
+namespace saturn {
+namespace {
+
+using json = nlohmann::json;
+
+// Line of each element of the top-level "records" array. nlohmann/json keeps no positions, so
+// scan the text once: root object is depth 1, the array depth 2, a record opens at depth 3.
+std::vector<int> RecordLines(const std::string& text) {
+  std::vector<int> lines;
+  int depth = 0, line = 1;
+  bool in_string = false, escaped = false, in_records = false;
+  std::string last_key, cur;
+  for (char c : text) {
+    if (c == '\n') ++line;
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      else cur += c;
+      continue;
+    }
+    if (c == '"') { in_string = true; cur.clear(); continue; }
+    if (c == ':' && depth == 1) last_key = cur;
+    if (c == '{' || c == '[') {
+      ++depth;
+      if (depth == 2 && c == '[' && last_key == "records") in_records = true;
+      if (depth == 3 && c == '{' && in_records) lines.push_back(line);
+    } else if (c == '}' || c == ']') {
+      if (depth == 2) in_records = false;
+      --depth;
+    }
+  }
+  return lines;
+}
+
+std::string LineCol(const std::string& text, size_t byte) {
+  int line = 1, col = 1;
+  for (size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') ++line, col = 1;
+    else ++col;
+  }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
+
+const std::vector<std::string> kRecordKeys = {"job", "technique", "devices", "feasible", "step_seconds",
+                                              "peak_memory_bytes", "knobs", "reason", "measured_steps",
+                                              "cost_key"};
+
+}  // namespace
+
+std::string Profile::where(const ProfileRecord& r) const {
+  return r.line > 0 ? path + ":" + std::to_string(r.line) : path;
+}
+
+Result<Profile> LoadProfile(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return ParseProfile(*text, path);
+}
+
+Result<Profile> ParseProfile(const std::string& text, const std::string& path) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    return Status::UserError(path + ":" + LineCol(text, e.byte > 0 ? e.byte - 1 : 0) +
+                             ": not valid JSON: " + e.what());
+  }
+  Profile p;
+  p.path = path;
+  if (!doc.is_object()) return Status::UserError(path + ":1: a profile is a JSON object with \"version\" and \"records\"");
+  if (!doc.contains("version") || !doc["version"].is_number_integer() || doc["version"].get<int>() != 1)
+    return Status::UserError(path + ": \"version\" must be 1 (this saturn reads profile version 1); re-run `saturn profile`");
+  if (doc.contains("sweep")) {
+    if (!doc["sweep"].is_string()) return Status::UserError(path + ": \"sweep\" must be a string");
+    p.sweep = doc["sweep"].get<std::string>();
+  }
+  if (!doc.contains("records") || !doc["records"].is_array())
+    return Status::UserError(path + ": \"records\" must be an array of records");
+  std::vector<int> lines = RecordLines(text);
+  const json& recs = doc["records"];
+  for (size_t i = 0; i < recs.size(); ++i) {
+    const json& r = recs[i];
+    ProfileRecord rec;
+    rec.line = i < lines.size() ? lines[i] : 0;
+    std::string at = (rec.line ? path + ":" + std::to_string(rec.line) : path) + ": records[" + std::to_string(i) + "]";
+    auto bad = [&](const std::string& what) { return Status::UserError(at + ": " + what); };
+    if (!r.is_object()) return bad("a record must be an object");
+    for (auto it = r.begin(); it != r.end(); ++it)
+      if (std::find(kRecordKeys.begin(), kRecordKeys.end(), it.key()) == kRecordKeys.end())
+        return bad("unknown key \"" + it.key() + "\"" + DidYouMean(it.key(), kRecordKeys));
+    if (!r.contains("job") || !r["job"].is_string() || r["job"].get<std::string>().empty())
+      return bad("\"job\" (a job name from the sweep) is missing");
+    rec.job = r["job"].get<std::string>();
+    at += " (job '" + rec.job + "')";
+    if (!r.contains("technique") || !r["technique"].is_string()) return bad("\"technique\" is missing");
+    rec.technique = r["technique"].get<std::string>();
+    const auto& names = TechniqueNames();
+    if (std::find(names.begin(), names.end(), rec.technique) == names.end())
+      return bad("unknown technique '" + rec.technique + "'" + DidYouMean(rec.technique, names));
+    if (!r.contains("devices") || !r["devices"].is_number_integer() || r["devices"].get<long long>() < 1)
+      return bad("\"devices\" must be a positive integer");
+    rec.devices = r["devices"].get<int>();
+    if (!r.contains("feasible") || !r["feasible"].is_boolean()) return bad("\"feasible\" must be true or false");
+    rec.feasible = r["feasible"].get<bool>();
+    if (rec.feasible) {
+      if (!r.contains("step_seconds")) return bad("feasible record has no \"step_seconds\"");
+      if (!r["step_seconds"].is_number()) return bad("\"step_seconds\" must be a number");
+      rec.step_seconds = r["step_seconds"].get<double>();
+      if (!std::isfinite(rec.step_seconds) || rec.step_seconds <= 0)
+        return bad("\"step_seconds\" must be a positive number of seconds, got " + r["step_seconds"].dump());
+    }
+    if (r.contains("peak_memory_bytes")) {
+      if (!r["peak_memory_bytes"].is_number_integer() || r["peak_memory_bytes"].get<long long>() < 0)
+        return bad("\"peak_memory_bytes\" must be a non-negative integer");
+      rec.peak_memory_bytes = r["peak_memory_bytes"].get<long long>();
+    }
+    if (r.contains("knobs")) {
+      if (!r["knobs"].is_object()) return bad("\"knobs\" must be an object");
+      rec.knobs_json = r["knobs"].dump();
+    }
+    if (r.contains("reason")) {
+      if (!r["reason"].is_string()) return bad("\"reason\" must be a string");
+      rec.reason = r["reason"].get<std::string>();
+    }
+    p.records.push_back(std::move(rec));
+  }
+  return p;
+}
+
+std::string ProfileToJson(const Profile& p) {
+  json doc;
+  doc["version"] = p.version;
+  if (!p.sweep.empty()) doc["sweep"] = p.sweep;
+  doc["records"] = json::array();
+  for (const auto& r : p.records) {
+    json j = {{"job", r.job}, {"technique", r.technique}, {"devices", r.devices}, {"feasible", r.feasible}};
+    if (r.feasible) j["step_seconds"] = r.step_seconds;
+    if (r.peak_memory_bytes) j["peak_memory_bytes"] = r.peak_memory_bytes;
+    j["knobs"] = json::parse(r.knobs_json);
+    if (!r.reason.empty()) j["reason"] = r.reason;
+    doc["records"].push_back(j);
+  }
+  // One record a line: diffable, and RecordLines() finds each.
+  std::string out = "{\"version\": " + std::to_string(p.version);
+  if (!p.sweep.empty()) out += ", \"sweep\": " + json(p.sweep).dump();
+  out += ",\n \"records\": [";
+  for (size_t i = 0; i < doc["records"].size(); ++i)
+    out += std::string(i ? ",\n  " : "\n  ") + doc["records"][i].dump();
+  out += "]}\n";
+  return out;
+}
+
+}  // namespace saturn

@@ -1,0 +1,45 @@
+#include "util/files.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace saturn {
+
+Status WriteFileAtomic(const std::string& path, const std::string& contents) {
+  namespace fs = std::filesystem;
+  fs::path target(path);
+  std::error_code ec;
+  if (target.has_parent_path()) {
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) return Status::UserError(path + ": cannot create directory " + target.parent_path().string() + ": " + ec.message());
+  }
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return Status::UserError(path + ": cannot write: " + std::strerror(errno));
+  bool good = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
+  good = (std::fflush(f) == 0) && good;
+  good = (::fsync(fileno(f)) == 0) && good;
+  good = (std::fclose(f) == 0) && good;
+  if (!good || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    return Status::UserError(path + ": cannot write: " + why);
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::UserError(path + ": cannot open: " + std::strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace saturn

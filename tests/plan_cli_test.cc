@@ -1,0 +1,157 @@
+// `saturn plan` as a user runs it: the binary, real files, exit codes, what is (not) written.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "plan/plan.h"
+#include "util/files.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+Run Saturn(const std::string& args) {
+  std::string cmd = std::string(SATURN_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/saturn-cli-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return (path / name).string();
+  }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+const char* kSweep = R"(name: cli-test
+cluster:
+  nodes:
+    - {name: a, devices: 4}
+    - {name: b, devices: 4}
+jobs:
+  - name: small
+    model: models/tiny.json
+    steps: 100
+    devices: [1, 2, 4]
+    grid:
+      optimizer.lr: [1.0e-4, 3.0e-4]
+  - name: big
+    model: models/big.json
+    steps: 10
+    devices: [4, 8]
+)";
+
+std::string Profile(const std::string& extra_records = "", const std::string& sweep = "cli-test") {
+  return R"({"version": 1, "sweep": ")" + sweep + R"(", "records": [
+  {"job": "small.lr=1.0e-4", "technique": "ddp", "devices": 1, "feasible": true, "step_seconds": 4.0},
+  {"job": "small.lr=1.0e-4", "technique": "ddp", "devices": 2, "feasible": true, "step_seconds": 2.2},
+  {"job": "small.lr=1.0e-4", "technique": "fsdp", "devices": 4, "feasible": true, "step_seconds": 1.3},
+  {"job": "big", "technique": "ddp", "devices": 4, "feasible": false, "reason": "out of memory"},
+  {"job": "big", "technique": "fsdp", "devices": 4, "feasible": true, "step_seconds": 30.0},
+  {"job": "big", "technique": "fsdp", "devices": 8, "feasible": true, "step_seconds": 16.0})" +
+         extra_records + "]}";
+}
+
+}  // namespace
+
+TEST_CASE("saturn --help and --version", "[cli]") {
+  Run h = Saturn("--help");
+  CHECK(h.code == 0);
+  CHECK_THAT(h.out, Catch::Contains("plan"));
+  Run v = Saturn("--version");
+  CHECK(v.code == 0);
+  CHECK_THAT(v.out, Catch::Contains("saturn " SATURN_VERSION));
+  CHECK(Saturn("no-such-command").code == 2);
+}
+
+TEST_CASE("saturn plan writes a checked plan, a table and a Gantt chart", "[cli]") {
+  TempDir d;
+  std::string sweep = d.write("sweep.yaml", kSweep), prof = d.write("profile.json", Profile());
+  for (std::string policy : {"milp", "greedy", "uniform", "current-practice"}) {
+    INFO(policy);
+    Run r = Saturn("plan " + sweep + " --profile " + prof + " -o " + d / (policy + ".json") + " --policy " + policy +
+                   " --time-limit 10");
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Catch::Contains("small.lr=3.0e-4"));  // shares small.lr=1.0e-4's records
+    CHECK_THAT(r.out, Catch::Contains("policy " + policy + ": makespan"));
+    auto plan = saturn::LoadPlan(d / (policy + ".json"));  // re-checks every device and time
+    REQUIRE(plan.ok());
+    CHECK(plan->instance.jobs.size() == 3);
+    CHECK(plan->makespan() >= plan->lower_bound - 1e-6);
+    auto svg = saturn::ReadFile(d / (policy + ".svg"));
+    REQUIRE(svg.ok());
+    CHECK_THAT(*svg, Catch::StartsWith("<svg") && Catch::Contains("big (fsdp x"));
+  }
+  Run sim = Saturn("plan --simulate " + d / "milp.json" + " --trials 3 --seed 4");
+  CHECK(sim.code == 0);
+  CHECK_THAT(sim.out, Catch::Contains("re-planned"));
+}
+
+TEST_CASE("saturn plan refuses bad profiles with exit 2 and writes nothing", "[cli]") {
+  TempDir d;
+  std::string sweep = d.write("sweep.yaml", kSweep);
+  struct Case {
+    std::string name, profile, expect;
+  };
+  std::vector<Case> cases = {
+      {"no feasible record",
+       R"({"version": 1, "records": [{"job": "small.lr=1.0e-4", "technique": "ddp", "devices": 1, "feasible": true, "step_seconds": 1},
+         {"job": "big", "technique": "fsdp", "devices": 4, "feasible": false, "reason": "out of memory"}]})",
+       "job 'big' has no feasible configuration"},
+      {"unknown job", Profile(R"(,
+  {"job": "smal.lr=1.0e-4", "technique": "ddp", "devices": 1, "feasible": true, "step_seconds": 1.0})"),
+       "profile.json:8: record for job 'smal.lr=1.0e-4'"},
+      {"another sweep", Profile("", "other-sweep"), "measured for sweep 'other-sweep'"},
+      {"negative time", Profile(R"(,
+  {"job": "big", "technique": "pipeline", "devices": 8, "feasible": true, "step_seconds": -3})"),
+       "profile.json:8: records[6] (job 'big'): \"step_seconds\" must be a positive"},
+      {"missing time", Profile(R"(,
+  {"job": "big", "technique": "pipeline", "devices": 8, "feasible": true})"),
+       "feasible record has no \"step_seconds\""},
+      {"unknown technique", Profile(R"(,
+  {"job": "big", "technique": "fsdpp", "devices": 8, "feasible": true, "step_seconds": 1})"),
+       "did you mean 'fsdp'"},
+      {"duplicate record", Profile(R"(,
+  {"job": "big", "technique": "fsdp", "devices": 8, "feasible": true, "step_seconds": 15.0})"),
+       "second record for job 'big'"},
+      {"broken json", "{\"version\": 1, \"records\": [\n  {\"job\": }", "profile.json:2:"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    std::string prof = d.write("profile.json", c.profile);
+    Run r = Saturn("plan " + sweep + " --profile " + prof + " -o " + d / "plan.json");
+    CHECK(r.code == 2);
+    CHECK_THAT(r.out, Catch::Contains(c.expect));
+    CHECK_FALSE(fs::exists(d / "plan.json"));
+    CHECK_FALSE(fs::exists(d / "plan.svg"));
+  }
+  std::string prof = d.write("profile.json", Profile());
+  Run r = Saturn("plan " + sweep + " --profile " + prof + " -o " + d / "plan.json --policy fastest");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.out, Catch::Contains("unknown policy"));
+  CHECK(Saturn("plan " + sweep + " -o " + d / "plan.json").code == 2);  // no profile
+}

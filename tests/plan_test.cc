@@ -1,0 +1,179 @@
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <numeric>
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "plan/milp.h"
+#include "plan/plan.h"
+#include "plan/policies.h"
+#include "plan/simulate.h"
+#include "plan_fixtures.h"
+
+using namespace saturn;
+using saturn::testing::C;
+using saturn::testing::MakeInstance;
+using saturn::testing::RandomInstance;
+
+namespace {
+
+// Every active schedule comes out of the serial generation scheme for some order, and an
+// optimal makespan is attained by an active schedule: trying every configuration, placement
+// and order is exact.
+double BruteForceOptimum(const Instance& inst) {
+  const int J = int(inst.jobs.size());
+  std::vector<std::vector<std::pair<int, int>>> options(J);
+  for (int j = 0; j < J; ++j)
+    for (int c = 0; c < int(inst.jobs[j].configs.size()); ++c)
+      for (int p = 0; p < int(inst.jobs[j].configs[c].placements.size()); ++p) options[j].push_back({c, p});
+  double best = INFINITY;
+  std::vector<int> pick(J, 0);
+  std::function<void(int)> rec = [&](int j) {
+    if (j == J) {
+      std::vector<int> perm(J);
+      std::iota(perm.begin(), perm.end(), 0);
+      do {
+        std::vector<Choice> order;
+        for (int k : perm) order.push_back({k, options[k][pick[k]].first, options[k][pick[k]].second});
+        best = std::min(best, SerialSchedule(inst, order).makespan());
+      } while (std::next_permutation(perm.begin(), perm.end()));
+      return;
+    }
+    for (pick[j] = 0; pick[j] < int(options[j].size()); ++pick[j]) rec(j + 1);
+  };
+  rec(0);
+  return best;
+}
+
+Plan RunPolicy(const Instance& inst, const std::string& policy, double limit = 20) {
+  PlanOptions opt;
+  opt.policy = policy;
+  opt.time_limit_seconds = limit;
+  auto plan = MakePlan(inst, opt);
+  REQUIRE(plan.ok());
+  REQUIRE(CheckSchedule(inst, plan->schedule).ok());
+  REQUIRE(plan->makespan() >= plan->lower_bound - 1e-6);
+  return *plan;
+}
+
+}  // namespace
+
+TEST_CASE("checker catches a double-booked device", "[plan]") {
+  Instance inst = MakeInstance({2}, {{{"ddp", 1, 10}}, {{"ddp", 1, 10}}});
+  Schedule s = SerialSchedule(inst, {{0, 0, 0}, {1, 0, 0}});
+  REQUIRE(CheckSchedule(inst, s).ok());
+  CHECK(s.makespan() == Approx(10));
+  s.jobs[1].device_ids = s.jobs[0].device_ids;
+  Status st = CheckSchedule(inst, s);
+  REQUIRE_FALSE(st.ok());
+  CHECK_THAT(st.message(), Catch::Contains("two jobs at once"));
+  s = SerialSchedule(inst, {{0, 0, 0}, {1, 0, 0}});
+  s.jobs[1].end += 1;
+  CHECK_FALSE(CheckSchedule(inst, s).ok());
+}
+
+TEST_CASE("a job wider than a node takes whole nodes", "[plan]") {
+  Instance inst = MakeInstance({4, 4, 4, 4}, {{{"fsdp", 8, 10}}, {{"ddp", 4, 10}}, {{"ddp", 6, 5}}});
+  REQUIRE(inst.jobs[0].configs[0].placements.size() == 2);  // nodes {0,1} and {2,3}
+  CHECK(inst.jobs[0].configs[0].width() == 8);
+  CHECK(inst.jobs[2].configs[0].width() == 8);  // 6 devices still hold two whole nodes
+  // Job 2 needs a pair of whole nodes, so it cannot overlap both other jobs: 15 s, not the 10 s
+  // that device-seconds alone would allow.
+  CHECK(BruteForceOptimum(inst) == Approx(15));
+  CHECK(RunPolicy(inst, "milp").makespan() == Approx(15));
+}
+
+TEST_CASE("milp finds the brute-force optimum on tiny instances", "[plan]") {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 12; ++trial) {
+    bool two_nodes = trial % 3 == 2;
+    Instance inst = two_nodes ? RandomInstance(rng, {2, 2}, 3, {1, 2, 4}) : RandomInstance(rng, {4}, 3 + trial % 2, {1, 2, 4});
+    double opt = BruteForceOptimum(inst);
+    INFO("trial " << trial);
+    Plan p = RunPolicy(inst, "milp");
+    CHECK(p.makespan() == Approx(opt).margin(1e-6));
+    CHECK(p.solver.status == "optimal");
+    CHECK(p.lower_bound <= opt + 1e-6);
+    for (const std::string& pol : {"greedy", "uniform", "current-practice"}) CHECK(RunPolicy(inst, pol).makespan() >= opt - 1e-6);
+  }
+}
+
+TEST_CASE("the technique and width are chosen inside the MILP", "[plan]") {
+  // Fastest-per-job picks 4 devices and runs the jobs back to back (20 s); two narrower, slower
+  // configurations side by side finish at 12 s.
+  Instance inst = MakeInstance({4}, {{{"ddp", 4, 10}, {"fsdp", 2, 12}, {"ddp", 2, 13}},
+                                     {{"ddp", 4, 10}, {"fsdp", 2, 12}, {"ddp", 2, 13}}});
+  CHECK(RunPolicy(inst, "greedy").makespan() == Approx(20));
+  Plan p = RunPolicy(inst, "milp");
+  CHECK(p.makespan() == Approx(12));
+  for (const auto& a : p.schedule.jobs) CHECK(p.instance.jobs[0].configs[a.config].technique == "fsdp");
+}
+
+TEST_CASE("the same inputs give the same plan", "[plan]") {
+  std::mt19937 rng(11);
+  Instance inst = RandomInstance(rng, {4, 4}, 6, {1, 2, 4, 8});
+  std::string a = PlanToJson(RunPolicy(inst, "milp")), b = PlanToJson(RunPolicy(inst, "milp"));
+  auto strip = [](std::string s) {  // wall time differs
+    auto at = s.find("\"seconds\":", s.find("\"solver\""));
+    return s.substr(0, at) + s.substr(s.find('\n', at));
+  };
+  CHECK(strip(a) == strip(b));
+}
+
+TEST_CASE("the neighbourhood search improves a large instance and stays valid", "[plan]") {
+  std::mt19937 rng(3);
+  Instance inst = RandomInstance(rng, {8, 8, 8, 8, 8, 8}, 60, {1, 2, 4, 8, 16});
+  Schedule start = HeuristicSchedule(inst);
+  REQUIRE(CheckSchedule(inst, start).ok());
+  MilpOptions mo;
+  mo.time_limit_seconds = 8;
+  mo.max_columns = 1000;  // force the decomposition
+  mo.neighbourhood_columns = 3000;
+  SolverInfo info;
+  Schedule s = MilpSchedule(inst, start, mo, &info);
+  REQUIRE(CheckSchedule(inst, s).ok());
+  CHECK(s.makespan() <= start.makespan() + 1e-6);
+  CHECK(info.method.find("LNS") != std::string::npos);
+  CHECK(info.subproblems > 0);
+}
+
+TEST_CASE("a plan survives a JSON round trip and a tampered plan is refused", "[plan]") {
+  std::mt19937 rng(5);
+  Instance inst = RandomInstance(rng, {4, 4}, 5, {1, 2, 4, 8});
+  Plan p = RunPolicy(inst, "milp");
+  std::string text = PlanToJson(p);
+  auto back = ParsePlan(text, "plan.json");
+  REQUIRE(back.ok());
+  CHECK(PlanToJson(*back) == text);
+  // Start every job at 0: something must then collide.
+  std::string bad = text;
+  for (size_t at = bad.find("\"start_seconds\":"); at != std::string::npos; at = bad.find("\"start_seconds\":", at + 1)) {
+    size_t v = at + 16, e = bad.find_first_of(",\n}", v);
+    bad.replace(v, e - v, " 0.0");
+  }
+  auto refused = ParsePlan(bad, "plan.json");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().exit_code() == 2);
+}
+
+TEST_CASE("simulation without noise replays the plan; seeds are reproducible", "[plan]") {
+  std::mt19937 rng(9);
+  Instance inst = RandomInstance(rng, {4, 4}, 8, {1, 2, 4});
+  Plan p = RunPolicy(inst, "milp");
+  SimOptions o;
+  o.noise = 0;
+  o.trials = 1;
+  SimReport r = Simulate(p, o);
+  CHECK(r.trials[0].as_planned <= p.makespan() + 1e-6);
+  CHECK(r.trials[0].as_planned >= p.lower_bound - 1e-6);
+  CHECK(r.trials[0].replanned >= p.lower_bound - 1e-6);
+  o.noise = 0.2;
+  o.trials = 5;
+  SimReport a = Simulate(p, o), b = Simulate(p, o);
+  CHECK(a.mean_as_planned() == b.mean_as_planned());
+  CHECK(a.mean_replanned() == b.mean_replanned());
+  o.seed = 2;
+  CHECK(Simulate(p, o).mean_as_planned() != a.mean_as_planned());
+}
