@@ -76,8 +76,13 @@ struct RegionResult {
 // placement p from slot s; per node and slot, the devices of the running jobs fit; C >= every
 // job's end slot; minimize C. The objective is integral, so CBC can round its bounds up;
 // SerialSchedule afterwards starts every job as early as the chosen order allows.
+//
+// With `relax`, durations round down instead. Any schedule, its starts and durations rounded
+// down to the grid, stays feasible there (jobs sharing a slot all ran together just before its
+// end) and no longer, so that model's proven bound is a lower bound for every schedule.
 RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vector<Choice>& warm, double horizon,
-                         double lower_bound, int max_columns, int max_slots, double seconds, bool verbose) {
+                         double lower_bound, int max_columns, int max_slots, double seconds, bool verbose,
+                         bool relax = false) {
   RegionResult res;
   // Identical nodes make equivalent solutions that branch-and-bound would explore again and
   // again. With one-node placements only and no blocks, any solution maps onto one where the
@@ -122,13 +127,17 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
   for (int T = max_slots; T >= 8; T = T * 3 / 4) grids.push_back(horizon / T);
   for (double g : grids) {
     slot = g;
-    grid_warm = PackRegion(inst, r, pinned_warm, slot);
-    slots = int(std::lround(RegionEnd(r, grid_warm)));
+    if (relax) {
+      slots = int(std::floor(horizon / slot + 1e-9));
+    } else {
+      grid_warm = PackRegion(inst, r, pinned_warm, slot);
+      slots = int(std::lround(RegionEnd(r, grid_warm)));
+    }
     long cols = 0;
     for (int j : r.jobs)
       for (int c : inst.jobs[j].front) {
         const Config& cfg = inst.jobs[j].configs[c];
-        int len = int(std::ceil(cfg.seconds / slot - 1e-9));
+        int len = relax ? int(std::floor(cfg.seconds / slot + 1e-9)) : int(std::ceil(cfg.seconds / slot - 1e-9));
         for (const auto& p : cfg.placements)
           if (PlacementInside(p, r.node_in)) cols += std::max(0, slots - len + 1);
       }
@@ -145,11 +154,12 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
     int j = r.jobs[jj];
     for (int c : inst.jobs[j].front) {
       const Config& cfg = inst.jobs[j].configs[c];
-      int len = int(std::ceil(cfg.seconds / slot - 1e-9));
+      int len = relax ? int(std::floor(cfg.seconds / slot + 1e-9)) : int(std::ceil(cfg.seconds / slot - 1e-9));
       for (int p = 0; p < int(cfg.placements.size()); ++p) {
         if (!PlacementInside(cfg.placements[p], r.node_in)) continue;
         if (j == pinned && cfg.placements[p].nodes[0] != pin_node) continue;
-        for (int s = 0; s + len <= slots; ++s) cols.push_back({jj, c, p, s, len});
+        // A zero-length job fits anywhere; one column stands for all its starts.
+        for (int s = 0; s + len <= slots && (len > 0 || s == 0); ++s) cols.push_back({jj, c, p, s, len});
       }
     }
   }
@@ -213,7 +223,7 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
   hi[ncols - 1] = slots;
   // Rounding durations up only lengthens schedules, so the lower bound holds on the grid too;
   // the LP relaxation of a time-indexed model is far weaker than it.
-  lo[ncols - 1] = std::min<double>(slots, std::ceil(lower_bound / slot - 1e-6));
+  if (!relax) lo[ncols - 1] = std::min<double>(slots, std::ceil(lower_bound / slot - 1e-6));
 
   Cbc_Model* m = Cbc_newModel();
   SATURN_CBC_CHECK(m != nullptr, "Cbc_newModel");
@@ -221,10 +231,11 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
                   row_lo.data(), row_hi.data());
   for (int c = 0; c < ncols; ++c) Cbc_setInteger(m, c);
   Cbc_setLogLevel(m, verbose ? 1 : 0);
-  Cbc_setMaximumSeconds(m, std::max(0.5, seconds));
+  // CBC looks at the clock between nodes only; leave it room to stop in time.
+  Cbc_setMaximumSeconds(m, std::max(0.3, seconds * 0.85));
   // C is integral: a gap under one slot is closed.
   Cbc_setAllowableGap(m, 0.5);
-  {
+  if (!relax) {
     // Start from the incumbent rounded to the grid.
     std::vector<int> idx;
     std::vector<double> val;
@@ -246,6 +257,15 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
   }
   Cbc_solve(m);
   const double* x = Cbc_bestSolution(m);
+  if (relax) {
+    // Only the bound counts; with no solution at all the model is infeasible below `horizon`.
+    double b = Cbc_isProvenInfeasible(m) ? slots : std::ceil(Cbc_getBestPossibleObjValue(m) - 1e-6);
+    res.bound = std::max(0.0, b) * slot;
+    res.status = Cbc_isProvenOptimal(m) ? "optimal" : "bound";
+    if (verbose) std::fprintf(stderr, "milp bound: %d columns, %d slots of %.1f s: bound %.1f s (%s)\n", ncols, slots, slot, res.bound, res.status.c_str());
+    Cbc_deleteModel(m);
+    return res;
+  }
   if (x) {
     std::vector<std::pair<int, int>> by_start;  // (start slot, region job)
     std::vector<Choice> choice(J);
@@ -330,9 +350,11 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
   Region whole = WholeInstance(inst);
   bool whole_fits = false;
   const double lb = LowerBound(inst);
-  // Levels double the slots until a model outgrows the column budget or time runs out.
+  // Levels double the slots until a model outgrows the column budget or time runs out. A
+  // quarter of the time stays for proving a lower bound afterwards.
+  const double search_limit = opt.time_limit_seconds * 0.75;
   for (int slots = 16; slots <= opt.max_slots; slots *= 2) {
-    double left = opt.time_limit_seconds - Since(t0);
+    double left = search_limit - Since(t0);
     if (left < 0.5) break;
     double budget = slots * 2 <= opt.max_slots ? left * 0.4 : left;
     RegionResult res = SolveRegion(inst, whole, ChoicesByStart(best), best.makespan(), lb, opt.max_columns, slots,
@@ -355,6 +377,16 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
   if (whole_fits) {
     info->method = "time-indexed MILP (whole instance)";
     info->objective = best.makespan();
+    // Raise the proven lower bound with relaxed (rounded-down) models, finer while time lasts.
+    for (int slots = 16; slots <= opt.max_slots && info->status != "optimal"; slots *= 2) {
+      double left = opt.time_limit_seconds - Since(t0);
+      if (left < 0.5 || info->best_bound >= best.makespan() - 1e-6) break;
+      RegionResult rb = SolveRegion(inst, whole, {}, best.makespan(), 0, opt.max_columns, slots,
+                                    slots * 2 <= opt.max_slots ? left * 0.5 : left, opt.verbose, true);
+      if (rb.slot == 0) break;
+      ++info->subproblems;
+      info->best_bound = std::max(info->best_bound, rb.bound);
+    }
   } else {
     // 2. Large-neighbourhood search: re-solve the busiest node together with the least busy
     // ones, as a MILP of that region with everything else fixed, while the makespan falls.

@@ -1,4 +1,5 @@
 // MakePlan: the policy table.
+#include <algorithm>
 #include <chrono>
 
 #include "plan/milp.h"
@@ -24,6 +25,8 @@ Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
     mo.time_limit_seconds = opt.time_limit_seconds;
     mo.verbose = opt.verbose;
     plan.schedule = MilpSchedule(inst, HeuristicSchedule(inst), mo, &plan.solver);
+    // The solver's bound holds for every schedule too (docs/planner.md).
+    plan.lower_bound = std::max(plan.lower_bound, plan.solver.best_bound);
   } else {
     if (opt.policy == "greedy") plan.schedule = GreedySchedule(inst);
     else if (opt.policy == "uniform") plan.schedule = UniformSchedule(inst);

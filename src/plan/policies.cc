@@ -83,6 +83,30 @@ std::vector<Choice> ChoicesByStart(const Schedule& s) {
   return out;
 }
 
+Schedule OnFront(const Instance& inst, const Schedule& s) {
+  std::vector<Choice> order = ChoicesByStart(s);
+  for (Choice& c : order) {
+    const PlanJob& job = inst.jobs[c.job];
+    const Config& now = job.configs[c.config];
+    const std::vector<int>& nodes = now.placements[c.placement].nodes;
+    // The front holds, for every width, the fastest configuration no wider: take the widest
+    // front member no wider than the current one.
+    int pick = job.front.front();
+    for (int f : job.front)
+      if (job.configs[f].width() <= now.width()) pick = f;
+    const auto& pls = job.configs[pick].placements;
+    int place = -1;
+    for (int q = 0; q < int(pls.size()) && place < 0; ++q)  // same nodes, else inside them
+      if (pls[q].nodes == nodes) place = q;
+    for (int q = 0; q < int(pls.size()) && place < 0; ++q)
+      if (std::includes(nodes.begin(), nodes.end(), pls[q].nodes.begin(), pls[q].nodes.end())) place = q;
+    if (place < 0) continue;  // unaligned node blocks: keep what it had
+    c.config = pick;
+    c.placement = place;
+  }
+  return SerialSchedule(inst, order);
+}
+
 Schedule CurrentPracticeSchedule(const Instance& inst) {
   // Each job takes a whole node (or whole nodes) for itself, in sweep order, wherever one frees
   // first. The packer sees whole nodes; the job runs on its configuration's devices.
@@ -180,6 +204,10 @@ Schedule HeuristicSchedule(const Instance& inst) {
     choices.push_back(pick);
   }
   consider(SerialSchedule(inst, choices));
+  // The baselines too: the optimizing policy never returns a plan worse than one of them.
+  consider(OnFront(inst, GreedySchedule(inst)));
+  consider(OnFront(inst, UniformSchedule(inst)));
+  consider(OnFront(inst, CurrentPracticeSchedule(inst)));
   return best;
 }
 

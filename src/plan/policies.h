@@ -20,6 +20,10 @@ Schedule GreedySchedule(const Instance& inst);
 // policy's starting incumbent.
 Schedule HeuristicSchedule(const Instance& inst);
 
+// The same schedule with every configuration replaced by a front configuration that dominates
+// it (no wider, no slower) on the same nodes, repacked in the same order: never longer.
+Schedule OnFront(const Instance& inst, const Schedule& s);
+
 // The choices of a schedule in order of start time (ties by job index): feeding them back to
 // SerialSchedule reproduces or tightens the schedule.
 std::vector<Choice> ChoicesByStart(const Schedule& s);
