@@ -8,6 +8,12 @@
 #include <limits>
 #include <numeric>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
 #include <coin/Cbc_C_Interface.h>
 
 #include "plan/cbc_check.h"
@@ -63,6 +69,71 @@ double RegionEnd(const Region& r, const std::vector<Assignment>& a) {
 }
 
 struct Column { int job, config, placement, start, len; };
+
+struct CbcOutcome {
+  bool has_solution = false, optimal = false, infeasible = false;
+  double best_possible = 0;
+  int nodes = 0;
+  std::vector<double> x;
+};
+
+bool ReadAll(int fd, void* buf, size_t n) {
+  char* p = static_cast<char*>(buf);
+  while (n > 0) {
+    ssize_t got = ::read(fd, p, n);
+    if (got <= 0) return false;
+    p += got, n -= size_t(got);
+  }
+  return true;
+}
+
+// Runs CBC in a child process. CBC 2.10 has been seen to crash when a time limit lands at an
+// unlucky moment; a crash then costs this one model (reported as no solution and no bound), not
+// the plan. The parent keeps its incumbent either way.
+CbcOutcome SolveIsolated(Cbc_Model* m, int ncols) {
+  CbcOutcome out;
+  std::fflush(stdout), std::fflush(stderr);
+  int fds[2];
+  SATURN_CBC_CHECK(::pipe(fds) == 0, "pipe for the solver process");
+  pid_t pid = ::fork();
+  SATURN_CBC_CHECK(pid >= 0, "fork of the solver process");
+  if (pid == 0) {
+    // The child dies plainly on a crash: no inherited handler (a test framework's) reports it.
+    for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) std::signal(sig, SIG_DFL);
+    ::close(fds[0]);
+    Cbc_solve(m);
+    const double* x = Cbc_bestSolution(m);
+    double head[5] = {x ? 1.0 : 0.0, double(Cbc_isProvenOptimal(m)), double(Cbc_isProvenInfeasible(m)),
+                      Cbc_getBestPossibleObjValue(m), double(Cbc_getNodeCount(m))};
+    bool ok = ::write(fds[1], head, sizeof head) == ssize_t(sizeof head);
+    if (ok && x) ok = ::write(fds[1], x, sizeof(double) * ncols) == ssize_t(sizeof(double) * ncols);
+    std::fflush(stderr);
+    ::_exit(ok ? 0 : 1);
+  }
+  ::close(fds[1]);
+  double head[5];
+  bool ok = ReadAll(fds[0], head, sizeof head);
+  if (ok && head[0] > 0.5) {
+    out.x.resize(ncols);
+    ok = ReadAll(fds[0], out.x.data(), sizeof(double) * ncols);
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "saturn plan: warning: the CBC process for one model failed (%s); keeping the best plan so far\n",
+                 WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "no result");
+    out.x.clear();
+    out.best_possible = 0;
+    return out;
+  }
+  out.has_solution = head[0] > 0.5;
+  out.optimal = head[1] > 0.5;
+  out.infeasible = head[2] > 0.5;
+  out.best_possible = head[3];
+  out.nodes = int(head[4]);
+  return out;
+}
 
 struct RegionResult {
   bool solved = false;
@@ -255,13 +326,13 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
       Cbc_setMIPStartI(m, int(idx.size()), idx.data(), val.data());
     }
   }
-  Cbc_solve(m);
-  const double* x = Cbc_bestSolution(m);
+  CbcOutcome out = SolveIsolated(m, ncols);
+  const double* x = out.has_solution ? out.x.data() : nullptr;
   if (relax) {
     // Only the bound counts; with no solution at all the model is infeasible below `horizon`.
-    double b = Cbc_isProvenInfeasible(m) ? slots : std::ceil(Cbc_getBestPossibleObjValue(m) - 1e-6);
+    double b = out.infeasible ? slots : std::ceil(out.best_possible - 1e-6);
     res.bound = std::max(0.0, b) * slot;
-    res.status = Cbc_isProvenOptimal(m) ? "optimal" : "bound";
+    res.status = out.optimal ? "optimal" : "bound";
     if (verbose) std::fprintf(stderr, "milp bound: %d columns, %d slots of %.1f s: bound %.1f s (%s)\n", ncols, slots, slot, res.bound, res.status.c_str());
     Cbc_deleteModel(m);
     return res;
@@ -269,26 +340,28 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
   if (x) {
     std::vector<std::pair<int, int>> by_start;  // (start slot, region job)
     std::vector<Choice> choice(J);
-    int found = 0;
+    // Exactly one column per job, or the solution is not used (a solve cut short by the clock
+    // can hand back a point that is not integral).
+    std::vector<int> taken(J, 0);
     for (int c = 0; c < int(cols.size()); ++c)
       if (x[c] > 0.5) {
         choice[cols[c].job] = {r.jobs[cols[c].job], cols[c].config, cols[c].placement};
         by_start.push_back({cols[c].start, cols[c].job});
-        ++found;
+        ++taken[cols[c].job];
       }
-    if (found == J) {
+    if (std::all_of(taken.begin(), taken.end(), [](int t) { return t == 1; })) {
       std::sort(by_start.begin(), by_start.end());
       for (auto& [s, jj] : by_start) res.order.push_back(choice[jj]);
       res.solved = true;
-      res.status = Cbc_isProvenOptimal(m) ? "optimal" : "feasible";
+      res.status = out.optimal ? "optimal" : "feasible";
       res.objective = std::round(x[ncols - 1]) * slot;
-      res.bound = std::min(res.objective, std::ceil(Cbc_getBestPossibleObjValue(m) - 1e-6) * slot);
+      res.bound = std::min(res.objective, std::ceil(out.best_possible - 1e-6) * slot);
     }
   }
   if (verbose)
     std::fprintf(stderr, "milp: %d jobs, %d columns, %d rows, %d slots of %.1f s: %s C=%.0f bound=%.2f (%d nodes)\n", J,
                  ncols, nrows, slots, slot, res.solved ? res.status.c_str() : "no solution", x ? x[ncols - 1] : -1.0,
-                 Cbc_getBestPossibleObjValue(m), Cbc_getNodeCount(m));
+                 out.best_possible, out.nodes);
   Cbc_deleteModel(m);
   return res;
 }
