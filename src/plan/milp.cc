@@ -8,10 +8,12 @@
 #include <limits>
 #include <numeric>
 
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cerrno>
 #include <cstring>
 
 #include <coin/Cbc_C_Interface.h>
@@ -88,9 +90,11 @@ bool ReadAll(int fd, void* buf, size_t n) {
 }
 
 // Runs CBC in a child process. CBC 2.10 has been seen to crash when a time limit lands at an
-// unlucky moment; a crash then costs this one model (reported as no solution and no bound), not
-// the plan. The parent keeps its incumbent either way.
-CbcOutcome SolveIsolated(Cbc_Model* m, int ncols) {
+// unlucky moment, and it reads the clock only between nodes, so a root LP or cut round can run
+// far past its limit. A crash, or a child still running `hard_seconds` after the start (then
+// killed), costs this one model (no solution, no bound), not the plan: the parent keeps its
+// incumbent either way, and the plan's time limit holds.
+CbcOutcome SolveIsolated(Cbc_Model* m, int ncols, double hard_seconds, bool verbose) {
   CbcOutcome out;
   std::fflush(stdout), std::fflush(stderr);
   int fds[2];
@@ -111,6 +115,24 @@ CbcOutcome SolveIsolated(Cbc_Model* m, int ncols) {
     ::_exit(ok ? 0 : 1);
   }
   ::close(fds[1]);
+  // The child writes once, at its end: wait for that (or for its death) until the deadline.
+  auto deadline = Clock::now() + std::chrono::milliseconds(int64_t(hard_seconds * 1000));
+  bool ready = false;
+  for (;;) {
+    int ms = int(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+    if (ms <= 0) break;
+    pollfd pfd{fds[0], POLLIN, 0};
+    int got = ::poll(&pfd, 1, ms);
+    if (got > 0) { ready = true; break; }
+    if (got < 0 && errno != EINTR) break;
+  }
+  if (!ready) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    ::close(fds[0]);
+    if (verbose) std::fprintf(stderr, "milp: CBC ran past its %.1f s and was stopped\n", hard_seconds);
+    return out;
+  }
   double head[5];
   bool ok = ReadAll(fds[0], head, sizeof head);
   if (ok && head[0] > 0.5) {
@@ -326,7 +348,7 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
       Cbc_setMIPStartI(m, int(idx.size()), idx.data(), val.data());
     }
   }
-  CbcOutcome out = SolveIsolated(m, ncols);
+  CbcOutcome out = SolveIsolated(m, ncols, seconds, verbose);
   const double* x = out.has_solution ? out.x.data() : nullptr;
   if (relax) {
     // Only the bound counts; with no solution at all the model is infeasible below `horizon`.

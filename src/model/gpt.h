@@ -1,0 +1,53 @@
+// The decoder-only transformer family of config.h as a LibTorch module, with Hugging Face tensor
+// names. Includes <torch/torch.h>: include it only where a model is built or run.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "model/config.h"
+#include "util/status.h"
+
+namespace saturn {
+
+struct ModelOptions {
+  // Keep only each block's input in the forward pass and recompute the block in backward.
+  bool activation_checkpointing = false;
+};
+
+class CausalLMImpl : public torch::nn::Module {
+ public:
+  explicit CausalLMImpl(ModelConfig cfg, ModelOptions opt = {});
+
+  // ids: [batch, time] int64 (time <= max_positions) -> logits [batch, time, vocab].
+  torch::Tensor forward(const torch::Tensor& ids);
+  // Mean next-token cross entropy of forward(ids) against targets ([batch, time] int64).
+  torch::Tensor loss(const torch::Tensor& ids, const torch::Tensor& targets);
+
+  // Hugging Face's initialization, seeded: normal(0, 0.02) weights, zero biases, unit norms,
+  // GPT-2's scaled init of residual projections. Same seed, same weights, on any device.
+  void init_weights(uint64_t seed);
+
+  // Every tensor under its Hugging Face name and in Hugging Face's layout (GPT-2's Conv1D
+  // weights transposed to [in, out]); tied weights appear once, as transformers saves them.
+  std::vector<std::pair<std::string, torch::Tensor>> hf_tensors() const;
+  // The inverse: copies each named tensor in (converting dtype). Missing, unexpected or
+  // wrongly shaped tensors are user errors that name `where` (the file) and the tensor.
+  Status load_hf_tensors(const std::map<std::string, torch::Tensor>& tensors, const std::string& where);
+
+  const ModelConfig& config() const { return cfg_; }
+  ModelOptions& options() { return opt_; }
+
+ private:
+  struct Impl;
+  ModelConfig cfg_;
+  ModelOptions opt_;
+  std::shared_ptr<Impl> impl_;
+};
+TORCH_MODULE(CausalLM);
+
+}  // namespace saturn
