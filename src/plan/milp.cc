@@ -525,6 +525,8 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
     info->status = "feasible";
     info->objective = best.makespan();
   }
+  // A bound that meets the plan proves it optimal, whichever way it was found.
+  if (info->best_bound >= info->objective - 1e-6) info->status = "optimal";
   info->gap = info->objective > 0 ? std::max(0.0, (info->objective - info->best_bound) / info->objective) : 0;
   return best;
 }
