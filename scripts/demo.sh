@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# The main job, small and real: plan the example sweep from its example profile with every
-# policy, then replay the milp plan with noisy step times. Outputs go to runs/demo/.
+# The main job, small and real: train a small sweep on the CPU (a tiny GPT-2 on a generated
+# corpus, two learning rates), then plan the example sweep from its example profile with every
+# policy and replay the milp plan with noisy step times. Outputs go to runs/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target saturn
+[ -f datasets/synthetic.txt ] || python3 datasets/make_synthetic.py
+build/saturn run configs/demo-sweep.yaml --restart
+for job in runs/demo/*/metrics.jsonl; do
+  echo "$job: $(head -n 1 "$job")"
+  echo "$job: $(grep '"loss"' "$job" | tail -n 1)"
+done
 for policy in current-practice uniform greedy; do
   build/saturn plan configs/example-sweep.yaml --profile configs/example-profile.json \
     -o runs/demo/plan-$policy.json --policy $policy | tail -n 1

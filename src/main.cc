@@ -8,6 +8,8 @@ namespace {
 
 const saturn::Command kCommands[] = {
     {"plan", "choose each job's technique, devices and start time to finish the sweep soonest", saturn::SetupPlanCommand},
+    {"run", "train the sweep's jobs, one after another on one device", saturn::SetupRunCommand},
+    {"tokenize", "tokenize text files into a token file", saturn::SetupTokenizeCommand},
 };
 
 }  // namespace

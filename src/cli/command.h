@@ -19,5 +19,7 @@ struct Command {
 };
 
 Action SetupPlanCommand(CLI::App* sub);
+Action SetupRunCommand(CLI::App* sub);
+Action SetupTokenizeCommand(CLI::App* sub);
 
 }  // namespace saturn

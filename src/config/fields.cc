@@ -68,8 +68,14 @@ std::vector<FieldSpec> BuildTable() {
       Row("jobs[].tokenizer.path", T::kString, "Directory with the tokenizer files; required "
                                                "for `hf`.").def("none"),
       Row("jobs[].data", T::kMap, "The job's data.").def("none"),
-      Row("jobs[].data.train", T::kString, "Token file to train on.").required().grid(),
-      Row("jobs[].data.valid", T::kString, "Token file to validate on.").def("none").grid(),
+      Row("jobs[].data.train", T::kString,
+          "Text file to train on (tokenized once, cached in the job's output directory), or a token "
+          "file made by `saturn tokenize`; see [docs/data.md](data.md).").required().grid(),
+      Row("jobs[].data.valid", T::kString, "Text or token file to validate on.")
+          .def("the held-out tail of `train`").grid(),
+      Row("jobs[].data.valid_fraction", T::kNumber,
+          "Without `valid`: the fraction of `train`'s tokens, from its end, held out for validation.")
+          .def("`0.01`").min(0).max(0.5).grid(),
       Row("jobs[].seq_len", T::kInt, "Tokens per sequence.").def("`1024`").min(1).grid(),
       Row("jobs[].batch_size", T::kInt, "Sequences per optimizer step (global batch).")
           .def("`8`").min(1).grid(),
@@ -81,7 +87,16 @@ std::vector<FieldSpec> BuildTable() {
           .def("`0`").min(0).grid(),
       Row("jobs[].checkpoint_every", T::kInt, "Steps between checkpoints; 0: none.")
           .def("`0`").min(0).grid(),
+      Row("jobs[].keep_checkpoints", T::kInt, "How many of the latest checkpoints to keep.")
+          .def("`2`").min(1),
       Row("jobs[].log_every", T::kInt, "Steps between log lines.").def("`10`").min(1).grid(),
+      Row("jobs[].activation_checkpointing", T::kBool,
+          "Keep only each block's input in the forward pass and recompute the block in backward: "
+          "less memory, about a third more compute.").def("`false`").grid(),
+      Row("jobs[].precision", T::kEnum,
+          "Arithmetic of the forward and backward passes; weights and optimizer state stay fp32. "
+          "`auto`: bf16 autocast on CUDA devices that support it, fp32 otherwise.")
+          .def("`auto`").allowed({"auto", "fp32", "bf16"}).grid(),
       Row("jobs[].seed", T::kInt, "Random seed.").def("`0`").min(0).grid(),
       Row("jobs[].optimizer", T::kMap, "Optimizer settings.").def("all defaults"),
       Row("jobs[].optimizer.name", T::kEnum, "Optimizer.")
@@ -94,6 +109,9 @@ std::vector<FieldSpec> BuildTable() {
           .def("`0.9`").min(0).max(1, kOpen).grid(),
       Row("jobs[].optimizer.beta2", T::kNumber, "Second-moment decay.")
           .def("`0.95`").min(0).max(1, kOpen).grid(),
+      Row("jobs[].optimizer.final_lr_fraction", T::kNumber,
+          "The cosine schedule decays the learning rate from `lr` to `lr` x this at the last step.")
+          .def("`0.1`").min(0).max(1).grid(),
       Row("jobs[].optimizer.grad_clip", T::kNumber, "Clip the gradient norm to this; 0: no "
                                                     "clipping.").def("`1.0`").min(0).grid(),
       Row("jobs[].techniques", T::kEnumList,
@@ -201,6 +219,7 @@ std::string ExpectedText(const FieldSpec& f) {
       return f.may_be_empty ? "a string" : "a non-empty string";
     case T::kInt: return "an integer" + range;
     case T::kNumber: return "a number" + range;
+    case T::kBool: return "true or false";
     case T::kEnum: return "one of: " + Join(f.allowed, ", ");
     case T::kMap: return "a map";
     case T::kMapList: return f.may_be_empty ? "a list of maps" : "a non-empty list of maps";
@@ -271,6 +290,10 @@ std::string CheckScalar(const FieldSpec& f, const YAML::Node& node, ScalarValue*
       if (!InRange(f, out->number)) return text + " is out of range" + expected;
       return "";
     }
+    case T::kBool:
+      if (quoted || (text != "true" && text != "false")) return "got '" + text + "'" + expected;
+      out->boolean = text == "true";
+      return "";
     default:
       break;
   }
@@ -325,6 +348,7 @@ std::string TypeText(const FieldSpec& f) {
     case T::kString: return "string";
     case T::kInt: return "integer";
     case T::kNumber: return "number";
+    case T::kBool: return "boolean";
     case T::kEnum: return "string";
     case T::kMap: return "map";
     case T::kMapList: return "list of maps";

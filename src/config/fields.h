@@ -17,6 +17,7 @@ enum class FieldType {
   kString,     // any scalar, taken as text
   kInt,        // decimal integer, unquoted
   kNumber,     // decimal or scientific number, unquoted
+  kBool,       // true | false, unquoted
   kEnum,       // a string from `allowed`
   kMap,        // nested fields
   kMapList,    // list of maps; their fields are under "<path>[]"
@@ -63,6 +64,7 @@ struct ScalarValue {
   std::string text;
   long long integer = 0;  // kInt
   double number = 0;      // kInt and kNumber
+  bool boolean = false;   // kBool
 };
 // Checks one value of a scalar field (kString, kInt, kNumber, kEnum, or an element of kIntList /
 // kEnumList) against its type, range, allowed values and name rule. Returns "" and fills `out`

@@ -200,6 +200,13 @@ class MapReader {
     *out = static_cast<int>(v);  // the table's ranges keep values >= INT_MIN
     return Status::Ok();
   }
+  Status Get(const std::string& key, bool* out) const {
+    ScalarValue v;
+    bool found = false;
+    SATURN_RETURN_IF_ERROR(Scalar(key, &v, &found));
+    if (found) *out = v.boolean;
+    return Status::Ok();
+  }
   Status Get(const std::string& key, double* out) const {
     ScalarValue v;
     bool found = false;
@@ -440,6 +447,7 @@ class SweepParser {
       SATURN_RETURN_IF_ERROR(data.Open());
       SATURN_RETURN_IF_ERROR(data.Get("train", &job->data_train));
       SATURN_RETURN_IF_ERROR(data.Get("valid", &job->data_valid));
+      SATURN_RETURN_IF_ERROR(data.Get("valid_fraction", &job->valid_fraction));
     }
     SATURN_RETURN_IF_ERROR(r.Get("seq_len", &job->seq_len));
     SATURN_RETURN_IF_ERROR(r.Get("batch_size", &job->batch_size));
@@ -447,6 +455,9 @@ class SweepParser {
     SATURN_RETURN_IF_ERROR(r.Get("steps", &job->steps));
     SATURN_RETURN_IF_ERROR(r.Get("warmup_steps", &job->warmup_steps));
     SATURN_RETURN_IF_ERROR(r.Get("checkpoint_every", &job->checkpoint_every));
+    SATURN_RETURN_IF_ERROR(r.Get("keep_checkpoints", &job->keep_checkpoints));
+    SATURN_RETURN_IF_ERROR(r.Get("activation_checkpointing", &job->activation_checkpointing));
+    SATURN_RETURN_IF_ERROR(r.Get("precision", &job->precision));
     SATURN_RETURN_IF_ERROR(r.Get("log_every", &job->log_every));
     SATURN_RETURN_IF_ERROR(r.Get("seed", &job->seed));
     if (r.HasMap("optimizer")) {
@@ -459,6 +470,7 @@ class SweepParser {
       SATURN_RETURN_IF_ERROR(opt.Get("beta1", &o.beta1));
       SATURN_RETURN_IF_ERROR(opt.Get("beta2", &o.beta2));
       SATURN_RETURN_IF_ERROR(opt.Get("grad_clip", &o.grad_clip));
+      SATURN_RETURN_IF_ERROR(opt.Get("final_lr_fraction", &o.final_lr_fraction));
     }
     SATURN_RETURN_IF_ERROR(ReadTechniques(r, &job->techniques));
     SATURN_RETURN_IF_ERROR(ReadDevices(r, cluster, &job->devices));

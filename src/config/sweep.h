@@ -40,6 +40,7 @@ struct OptimizerSpec {
   double beta1 = 0.9;
   double beta2 = 0.95;
   double grad_clip = 1.0;
+  double final_lr_fraction = 0.1;
 };
 
 struct TaskSpec {
@@ -66,14 +67,18 @@ struct JobSpec {
   std::string base_name;  // the name as written in the sweep
   std::string model;      // path to a Hugging Face config.json
   std::string tokenizer = "gpt2";  // a name, or "kind:path" (kind gpt2 | hf) from the map form
-  std::string data_train;
-  std::string data_valid;
+  std::string data_train;  // a text file or a token file
+  std::string data_valid;  // empty: the held-out tail of data_train
+  double valid_fraction = 0.01;
   int seq_len = 1024;
   int batch_size = 8;
   int micro_batch_size = 0;  // 0: same as batch_size
   long long steps = 1000;
   int warmup_steps = 0;
   int checkpoint_every = 0;
+  int keep_checkpoints = 2;
+  bool activation_checkpointing = false;
+  std::string precision = "auto";  // auto | fp32 | bf16
   int log_every = 10;
   long long seed = 0;
   OptimizerSpec optimizer;
