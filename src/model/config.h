@@ -31,6 +31,8 @@ struct ModelConfig {
   std::string source;  // the file it was read from, for errors
 
   int head_dim() const { return hidden / heads; }
+  // Rotated dims of each head: int(head_dim * rotary_pct) for gpt_neox, head_dim for llama, 0 for gpt2.
+  int rotary_dims() const;
   int64_t parameter_count() const;  // exact, as the built model has
 };
 
@@ -39,5 +41,10 @@ struct ModelConfig {
 Result<ModelConfig> LoadModelConfig(const std::string& path);
 Result<ModelConfig> ParseModelConfig(const std::string& json_text, const std::string& path_for_errors);
 std::string ModelConfigToJson(const ModelConfig& c);  // a config.json transformers can read
+// The same, with "torch_dtype" set to float32 | bfloat16 | float16.
+std::string ModelConfigToJson(const ModelConfig& c, const std::string& torch_dtype);
+// "" when a and b build the same network (same tensors, same math); otherwise the first field that
+// differs, as "field a_value vs b_value".
+std::string ModelConfigDifference(const ModelConfig& a, const ModelConfig& b);
 
 }  // namespace saturn

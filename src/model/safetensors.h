@@ -23,8 +23,12 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 Result<std::map<std::string, torch::Tensor>> ReadSafetensors(const std::string& path);
 // Reads a checkpoint directory: model.safetensors, or model.safetensors.index.json and its shards.
 Result<std::map<std::string, torch::Tensor>> ReadSafetensorsDir(const std::string& dir);
+// The same, also telling the file each tensor came from (for errors that name it).
+Result<std::map<std::string, torch::Tensor>> ReadSafetensorsDir(const std::string& dir,
+                                                                 std::map<std::string, std::string>* sources);
 
-// Writes tensors (converted to `dtype`, contiguous, on the CPU) in the given order. The file
+// Writes tensors (floating-point ones converted to `dtype`, a floating type; others keep theirs)
+// in the given order, with the header padded by spaces to a multiple of 8 as safetensors does. The file
 // appears whole or not at all (temp file, then rename).
 Status WriteSafetensors(const std::string& path, const NamedTensors& tensors, torch::ScalarType dtype,
                         const std::map<std::string, std::string>& metadata = {{"format", "pt"}});
