@@ -4,6 +4,9 @@
 // Contract: Encode takes arbitrary bytes (invalid UTF-8 included) and Decode(Encode(x)) == x.
 // On valid UTF-8, GPT-2 encodings equal those of OpenAI's encoder (npm gpt-3-encoder) exactly.
 // Special tokens (<|endoftext|>) are never produced by Encode from text; use eot_id().
+// A tokenizer.json's normalizer applies first, so there Decode(Encode(x)) == NFC(x) for GPT-NeoX;
+// and a byte that never occurs in UTF-8 and has no token in the vocabulary (GPT-NeoX lacks C0,
+// C1, F5-FF) encodes as U+FFFD. Encode is thread-safe (its word cache is per thread).
 #pragma once
 
 #include <cstdint>
