@@ -302,6 +302,20 @@ TEST_CASE("model: logits equal the plain reference for every architecture", "[mo
   }
 }
 
+TEST_CASE("model: bfloat16 runs close to float32, with a float32 loss", "[model]") {
+  for (const ModelConfig& c : TinyConfigs()) {
+    INFO(Describe(c));
+    Tensor ids = Ids(c, 2, 8), targets = Ids(c, 2, 8, 3);
+    CausalLM f = RandomModel(c, torch::kFloat32), h = RandomModel(c, torch::kFloat32);
+    h->to(torch::kBFloat16);
+    torch::NoGradGuard no_grad;
+    Tensor lf = f->loss(ids, targets), lh = h->loss(ids, targets);
+    CHECK(lh.scalar_type() == torch::kFloat32);
+    CHECK(h->forward(ids).scalar_type() == torch::kBFloat16);
+    CHECK(std::abs(lf.item<double>() - lh.item<double>()) < 0.05 * lf.item<double>());
+  }
+}
+
 TEST_CASE("model: loss is the mean cross entropy and its gradients match finite differences", "[model]") {
   for (const ModelConfig& c : TinyConfigs()) {
     INFO(Describe(c));
