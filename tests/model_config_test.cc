@@ -99,6 +99,26 @@ TEST_CASE("model config fields follow transformers' names and defaults", "[model
   REQUIRE(r.ok());
   CHECK(r->kv_heads == 8);  // defaults to the head count
   CHECK(r->norm_eps == 1e-6);
+
+  // transformers >= 5 writes rotary settings under rope_parameters.
+  auto v5 = ParseModelConfig(With(kLlama, "rope_parameters", R"({"rope_type": "default", "rope_theta": 500000.0})"),
+                             "m.json");
+  REQUIRE(v5.ok());
+  CHECK(v5->rope_theta == 500000.0);
+  const char* neox = R"({"model_type": "gpt_neox", "vocab_size": 100, "hidden_size": 64, "intermediate_size": 96,
+    "num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": 32,
+    "rope_parameters": {"rope_type": "default", "rope_theta": 20000, "partial_rotary_factor": 0.5}})";
+  auto n5 = ParseModelConfig(neox, "m.json");
+  REQUIRE(n5.ok());
+  CHECK(n5->rope_theta == 20000);
+  CHECK(n5->rotary_dims() == 8);
+
+  // A hand-made config without kv_heads counts them as heads.
+  ModelConfig hand = l, full = l;
+  hand.kv_heads = 0;
+  full.kv_heads = full.heads;
+  CHECK(hand.parameter_count() == full.parameter_count());
+  CHECK(full.parameter_count() > l.parameter_count());
 }
 
 TEST_CASE("model configs round-trip through ModelConfigToJson", "[model]") {
@@ -135,6 +155,9 @@ TEST_CASE("model config mistakes are user errors naming file and key", "[model]"
   CHECK_THAT(ErrorOf(With(kLlama, "rope_scaling", R"({"type": "linear", "factor": 2})")),
              Contains("key 'rope_scaling'"));
   CHECK_THAT(ErrorOf(With(kLlama, "head_dim", "16")), Contains("key 'head_dim'"));
+  CHECK_THAT(ErrorOf(With(kLlama, "rope_parameters", R"({"rope_type": "yarn", "factor": 4})")),
+             Contains("m.json: rope_parameters: key 'rope_type'"));
+  CHECK_THAT(ErrorOf(With(kLlama, "rope_parameters", "5")), Contains("key 'rope_parameters'"));
   const char* neox = R"({"model_type": "gpt_neox", "vocab_size": 100, "hidden_size": 64, "intermediate_size": 96,
     "num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": 32, "rotary_pct": 0.25})";
   REQUIRE(ParseModelConfig(neox, "m.json").ok());

@@ -302,6 +302,20 @@ TEST_CASE("model: logits equal the plain reference for every architecture", "[mo
   }
 }
 
+TEST_CASE("model: bfloat16 runs close to float32, with a float32 loss", "[model]") {
+  for (const ModelConfig& c : TinyConfigs()) {
+    INFO(Describe(c));
+    Tensor ids = Ids(c, 2, 8), targets = Ids(c, 2, 8, 3);
+    CausalLM f = RandomModel(c, torch::kFloat32), h = RandomModel(c, torch::kFloat32);
+    h->to(torch::kBFloat16);
+    torch::NoGradGuard no_grad;
+    Tensor lf = f->loss(ids, targets), lh = h->loss(ids, targets);
+    CHECK(lh.scalar_type() == torch::kFloat32);
+    CHECK(h->forward(ids).scalar_type() == torch::kBFloat16);
+    CHECK(std::abs(lf.item<double>() - lh.item<double>()) < 0.05 * lf.item<double>());
+  }
+}
+
 TEST_CASE("model: loss is the mean cross entropy and its gradients match finite differences", "[model]") {
   for (const ModelConfig& c : TinyConfigs()) {
     INFO(Describe(c));
@@ -367,6 +381,29 @@ TEST_CASE("model: activation checkpointing gives identical loss and gradients", 
     plain->loss(ids, targets).backward();
     for (const auto& item : ck->named_parameters())
       CHECK(torch::allclose(item.value().grad(), plain->named_parameters()[item.key()].grad(), 1e-6, 1e-7));
+  }
+}
+
+TEST_CASE("model: activation checkpointing trains blocks behind frozen embeddings", "[model]") {
+  ModelConfig c = TinyConfigs()[4];
+  Tensor ids = Ids(c, 2, 6), targets = Ids(c, 2, 6, 4);
+  std::map<std::string, Tensor> want;
+  for (bool ckpt : {false, true}) {
+    CausalLM m = RandomModel(c, torch::kFloat32, 5);
+    m->options().activation_checkpointing = ckpt;
+    for (auto& item : m->named_parameters())
+      if (item.key() == "model.embed_tokens.weight") item.value().set_requires_grad(false);
+    m->loss(ids, targets).backward();
+    for (const auto& item : m->named_parameters()) {
+      INFO(item.key() << " checkpointing " << ckpt);
+      if (item.key() == "model.embed_tokens.weight") {
+        CHECK_FALSE(item.value().grad().defined());
+        continue;
+      }
+      REQUIRE(item.value().grad().defined());
+      if (!ckpt) want[item.key()] = item.value().grad().clone();
+      else CHECK(torch::equal(item.value().grad(), want[item.key()]));
+    }
   }
 }
 

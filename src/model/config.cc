@@ -156,6 +156,23 @@ Status ParseLlama(const Reader& r, ModelConfig* c) {
   return Status::Ok();
 }
 
+// transformers >= 5 gathers the rotary settings in "rope_parameters": {"rope_type", "rope_theta",
+// "partial_rotary_factor"}; they override the older top-level keys.
+Status ParseRopeParameters(const json& doc, const std::string& path, ModelConfig* c) {
+  if (!doc.contains("rope_parameters") || doc["rope_parameters"].is_null()) return Status::Ok();
+  const json& rp = doc["rope_parameters"];
+  if (!rp.is_object())
+    return Reader(doc, path).error("rope_parameters", "an object {\"rope_type\": \"default\", \"rope_theta\": ...}");
+  Reader r(rp, path + ": rope_parameters");
+  SATURN_RETURN_IF_ERROR(r.Unsupported("rope_type", "default", "plain rotary embeddings only"));
+  SATURN_RETURN_IF_ERROR(r.Unsupported("type", "default", "plain rotary embeddings only"));
+  SATURN_RETURN_IF_ERROR(r.Number("rope_theta", &c->rope_theta, c->rope_theta, 0, 1e12, "a positive number"));
+  if (c->model_type == "gpt_neox")
+    SATURN_RETURN_IF_ERROR(
+        r.Number("partial_rotary_factor", &c->rotary_pct, c->rotary_pct, 0, 1, "a fraction in (0, 1]"));
+  return Status::Ok();
+}
+
 const char* Architecture(const std::string& model_type) {
   if (model_type == "gpt2") return "GPT2LMHeadModel";
   if (model_type == "gpt_neox") return "GPTNeoXForCausalLM";
@@ -171,7 +188,8 @@ int ModelConfig::rotary_dims() const {
 
 int64_t ModelConfig::parameter_count() const {
   const int64_t V = vocab_size, H = hidden, I = intermediate, L = layers, P = max_positions;
-  const int64_t q = static_cast<int64_t>(heads) * head_dim(), kv = static_cast<int64_t>(kv_heads) * head_dim();
+  const int64_t q = static_cast<int64_t>(heads) * head_dim();
+  const int64_t kv = static_cast<int64_t>(kv_heads > 0 ? kv_heads : heads) * head_dim();
   int64_t total = V * H + (tie_word_embeddings ? 0 : V * H);
   int64_t layer = 0;
   if (model_type == "gpt2") {
@@ -218,6 +236,7 @@ Result<ModelConfig> ParseModelConfig(const std::string& json_text, const std::st
   if (c.model_type == "gpt2") SATURN_RETURN_IF_ERROR(ParseGpt2(r, &c));
   else if (c.model_type == "gpt_neox") SATURN_RETURN_IF_ERROR(ParseNeox(r, &c));
   else SATURN_RETURN_IF_ERROR(ParseLlama(r, &c));
+  if (c.model_type != "gpt2") SATURN_RETURN_IF_ERROR(ParseRopeParameters(doc, path, &c));
 
   const bool gpt2 = c.model_type == "gpt2";
   const std::string hidden_key = gpt2 ? "n_embd" : "hidden_size", heads_key = gpt2 ? "n_head" : "num_attention_heads";

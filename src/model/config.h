@@ -18,7 +18,7 @@ struct ModelConfig {
   int hidden = 0;         // n_embd / hidden_size
   int layers = 0;         // n_layer / num_hidden_layers
   int heads = 0;          // n_head / num_attention_heads
-  int kv_heads = 0;       // num_key_value_heads (llama); = heads otherwise
+  int kv_heads = 0;       // num_key_value_heads (llama); = heads otherwise (0 in a hand-made config: = heads)
   int intermediate = 0;   // MLP width: n_inner or 4 x hidden (gpt2), intermediate_size
   double norm_eps = 1e-5;
   double rotary_pct = 1.0;     // gpt_neox: fraction of head_dim that is rotated

@@ -44,6 +44,7 @@ struct CausalLMImpl::Impl {
 
 CausalLMImpl::CausalLMImpl(ModelConfig cfg, ModelOptions opt)
     : cfg_(std::move(cfg)), opt_(opt), impl_(std::make_shared<Impl>()) {
+  if (cfg_.kv_heads == 0) cfg_.kv_heads = cfg_.heads;
   const ModelConfig& c = cfg_;
   TORCH_CHECK(c.vocab_size > 0 && c.hidden > 0 && c.layers > 0 && c.heads > 0 && c.kv_heads > 0 &&
                   c.hidden % c.heads == 0 && c.heads % c.kv_heads == 0 && c.intermediate > 0 && c.max_positions > 0,

@@ -23,9 +23,11 @@ class CausalLMImpl : public torch::nn::Module {
  public:
   explicit CausalLMImpl(ModelConfig cfg, ModelOptions opt = {});
 
-  // ids: [batch, time] int64 (time <= max_positions) -> logits [batch, time, vocab].
+  // ids: [batch, time] int64 (1 <= time <= max_positions; else c10::Error) -> logits [batch, time,
+  // vocab] in the parameters' dtype.
   torch::Tensor forward(const torch::Tensor& ids);
-  // Mean next-token cross entropy of forward(ids) against targets ([batch, time] int64).
+  // Mean next-token cross entropy of forward(ids) against targets ([batch, time] int64), computed
+  // on float32 logits (float64 for a float64 model); targets of -100 are ignored, as torch does.
   torch::Tensor loss(const torch::Tensor& ids, const torch::Tensor& targets);
 
   // Hugging Face's initialization, seeded: normal(0, 0.02) weights, zero biases, unit norms,
@@ -34,9 +36,14 @@ class CausalLMImpl : public torch::nn::Module {
 
   // Every tensor under its Hugging Face name and in Hugging Face's layout (GPT-2's Conv1D
   // weights transposed to [in, out]); tied weights appear once, as transformers saves them.
+  // These are the parameters themselves (named_parameters() already carries these names), in
+  // transformers' order.
   std::vector<std::pair<std::string, torch::Tensor>> hf_tensors() const;
   // The inverse: copies each named tensor in (converting dtype). Missing, unexpected or
-  // wrongly shaped tensors are user errors that name `where` (the file) and the tensor.
+  // wrongly shaped tensors are user errors that name `where` (the file) and the tensor; nothing
+  // is copied then. Accepted and skipped: names without the base prefix (checkpoints of the bare
+  // GPT2Model etc.), old non-parameter buffers (attn.bias, masked_bias, inv_freq) and, for tied
+  // models, the output head's copy of the embeddings.
   Status load_hf_tensors(const std::map<std::string, torch::Tensor>& tensors, const std::string& where);
 
   const ModelConfig& config() const { return cfg_; }
