@@ -95,7 +95,7 @@ TEST_CASE("optimizers follow torch::optim step for step", "[train]") {
             torch::optim::SGDOptions(spec.lr).momentum(spec.beta1).weight_decay(spec.weight_decay)));
         groups.emplace_back(std::vector<torch::Tensor>{ref[1]}, std::make_unique<torch::optim::SGDOptions>(
             torch::optim::SGDOptions(spec.lr).momentum(spec.beta1).weight_decay(0)));
-        torch_opt = std::make_unique<torch::optim::SGD>(std::move(groups));
+        torch_opt = std::make_unique<torch::optim::SGD>(std::move(groups), torch::optim::SGDOptions(spec.lr));
       }
       for (int step = 0; step < 6; ++step) {
         SetGrads(mine, step);

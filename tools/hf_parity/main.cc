@@ -5,11 +5,18 @@
 //                                                into OUT ("logits" float32, "loss" and, with
 //                                                ckpt, "grad_max_diff" between checkpointed and
 //                                                plain backward)
+//   hf_parity save CONFIG_JSON SEED DIR DTYPE SHARD_BYTES   the same in f32 | bf16 | f16, sharded
+//   hf_parity train CONFIG_JSON DEVICE STEPS     trains on a repeating pattern with saturn's
+//                                                optimizer, bf16 autocast on cuda; prints losses
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "model/hf_checkpoint.h"
 #include "model/safetensors.h"
+#include "train/autocast.h"
+#include "train/lr_schedule.h"
+#include "train/optimizer.h"
 
 using namespace saturn;
 
@@ -35,13 +42,50 @@ std::pair<torch::Tensor, std::map<std::string, torch::Tensor>> LossAndGrads(Caus
 
 int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
-  if (cmd == "save" && argc == 5) {
+  if (cmd == "save" && (argc == 5 || argc == 7)) {
     auto cfg = LoadModelConfig(argv[2]);
     if (!cfg.ok()) return Fail(cfg.status());
     CausalLM m(*cfg);
     m->init_weights(std::stoull(argv[3]));
-    Status s = SaveHfModel(argv[4], m);
+    torch::ScalarType dtype = torch::kFloat32;
+    int64_t shard = 0;
+    if (argc == 7) {
+      std::string d = argv[5];
+      dtype = d == "bf16" ? torch::kBFloat16 : d == "f16" ? torch::kFloat16 : torch::kFloat32;
+      shard = std::strtoll(argv[6], nullptr, 10);
+    }
+    Status s = SaveHfModel(argv[4], m, dtype, shard);
     return s.ok() ? 0 : Fail(s);
+  }
+  if (cmd == "train" && argc == 5) {
+    auto cfg = LoadModelConfig(argv[2]);
+    if (!cfg.ok()) return Fail(cfg.status());
+    torch::Device device(argv[3]);
+    CausalLM m(*cfg);
+    m->init_weights(1);
+    m->to(device);
+    std::vector<std::pair<std::string, torch::Tensor>> params;
+    for (auto& p : m->named_parameters()) params.emplace_back(p.key(), p.value());
+    OptimizerSpec spec;
+    spec.lr = 1e-3;
+    Optimizer opt(spec, params);
+    torch::manual_seed(0);
+    torch::Tensor pattern = torch::randint(0, cfg->vocab_size, {17}, torch::kInt64);
+    torch::Tensor b = pattern.repeat({8, 8}).narrow(1, 0, 65).to(device);  // a learnable stream
+    const int steps = std::atoi(argv[4]);
+    for (int s = 0; s < steps; ++s) {
+      opt.zero_grad();
+      torch::Tensor loss;
+      {
+        Autocast ac(device.is_cuda(), device.type());
+        loss = m->loss(b.narrow(1, 0, 64), b.narrow(1, 1, 64));
+      }
+      loss.backward();
+      double norm = opt.clip_gradients();
+      opt.step(LearningRate(spec, s, steps, 2));
+      std::printf("step %d loss %.6f grad_norm %.4f\n", s + 1, loss.item<double>(), norm);
+    }
+    return 0;
   }
   if (cmd == "logits" && (argc == 6 || argc == 7)) {
     torch::Device device(argv[5]);
@@ -69,6 +113,6 @@ int main(int argc, char** argv) {
     Status s = WriteSafetensors(argv[4], out, torch::kFloat32);
     return s.ok() ? 0 : Fail(s);
   }
-  std::fprintf(stderr, "usage: hf_parity save CONFIG SEED DIR | hf_parity logits DIR IDS OUT DEVICE [ckpt]\n");
+  std::fprintf(stderr, "usage: see the comment at the top of tools/hf_parity/main.cc\n");
   return 2;
 }

@@ -110,6 +110,28 @@ def check_case(name, make_config):
     d = rel_diff(load_file(out)["logits"], hf_outputs(loaded, ids)[0])
     record(f"{name} cpu logits of Saturn's checkpoint in transformers", d < 1e-5, f"relative max diff {d:.2e}")
 
+    # bf16 and sharded files, both ways: the same weights must give the same logits.
+    for dtype, shard in (("bf16", 0), ("f32", 20000)):
+        d_ours = os.path.join(WORK, name, f"saturn_{dtype}_{shard}")
+        run_tool("save", os.path.join(hf_dir, "config.json"), "7", d_ours, dtype, str(shard))
+        m = transformers.AutoModelForCausalLM.from_pretrained(d_ours, attn_implementation="eager").float().eval()
+        out = os.path.join(WORK, name, f"saturn_{dtype}_{shard}.safetensors")
+        run_tool("logits", d_ours, ids_file, out, "cpu")
+        d = rel_diff(load_file(out)["logits"], hf_outputs(m, ids)[0])
+        files = sorted(f for f in os.listdir(d_ours) if "safetensors" in f)
+        record(f"{name} Saturn's {dtype} checkpoint {files[:2]}... in transformers", d < 1e-5, f"relative max diff {d:.2e}")
+    for dtype, shard in ((torch.bfloat16, None), (torch.float32, "20KB")):
+        d_hf = os.path.join(WORK, name, f"hf_{dtype}_{shard}")
+        kw = {"max_shard_size": shard} if shard else {}
+        model.to(dtype).save_pretrained(d_hf, **kw)
+        model.float()
+        m = transformers.AutoModelForCausalLM.from_pretrained(d_hf, attn_implementation="eager").float().eval()
+        out = os.path.join(WORK, name, f"hf_{dtype}_{shard}.safetensors")
+        run_tool("logits", d_hf, ids_file, out, "cpu")
+        d = rel_diff(load_file(out)["logits"], hf_outputs(m, ids)[0])
+        n = len([f for f in os.listdir(d_hf) if f.endswith(".safetensors")])
+        record(f"{name} transformers' {dtype} checkpoint ({n} files) in Saturn", d < 1e-5, f"relative max diff {d:.2e}")
+
 
 def main():
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, devices {DEVICES}, work {WORK}")
@@ -119,6 +141,19 @@ def main():
         except Exception:  # one broken case must not hide the others
             record(name, False, traceback.format_exc().strip().splitlines()[-1])
             traceback.print_exc()
+    # Training with Saturn's optimizer, bf16 autocast on cuda: the loss of a repeating pattern falls.
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    for cfg in ("gpt2-tiny", "neox-tiny", "llama-tiny"):
+        device = DEVICES[-1]
+        try:
+            p = subprocess.run([TOOL, "train", os.path.join(root, "models", cfg + ".json"), device, "40"],
+                               capture_output=True, text=True, check=True)
+            lines = p.stdout.strip().splitlines()
+            first, last = float(lines[0].split()[3]), float(lines[-1].split()[3])
+            record(f"{cfg} training on {device} ({'bf16 autocast' if device == 'cuda' else 'fp32'})",
+                   last < 0.5 * first, f"loss {first:.3f} -> {last:.3f}")
+        except Exception:
+            record(f"{cfg} training", False, traceback.format_exc().strip().splitlines()[-1])
     passed = sum(RESULTS)
     print(f"{passed} passed, {len(RESULTS) - passed} failed")
     sys.exit(0 if passed == len(RESULTS) else 1)
