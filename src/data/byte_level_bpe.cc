@@ -12,7 +12,7 @@ namespace saturn {
 
 namespace {
 
-std::atomic<uint64_t> next_serial{1};
+std::atomic<uint32_t> next_serial{1};
 
 class ByteLevelBpe : public Tokenizer {
  public:
@@ -108,17 +108,14 @@ class ByteLevelBpe : public Tokenizer {
     }
     WordCache& cache = WordCache::ForThisThread();
     uint64_t h = WordCache::Hash(word);
-    if (const std::vector<int32_t>* ids = cache.Find(serial_, h, word)) {
-      out->insert(out->end(), ids->begin(), ids->end());
-      return;
-    }
+    if (cache.Get(serial_, h, word, out)) return;
     size_t before = out->size();
     s_.merges.EncodeWord(word, out);
     cache.Put(serial_, h, word, out->data() + before, out->size() - before);
   }
 
   ByteLevelBpeSpec s_;
-  uint64_t serial_;
+  uint32_t serial_;
   bool has_unknown_bytes_ = false;
   std::unordered_map<std::string, int32_t> whole_words_;
 };
