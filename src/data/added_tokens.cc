@@ -31,7 +31,10 @@ size_t AddedTokenMatcher::LongestAt(std::string_view text, size_t pos, int32_t* 
     }
     if (child < 0) break;
     node = child;
-    if (nodes_[node].id >= 0) { best = i + 1 - pos; *id = nodes_[node].id; }
+    if (nodes_[node].id >= 0) {
+      best = i + 1 - pos;
+      *id = nodes_[node].id;
+    }
   }
   return best;
 }

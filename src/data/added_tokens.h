@@ -25,10 +25,16 @@ class AddedTokenMatcher {
   void Split(std::string_view text, Piece&& piece, Token&& token) const {
     size_t start = 0;
     for (size_t i = 0; i < text.size();) {
-      if (!first_byte_[static_cast<unsigned char>(text[i])]) { ++i; continue; }
+      if (!first_byte_[static_cast<unsigned char>(text[i])]) {
+        ++i;
+        continue;
+      }
       int32_t id;
       size_t len = LongestAt(text, i, &id);
-      if (len == 0) { ++i; continue; }
+      if (len == 0) {
+        ++i;
+        continue;
+      }
       if (i > start) piece(start, i);
       token(id);
       i += len;

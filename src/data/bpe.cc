@@ -99,7 +99,7 @@ size_t BpeMerges::EncodeQuadratic(int32_t* s, size_t n) const {
     made_vec.resize(n);
   }
   uint32_t* rank = n > kQuadraticMax ? rank_vec.data() : rank_buf;  // of the pair (s[i], s[i + 1])
-  int32_t* made = n > kQuadraticMax ? made_vec.data() : made_buf;    // the merged id of that pair
+  int32_t* made = n > kQuadraticMax ? made_vec.data() : made_buf;   // the merged id of that pair
   auto look = [&](size_t i) {
     const Merge* m = Find(s[i], s[i + 1]);
     rank[i] = m ? m->rank : UINT32_MAX;
@@ -142,7 +142,10 @@ void BpeMerges::EncodeHeap(std::vector<int32_t>* syms) const {
   std::vector<int32_t>& s = *syms;
   const int n = static_cast<int>(s.size());
   std::vector<int> prev(n), next(n);
-  for (int i = 0; i < n; ++i) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; }
+  for (int i = 0; i < n; ++i) {
+    prev[i] = i - 1;
+    next[i] = i + 1 < n ? i + 1 : -1;
+  }
   struct Entry {
     uint32_t rank;
     int pos;

@@ -1,7 +1,7 @@
 // A per-thread, direct-mapped cache from pre-token bytes to their BPE ids. Encode is const and
 // may run on several threads at once, so each thread has its own cache; entries carry the
 // owning tokenizer's serial number, so tokenizers never see each other's entries. Bounded (about
-// 5 MB a thread): a new word evicts whatever was in its slot. Slots hold their data inline, so a
+// 4 MB a thread): a new word evicts whatever was in its slot. Slots hold their data inline, so a
 // lookup touches one or two cache lines and never allocates.
 #pragma once
 
