@@ -1,6 +1,7 @@
 #include "data/nfc.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "data/nfc_tables.h"
@@ -134,6 +135,15 @@ bool ToNfc(std::string_view text, std::string* out) {
   size_t copied = 0;     // text[0, copied) is in *out
   bool changed = false;
   while (p < end) {
+    if (end - p >= 8) {  // skip ASCII eight bytes at a time
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        last_safe = p + 7 - base;
+        p += 8;
+        continue;
+      }
+    }
     if (*p < 0x80) {
       last_safe = p - base;
       ++p;
