@@ -20,9 +20,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--repeat" && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--dump" && i + 1 < argc) dump = argv[++i];
-    else args.push_back(a);
+    if (a == "--repeat" && i + 1 < argc)
+      repeat = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--dump" && i + 1 < argc)
+      dump = argv[++i];
+    else
+      args.push_back(a);
   }
   if (args.size() < 2) {
     std::fprintf(stderr, "usage: saturn_bench_tokenize [--repeat N] [--dump DIR] SPEC FILE...\n");

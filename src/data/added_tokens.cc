@@ -4,7 +4,14 @@ namespace saturn {
 
 void AddedTokenMatcher::Add(const std::string& content, int32_t id) {
   if (content.empty()) return;
-  first_byte_[static_cast<unsigned char>(content[0])] = true;
+  const auto b0 = static_cast<unsigned char>(content[0]);
+  first_byte_[b0] = true;
+  if (content.size() == 1) {
+    single_byte_[b0] = true;
+  } else {
+    const auto b1 = static_cast<unsigned char>(content[1]);
+    pair_[(b0 << 8 | b1) >> 6] |= uint64_t{1} << (b1 & 63);
+  }
   int node = 0;
   for (unsigned char c : content) {
     int child = -1;
@@ -31,7 +38,10 @@ size_t AddedTokenMatcher::LongestAt(std::string_view text, size_t pos, int32_t* 
     }
     if (child < 0) break;
     node = child;
-    if (nodes_[node].id >= 0) { best = i + 1 - pos; *id = nodes_[node].id; }
+    if (nodes_[node].id >= 0) {
+      best = i + 1 - pos;
+      *id = nodes_[node].id;
+    }
   }
   return best;
 }

@@ -25,10 +25,20 @@ class AddedTokenMatcher {
   void Split(std::string_view text, Piece&& piece, Token&& token) const {
     size_t start = 0;
     for (size_t i = 0; i < text.size();) {
-      if (!first_byte_[static_cast<unsigned char>(text[i])]) { ++i; continue; }
+      // Cheap filters first: most bytes begin no added token, and most spaces are followed by a
+      // word (NeoX's added tokens are runs of two or more spaces).
+      unsigned char b0 = static_cast<unsigned char>(text[i]);
+      if (!first_byte_[b0] ||
+          (!single_byte_[b0] && (i + 1 == text.size() || !PairStarts(b0, static_cast<unsigned char>(text[i + 1]))))) {
+        ++i;
+        continue;
+      }
       int32_t id;
       size_t len = LongestAt(text, i, &id);
-      if (len == 0) { ++i; continue; }
+      if (len == 0) {
+        ++i;
+        continue;
+      }
       if (i > start) piece(start, i);
       token(id);
       i += len;
@@ -39,12 +49,15 @@ class AddedTokenMatcher {
 
  private:
   size_t LongestAt(std::string_view text, size_t pos, int32_t* id) const;
+  bool PairStarts(unsigned char a, unsigned char b) const { return pair_[(a << 8 | b) >> 6] >> (b & 63) & 1; }
   struct Node {
     std::vector<std::pair<unsigned char, int>> next;
     int32_t id = -1;
   };
   std::vector<Node> nodes_{1};
   bool first_byte_[256] = {};
+  bool single_byte_[256] = {};  // a one-byte added token
+  uint64_t pair_[1024] = {};    // bit (a << 8 | b): some added token starts with bytes a, b
 };
 
 }  // namespace saturn

@@ -69,37 +69,71 @@ void BpeMerges::Finish() {
 }
 
 void BpeMerges::EncodeWord(std::string_view word, std::vector<int32_t>* out) const {
-  std::vector<int32_t> syms(word.size());
-  for (size_t i = 0; i < word.size(); ++i) syms[i] = byte_ids_[static_cast<unsigned char>(word[i])];
-  if (syms.size() <= kQuadraticMax || !heap_ok_) {
-    EncodeQuadratic(&syms);
-  } else {
-    EncodeHeap(&syms);
+  size_t n = word.size();
+  if (n <= kQuadraticMax || !heap_ok_) {
+    // Merge in place at the end of *out: no allocation for the common short word.
+    size_t base = out->size();
+    out->resize(base + n);
+    int32_t* s = out->data() + base;
+    for (size_t i = 0; i < n; ++i) s[i] = byte_ids_[static_cast<unsigned char>(word[i])];
+    out->resize(base + EncodeQuadratic(s, n));
+    return;
   }
+  std::vector<int32_t> syms(n);
+  for (size_t i = 0; i < n; ++i) syms[i] = byte_ids_[static_cast<unsigned char>(word[i])];
+  EncodeHeap(&syms);
   out->insert(out->end(), syms.begin(), syms.end());
 }
 
 // OpenAI's algorithm: take the lowest-ranked adjacent pair, merge every occurrence left to right.
-void BpeMerges::EncodeQuadratic(std::vector<int32_t>* syms) const {
-  std::vector<int32_t>& s = *syms;
-  size_t n = s.size();
+// The pairs' merges are looked up once and kept in step with the symbols, so a word of n bytes
+// costs O(n) look-ups and O(n^2) integer compares at worst.
+size_t BpeMerges::EncodeQuadratic(int32_t* s, size_t n) const {
+  if (n < 2) return n;
+  uint32_t rank_buf[kQuadraticMax];
+  int32_t made_buf[kQuadraticMax];
+  std::vector<uint32_t> rank_vec;
+  std::vector<int32_t> made_vec;
+  if (n > kQuadraticMax) {  // only when the heap is not equivalent (see Finish)
+    rank_vec.resize(n);
+    made_vec.resize(n);
+  }
+  uint32_t* rank = n > kQuadraticMax ? rank_vec.data() : rank_buf;  // of the pair (s[i], s[i + 1])
+  int32_t* made = n > kQuadraticMax ? made_vec.data() : made_buf;   // the merged id of that pair
+  auto look = [&](size_t i) {
+    const Merge* m = Find(s[i], s[i + 1]);
+    rank[i] = m ? m->rank : UINT32_MAX;
+    made[i] = m ? m->id : -1;
+  };
+  for (size_t i = 0; i + 1 < n; ++i) look(i);
   while (n > 1) {
-    uint32_t best_rank = UINT32_MAX;
     size_t best = 0;
-    int32_t merged = -1;
-    for (size_t i = 0; i + 1 < n; ++i) {
-      const Merge* m = Find(s[i], s[i + 1]);
-      if (m && m->rank < best_rank) { best_rank = m->rank; best = i; merged = m->id; }
+    for (size_t i = 1; i + 1 < n; ++i) {
+      if (rank[i] < rank[best]) best = i;
     }
-    if (merged < 0) break;
-    int32_t a = s[best], b = s[best + 1];
+    if (rank[best] == UINT32_MAX) break;
+    const int32_t a = s[best], b = s[best + 1], merged = made[best];
     size_t w = best;
+    bool prev_new = false;
     for (size_t i = best; i < n;) {
-      if (i + 1 < n && s[i] == a && s[i + 1] == b) { s[w++] = merged; i += 2; } else { s[w++] = s[i++]; }
+      bool now_new = i + 1 < n && s[i] == a && s[i + 1] == b;
+      size_t old = i;
+      s[w] = now_new ? merged : s[i];
+      i += now_new ? 2 : 1;
+      if (w > 0) {
+        if (now_new || prev_new) {
+          look(w - 1);
+        } else {
+          rank[w - 1] = rank[old - 1];  // both were adjacent before: the same pair (old - 1 >= w - 1)
+          made[w - 1] = made[old - 1];
+        }
+      }
+      prev_new = now_new;
+      ++w;
     }
     n = w;
   }
-  s.resize(n);
+  return n;
 }
 
 // Hugging Face's algorithm: a heap of candidate merges ordered by (rank, position), symbols in a
@@ -108,7 +142,10 @@ void BpeMerges::EncodeHeap(std::vector<int32_t>* syms) const {
   std::vector<int32_t>& s = *syms;
   const int n = static_cast<int>(s.size());
   std::vector<int> prev(n), next(n);
-  for (int i = 0; i < n; ++i) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; }
+  for (int i = 0; i < n; ++i) {
+    prev[i] = i - 1;
+    next[i] = i + 1 < n ? i + 1 : -1;
+  }
   struct Entry {
     uint32_t rank;
     int pos;

@@ -42,7 +42,7 @@ class BpeMerges {
   static uint64_t Key(int32_t l, int32_t r) { return (uint64_t(uint32_t(l)) << 32) | uint32_t(r); }
   size_t Slot(uint64_t key) const { return (key * 0x9E3779B97F4A7C15ULL) >> shift_; }
   void Grow();
-  void EncodeQuadratic(std::vector<int32_t>* syms) const;
+  size_t EncodeQuadratic(int32_t* syms, size_t n) const;  // returns the new length
   void EncodeHeap(std::vector<int32_t>* syms) const;
 
   int32_t byte_ids_[256];

@@ -12,14 +12,15 @@ namespace saturn {
 
 namespace {
 
-std::atomic<uint64_t> next_serial{1};
+std::atomic<uint32_t> next_serial{1};
 
 class ByteLevelBpe : public Tokenizer {
  public:
   explicit ByteLevelBpe(ByteLevelBpeSpec spec) : s_(std::move(spec)), serial_(next_serial++) {
     for (auto& [word, id] : s_.vocab) whole_words_.emplace(std::move(word), id);
     s_.vocab.clear();
-    has_unknown_bytes_ = std::find(std::begin(s_.unknown_bytes), std::end(s_.unknown_bytes), true) != std::end(s_.unknown_bytes);
+    has_unknown_bytes_ =
+        std::find(std::begin(s_.unknown_bytes), std::end(s_.unknown_bytes), true) != std::end(s_.unknown_bytes);
   }
 
   std::vector<int32_t> Encode(std::string_view bytes) const override {
@@ -57,7 +58,10 @@ class ByteLevelBpe : public Tokenizer {
     if (i == text.size()) return text;
     buf->assign(text.data(), i);
     for (; i < text.size(); ++i) {
-      if (s_.unknown_bytes[static_cast<unsigned char>(text[i])]) *buf += "\xEF\xBF\xBD"; else *buf += text[i];
+      if (s_.unknown_bytes[static_cast<unsigned char>(text[i])])
+        *buf += "\xEF\xBF\xBD";
+      else
+        *buf += text[i];
     }
     return *buf;
   }
@@ -100,7 +104,10 @@ class ByteLevelBpe : public Tokenizer {
     }
     if (s_.ignore_merges) {
       auto it = whole_words_.find(std::string(word));
-      if (it != whole_words_.end()) { out->push_back(it->second); return; }
+      if (it != whole_words_.end()) {
+        out->push_back(it->second);
+        return;
+      }
     }
     if (word.size() > WordCache::kMaxWordBytes) {
       s_.merges.EncodeWord(word, out);
@@ -108,17 +115,14 @@ class ByteLevelBpe : public Tokenizer {
     }
     WordCache& cache = WordCache::ForThisThread();
     uint64_t h = WordCache::Hash(word);
-    if (const std::vector<int32_t>* ids = cache.Find(serial_, h, word)) {
-      out->insert(out->end(), ids->begin(), ids->end());
-      return;
-    }
+    if (cache.Get(serial_, h, word, out)) return;
     size_t before = out->size();
     s_.merges.EncodeWord(word, out);
     cache.Put(serial_, h, word, out->data() + before, out->size() - before);
   }
 
   ByteLevelBpeSpec s_;
-  uint64_t serial_;
+  uint32_t serial_;
   bool has_unknown_bytes_ = false;
   std::unordered_map<std::string, int32_t> whole_words_;
 };

@@ -3,9 +3,9 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "data/added_tokens.h"
@@ -22,13 +22,13 @@ struct ByteLevelBpeSpec {
   int32_t eot_id = -1;
   bool unknown_bytes[256] = {};  // bytes without a token (never in UTF-8): encoded as U+FFFD
   SpaceFlavor space = SpaceFlavor::kJavaScript;
-  bool nfc = false;               // normalize with NFC before pre-tokenizing
-  bool add_prefix_space = false;  // ByteLevel: prepend " " to a piece that lacks one
-  bool use_regex = true;          // ByteLevel: split with GPT-2's regex (else one word a piece)
-  bool ignore_merges = false;     // a word that is a vocabulary entry is taken whole
+  bool nfc = false;                                    // normalize with NFC before pre-tokenizing
+  bool add_prefix_space = false;                       // ByteLevel: prepend " " to a piece that lacks one
+  bool use_regex = true;                               // ByteLevel: split with GPT-2's regex (else one word a piece)
+  bool ignore_merges = false;                          // a word that is a vocabulary entry is taken whole
   std::vector<std::pair<std::string, int32_t>> vocab;  // for ignore_merges only
-  AddedTokenMatcher raw_added;         // non-special, normalized: false (matched before NFC)
-  AddedTokenMatcher normalized_added;  // non-special, normalized: true (matched after NFC)
+  AddedTokenMatcher raw_added;                         // non-special, normalized: false (matched before NFC)
+  AddedTokenMatcher normalized_added;                  // non-special, normalized: true (matched after NFC)
 };
 
 std::shared_ptr<const Tokenizer> MakeByteLevelBpe(ByteLevelBpeSpec spec);

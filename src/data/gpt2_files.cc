@@ -33,7 +33,8 @@ Status ParseMerges(const std::string& file, const std::string& text, std::vector
       return Status::UserError(file + ":" + std::to_string(line_no) +
                                ": expected two tokens separated by a space (a BPE merge); fix or replace the file");
     }
-    out->push_back({line.substr(a, a_end - a), line.substr(b, b_end == std::string::npos ? std::string::npos : b_end - b),
+    out->push_back({line.substr(a, a_end - a),
+                    line.substr(b, b_end == std::string::npos ? std::string::npos : b_end - b),
                     file + ":" + std::to_string(line_no)});
   }
   return Status::Ok();
@@ -43,7 +44,8 @@ Status ParseMerges(const std::string& file, const std::string& text, std::vector
 
 Result<std::shared_ptr<const Tokenizer>> LoadGpt2Named(const std::string& dir, const std::string& name) {
   std::string vocab_file, merges_file;
-  for (const auto& [v, m] : {std::pair<const char*, const char*>{"encoder.json", "vocab.bpe"}, {"vocab.json", "merges.txt"}}) {
+  for (const auto& [v, m] :
+       {std::pair<const char*, const char*>{"encoder.json", "vocab.bpe"}, {"vocab.json", "merges.txt"}}) {
     if (fs::exists(fs::path(dir) / v) && fs::exists(fs::path(dir) / m)) {
       vocab_file = (fs::path(dir) / v).string();
       merges_file = (fs::path(dir) / m).string();
@@ -51,7 +53,8 @@ Result<std::shared_ptr<const Tokenizer>> LoadGpt2Named(const std::string& dir, c
     }
   }
   if (vocab_file.empty()) {
-    return Status::UserError(dir + ": no GPT-2 tokenizer files here: expected encoder.json + vocab.bpe (or vocab.json + "
+    return Status::UserError(dir +
+                             ": no GPT-2 tokenizer files here: expected encoder.json + vocab.bpe (or vocab.json + "
                              "merges.txt); run scripts/setup.sh, or set SATURN_GPT2_DIR to a directory with them");
   }
   Result<std::string> vocab_text = ReadFile(vocab_file);
@@ -72,7 +75,8 @@ Result<std::shared_ptr<const Tokenizer>> LoadGpt2Named(const std::string& dir, c
   vocab.reserve(j.size());
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (!it.value().is_number_integer()) {
-      return Status::UserError(vocab_file + ": the id of token \"" + it.key() + "\" is not an integer; fix or replace "
+      return Status::UserError(vocab_file + ": the id of token \"" + it.key() +
+                               "\" is not an integer; fix or replace "
                                "the file");
     }
     vocab.emplace_back(it.key(), it.value().get<int64_t>());

@@ -8,8 +8,9 @@
 //   added_tokens: special ones are never produced from text (use eot_id()); non-special ones
 //     are matched leftmost-longest before pre-tokenization, on raw text (normalized: false) or
 //     after the normalizer (normalized: true), as the tokenizers library does.
-//   post_processor, decoder: only offsets depend on ByteLevel's, so they are ignored; the
-//     decoder must be null or ByteLevel.
+//   post_processor: ignored. ByteLevel's only affects offsets; one that adds special tokens
+//     (TemplateProcessing) is not applied, as Encode never produces special tokens.
+//   decoder: must be null or ByteLevel (Decode maps bytes back; added tokens decode as text).
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -24,10 +25,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string TypeOf(const json& j) { return j.is_object() && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : ""; }
+std::string TypeOf(const json& j) {
+  return j.is_object() && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : "";
+}
 
 Status Unsupported(const std::string& file, const std::string& what) {
-  return Status::UserError(file + ": " + what + "; Saturn reads byte-level BPE tokenizers (GPT-2, GPT-NeoX, Pythia) only");
+  return Status::UserError(file + ": " + what +
+                           "; Saturn reads byte-level BPE tokenizers (GPT-2, GPT-NeoX, Pythia) only");
 }
 
 bool Truthy(const json& obj, const char* key) {
@@ -39,21 +43,27 @@ bool Truthy(const json& obj, const char* key) {
 Status ReadNormalizer(const std::string& file, const json& n, ByteLevelBpeSpec* spec) {
   if (n.is_null()) return Status::Ok();
   std::string type = TypeOf(n);
-  if (type == "NFC") { spec->nfc = true; return Status::Ok(); }
+  if (type == "NFC") {
+    spec->nfc = true;
+    return Status::Ok();
+  }
   if (type == "Sequence" && n.contains("normalizers") && n["normalizers"].is_array()) {
     for (const json& m : n["normalizers"]) SATURN_RETURN_IF_ERROR(ReadNormalizer(file, m, spec));
     return Status::Ok();
   }
-  return Unsupported(file, "normalizer \"" + (type.empty() ? n.dump() : type) + "\" is not supported (only null and NFC)");
+  return Unsupported(file,
+                     "normalizer \"" + (type.empty() ? n.dump() : type) + "\" is not supported (only null and NFC)");
 }
 
 Status ReadPreTokenizer(const std::string& file, const json& p, ByteLevelBpeSpec* spec) {
   std::string type = TypeOf(p);
-  if (type == "Sequence" && p.contains("pretokenizers") && p["pretokenizers"].is_array() && p["pretokenizers"].size() == 1) {
+  if (type == "Sequence" && p.contains("pretokenizers") && p["pretokenizers"].is_array() &&
+      p["pretokenizers"].size() == 1) {
     return ReadPreTokenizer(file, p["pretokenizers"][0], spec);
   }
   if (type != "ByteLevel") {
-    return Unsupported(file, "pre_tokenizer \"" + (type.empty() ? p.dump() : type) + "\" is not supported (only ByteLevel)");
+    return Unsupported(file,
+                       "pre_tokenizer \"" + (type.empty() ? p.dump() : type) + "\" is not supported (only ByteLevel)");
   }
   spec->add_prefix_space = p.value("add_prefix_space", true);
   spec->use_regex = p.value("use_regex", true);
@@ -66,7 +76,8 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::LoadHf(const std::string& pa
   std::string file = path;
   if (fs::is_directory(path)) file = (fs::path(path) / "tokenizer.json").string();
   if (!fs::exists(file)) {
-    return Status::UserError(file + ": no such file; give hf:PATH with PATH a tokenizer.json or a directory holding one");
+    return Status::UserError(file +
+                             ": no such file; give hf:PATH with PATH a tokenizer.json or a directory holding one");
   }
   Result<std::string> text = ReadFile(file);
   SATURN_RETURN_IF_ERROR(text.status());
@@ -110,7 +121,8 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::LoadHf(const std::string& pa
   std::vector<std::pair<std::string, int64_t>> vocab;
   for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
     if (!it.value().is_number_integer()) {
-      return Status::UserError(file + ": model.vocab[\"" + it.key() + "\"] is not an integer id; fix or replace the file");
+      return Status::UserError(file + ": model.vocab[\"" + it.key() +
+                               "\"] is not an integer id; fix or replace the file");
     }
     vocab.emplace_back(it.key(), it.value().get<int64_t>());
   }
@@ -141,7 +153,8 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::LoadHf(const std::string& pa
     for (const json& t : j["added_tokens"]) {
       if (!t.is_object() || !t.contains("id") || !t["id"].is_number_integer() || !t.contains("content") ||
           !t["content"].is_string()) {
-        return Status::UserError(file + ": an added_tokens entry lacks an integer id or a string content; fix or "
+        return Status::UserError(file +
+                                 ": an added_tokens entry lacks an integer id or a string content; fix or "
                                  "replace the file");
       }
       int64_t id = t["id"].get<int64_t>();
@@ -163,7 +176,8 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::LoadHf(const std::string& pa
     }
   }
   if (spec.eot_id < 0) {
-    return Status::UserError(file + ": no <|endoftext|> token among added_tokens or model.vocab; Saturn needs it to "
+    return Status::UserError(file +
+                             ": no <|endoftext|> token among added_tokens or model.vocab; Saturn needs it to "
                              "separate documents");
   }
   return MakeByteLevelBpe(std::move(spec));

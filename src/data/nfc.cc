@@ -1,6 +1,7 @@
 #include "data/nfc.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "data/nfc_tables.h"
@@ -20,7 +21,10 @@ bool MaybeChanged(char32_t cp) {
   size_t lo = 0, hi = kMaybeChangedSize;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (kMaybeChanged[mid].hi < cp) lo = mid + 1; else hi = mid;
+    if (kMaybeChanged[mid].hi < cp)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo < kMaybeChangedSize && kMaybeChanged[lo].lo <= cp;
 }
@@ -30,7 +34,10 @@ uint8_t CombiningClass(char32_t cp) {
   size_t lo = 0, hi = kCombiningSize;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (kCombining[mid].hi < cp) lo = mid + 1; else hi = mid;
+    if (kCombining[mid].hi < cp)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo < kCombiningSize && kCombining[lo].lo <= cp ? kCombining[lo].ccc : 0;
 }
@@ -44,8 +51,8 @@ void Decompose(char32_t cp, std::vector<char32_t>* out) {
     return;
   }
   const Decomposition* end = kDecompositions + kDecompositionsSize;
-  const Decomposition* d = std::lower_bound(kDecompositions, end, cp,
-                                            [](const Decomposition& e, char32_t c) { return e.cp < c; });
+  const Decomposition* d =
+      std::lower_bound(kDecompositions, end, cp, [](const Decomposition& e, char32_t c) { return e.cp < c; });
   if (d != end && d->cp == cp) {
     out->insert(out->end(), kDecompositionData + d->offset, kDecompositionData + d->offset + d->length);
   } else {
@@ -80,7 +87,10 @@ void NormalizeSegment(std::string_view seg, std::string* out) {
   }
   // Canonical ordering: a stable sort of each run of non-starters by combining class.
   for (size_t i = 0; i < d.size();) {
-    if (CombiningClass(d[i]) == 0) { ++i; continue; }
+    if (CombiningClass(d[i]) == 0) {
+      ++i;
+      continue;
+    }
     size_t j = i;
     while (j < d.size() && CombiningClass(d[j]) != 0) ++j;
     std::stable_sort(d.begin() + i, d.begin() + j,
@@ -97,7 +107,10 @@ void NormalizeSegment(std::string_view seg, std::string* out) {
     if (starter >= 0) {
       bool adjacent = static_cast<long>(r.size()) - 1 == starter;
       if (adjacent || (last_ccc != 0 && last_ccc < ccc)) {
-        if (char32_t c = Compose(r[starter], cp)) { r[starter] = c; continue; }
+        if (char32_t c = Compose(r[starter], cp)) {
+          r[starter] = c;
+          continue;
+        }
       }
     }
     if (ccc == 0) starter = static_cast<long>(r.size());
@@ -122,15 +135,36 @@ bool ToNfc(std::string_view text, std::string* out) {
   size_t copied = 0;     // text[0, copied) is in *out
   bool changed = false;
   while (p < end) {
-    if (*p < 0x80) { last_safe = p - base; ++p; continue; }
+    if (end - p >= 8) {  // skip ASCII eight bytes at a time
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        last_safe = p + 7 - base;
+        p += 8;
+        continue;
+      }
+    }
+    if (*p < 0x80) {
+      last_safe = p - base;
+      ++p;
+      continue;
+    }
     char32_t cp;
     int len = DecodeUtf8(p, end, &cp);
-    if (!MaybeChanged(cp)) { last_safe = p - base; p += len; continue; }
-    if (!changed) { out->clear(); changed = true; }
+    if (!MaybeChanged(cp)) {
+      last_safe = p - base;
+      p += len;
+      continue;
+    }
+    if (!changed) {
+      out->clear();
+      changed = true;
+    }
     // Normalize from the last unchanged code point up to the next one: nothing outside interacts.
     size_t start = std::max(last_safe, copied);
     char32_t first;
-    if (start < static_cast<size_t>(p - base) && DecodeUtf8(base + start, end, &first) == 1 && first == kInvalidCodePoint) {
+    if (start < static_cast<size_t>(p - base) && DecodeUtf8(base + start, end, &first) == 1 &&
+        first == kInvalidCodePoint) {
       ++start;  // an invalid byte stays as it is and composes with nothing
     }
     const auto* q = p + len;

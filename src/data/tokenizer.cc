@@ -1,9 +1,9 @@
 #include "data/tokenizer.h"
 
-#include "data/byte_level_bpe.h"
-
 #include <cstdlib>
 #include <filesystem>
+
+#include "data/byte_level_bpe.h"
 
 namespace saturn {
 
@@ -19,7 +19,8 @@ bool HasGpt2Files(const fs::path& dir) {
 Result<std::string> FindGpt2Dir() {
   if (const char* env = std::getenv("SATURN_GPT2_DIR"); env && *env) {
     if (!HasGpt2Files(env)) {
-      return Status::UserError(std::string("SATURN_GPT2_DIR=") + env + ": no encoder.json + vocab.bpe (or vocab.json + "
+      return Status::UserError(std::string("SATURN_GPT2_DIR=") + env +
+                               ": no encoder.json + vocab.bpe (or vocab.json + "
                                "merges.txt) there; point it at GPT-2's tokenizer files, or unset it and run "
                                "scripts/setup.sh");
     }
@@ -30,9 +31,10 @@ Result<std::string> FindGpt2Dir() {
                               source.parent_path() / "shared" / "data" / "tokenizers" / "gpt2"}) {
     if (HasGpt2Files(dir)) return dir.lexically_normal().string();
   }
-  return Status::UserError("GPT-2 tokenizer files not found (looked in " + (source / "third_party/tokenizers/gpt2").string() +
-                           " and " + (source.parent_path() / "shared/data/tokenizers/gpt2").string() +
-                           "); run scripts/setup.sh, or set SATURN_GPT2_DIR to a directory with encoder.json + vocab.bpe");
+  return Status::UserError(
+      "GPT-2 tokenizer files not found (looked in " + (source / "third_party/tokenizers/gpt2").string() + " and " +
+      (source.parent_path() / "shared/data/tokenizers/gpt2").string() +
+      "); run scripts/setup.sh, or set SATURN_GPT2_DIR to a directory with encoder.json + vocab.bpe");
 }
 
 Result<std::shared_ptr<const Tokenizer>> Tokenizer::Load(const std::string& spec) {
@@ -48,7 +50,8 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::Load(const std::string& spec
     if (kind == "gpt2") return LoadGpt2(path);
     if (kind == "hf") return LoadHf(path);
   }
-  return Status::UserError("tokenizer \"" + spec + "\": unknown; use \"gpt2\", \"gpt2:DIR\" (encoder.json + vocab.bpe "
+  return Status::UserError("tokenizer \"" + spec +
+                           "\": unknown; use \"gpt2\", \"gpt2:DIR\" (encoder.json + vocab.bpe "
                            "there) or \"hf:PATH\" (a tokenizer.json, or a directory holding one)");
 }
 

@@ -31,8 +31,8 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
   virtual std::vector<int32_t> Encode(std::string_view bytes) const = 0;
   virtual std::string Decode(const std::vector<int32_t>& ids) const = 0;
-  virtual int vocab_size() const = 0;  // ids are in [0, vocab_size)
-  virtual int eot_id() const = 0;      // <|endoftext|>
+  virtual int vocab_size() const = 0;    // ids are in [0, vocab_size)
+  virtual int eot_id() const = 0;        // <|endoftext|>
   virtual std::string name() const = 0;  // for logs and the token-file header
 };
 

@@ -15,21 +15,33 @@ constexpr char32_t kInvalidCodePoint = 0xFFFFFFFF;
 // characters and concatenating them gives the input back.
 inline int DecodeUtf8(const unsigned char* p, const unsigned char* end, char32_t* cp) {
   unsigned char b0 = p[0];
-  if (b0 < 0x80) { *cp = b0; return 1; }
+  if (b0 < 0x80) {
+    *cp = b0;
+    return 1;
+  }
   size_t left = static_cast<size_t>(end - p);
   auto cont = [&](size_t i) { return i < left && (p[i] & 0xC0) == 0x80; };
   if (b0 >= 0xC2 && b0 <= 0xDF) {
-    if (cont(1)) { *cp = (char32_t(b0 & 0x1F) << 6) | (p[1] & 0x3F); return 2; }
+    if (cont(1)) {
+      *cp = (char32_t(b0 & 0x1F) << 6) | (p[1] & 0x3F);
+      return 2;
+    }
   } else if (b0 >= 0xE0 && b0 <= 0xEF) {
     if (cont(1) && cont(2)) {
       char32_t c = (char32_t(b0 & 0x0F) << 12) | (char32_t(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
-      if (c >= 0x800 && (c < 0xD800 || c > 0xDFFF)) { *cp = c; return 3; }
+      if (c >= 0x800 && (c < 0xD800 || c > 0xDFFF)) {
+        *cp = c;
+        return 3;
+      }
     }
   } else if (b0 >= 0xF0 && b0 <= 0xF4) {
     if (cont(1) && cont(2) && cont(3)) {
-      char32_t c = (char32_t(b0 & 0x07) << 18) | (char32_t(p[1] & 0x3F) << 12) | (char32_t(p[2] & 0x3F) << 6) |
-                   (p[3] & 0x3F);
-      if (c >= 0x10000 && c <= 0x10FFFF) { *cp = c; return 4; }
+      char32_t c =
+          (char32_t(b0 & 0x07) << 18) | (char32_t(p[1] & 0x3F) << 12) | (char32_t(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
+      if (c >= 0x10000 && c <= 0x10FFFF) {
+        *cp = c;
+        return 4;
+      }
     }
   }
   *cp = kInvalidCodePoint;
@@ -48,29 +60,10 @@ enum class SpaceFlavor : uint8_t { kJavaScript, kWhiteSpace };
 
 CharClass ClassifyNonAscii(char32_t cp, SpaceFlavor flavor);
 
+extern const CharClass kAsciiClass[128];
+
 inline CharClass Classify(char32_t cp, SpaceFlavor flavor) {
-  if (cp < 0x80) {
-    static constexpr CharClass kAscii[128] = {
-#define O CharClass::kOther
-#define L CharClass::kLetter
-#define N CharClass::kNumber
-#define S CharClass::kSpace
-        O, O, O, O, O, O, O, O, O, S, S, S, S, S, O, O,  // 0x00
-        O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,  // 0x10
-        S, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,  // 0x20
-        N, N, N, N, N, N, N, N, N, N, O, O, O, O, O, O,  // 0x30
-        O, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,  // 0x40
-        L, L, L, L, L, L, L, L, L, L, L, O, O, O, O, O,  // 0x50
-        O, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,  // 0x60
-        L, L, L, L, L, L, L, L, L, L, L, O, O, O, O, O,  // 0x70
-#undef O
-#undef L
-#undef N
-#undef S
-    };
-    return kAscii[cp];
-  }
-  return ClassifyNonAscii(cp, flavor);
+  return cp < 0x80 ? kAsciiClass[cp] : ClassifyNonAscii(cp, flavor);
 }
 
 }  // namespace saturn

@@ -10,11 +10,11 @@ struct CodeRange {
   char32_t lo, hi;  // inclusive
 };
 
-extern const CodeRange kLetter[];      // JavaScript \p{L}
+extern const CodeRange kLetter[];  // JavaScript \p{L}
 extern const size_t kLetterSize;
-extern const CodeRange kNumber[];      // JavaScript \p{N}
+extern const CodeRange kNumber[];  // JavaScript \p{N}
 extern const size_t kNumberSize;
-extern const CodeRange kJsSpace[];     // JavaScript \s
+extern const CodeRange kJsSpace[];  // JavaScript \s
 extern const size_t kJsSpaceSize;
 extern const CodeRange kWhiteSpace[];  // Unicode White_Space (Oniguruma's \s)
 extern const size_t kWhiteSpaceSize;

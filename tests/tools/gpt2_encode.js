@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Reference GPT-2 encoding with npm gpt-3-encoder@1.1.4 (scripts/setup.sh installs it under
-// third_party/npm). Usage: node tests/tools/gpt2_encode.js FILE  -> the ids, space-separated.
+// third_party/npm). Usage: node tests/tools/gpt2_encode.js FILE [--whole] [--time]
+// prints the ids, space-separated; --whole encodes in one piece (slow: for checking the cuts);
+// --time writes the seconds spent encoding (not loading) to stderr.
 //
 // gpt-3-encoder takes time quadratic in its input's length, so the text is fed in pieces of a
 // few KB, cut only just before a space or "\n" that follows a printable non-space ASCII
@@ -9,6 +11,11 @@
 // alike (only white-space runs depend on what follows them, through (?!\S) and greed); and a
 // match starting at the cut does not depend on what precedes it (no look-behind). So the
 // pieces' encodings concatenate to the whole text's (checked with --whole on the corpora).
+//
+// A known quirk of gpt-3-encoder: it keys merge ranks by `${a},${b}`, so 11 pairs of GPT-2
+// tokens that are not merges (e.g. ['",', '"']) collide with real ones (['"', ',"']) and get
+// their rank. Saturn follows OpenAI's encoder (ranks keyed by the pair). No difference arose on
+// the corpora, nor on all 52,480 strings of 2 to 5 characters from ",}])'.[ and space.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -40,9 +47,12 @@ function* pieces(text) {
 }
 
 const text = fs.readFileSync(process.argv[2], 'utf8');
-const whole = process.argv[3] === '--whole';
+const flags = process.argv.slice(3);
+const t0 = process.hrtime.bigint();
 const out = [];
-for (const piece of whole ? [text] : pieces(text)) {
+for (const piece of flags.includes('--whole') ? [text] : pieces(text)) {
   for (const id of encode(piece)) out.push(id);
 }
+const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 process.stdout.write(out.join(' ') + '\n');
+if (flags.includes('--time')) process.stderr.write(`${seconds}\n`);
