@@ -607,7 +607,7 @@ TEST_CASE("the field table is consistent", "[sweep]") {
     if (f.griddable) {
       CHECK(f.path.rfind("jobs[].", 0) == 0);
       CHECK((f.type == FieldType::kString || f.type == FieldType::kInt ||
-             f.type == FieldType::kNumber || f.type == FieldType::kEnum));
+             f.type == FieldType::kNumber || f.type == FieldType::kEnum || f.type == FieldType::kBool));
     }
   }
   // Grid names use the last component of each key, so those must not collide.
@@ -631,4 +631,32 @@ TEST_CASE("docs/sweep.md is generated from the field table", "[sweep]") {
          << (written.ok() ? ". Regenerate it with:\n  cp " + out + " " + docs
                           : ". Could not write the expected text: " + written.message()));
   }
+}
+
+TEST_CASE("training fields: booleans, precision, checkpoints kept, held-out fraction", "[sweep]") {
+  Sweep d = Parse(kBase);
+  CHECK(!d.jobs[0].activation_checkpointing);
+  CHECK(d.jobs[0].precision == "auto");
+  CHECK(d.jobs[0].keep_checkpoints == 2);
+  CHECK(d.jobs[0].valid_fraction == 0.01);
+  CHECK(d.jobs[0].optimizer.final_lr_fraction == 0.1);
+  Sweep s = Parse(kBase + "    activation_checkpointing: true\n    precision: bf16\n    keep_checkpoints: 5\n"
+                          "    data: {train: t.txt, valid_fraction: 0.2}\n    optimizer: {final_lr_fraction: 0}\n");
+  CHECK(s.jobs[0].activation_checkpointing);
+  CHECK(s.jobs[0].precision == "bf16");
+  CHECK(s.jobs[0].keep_checkpoints == 5);
+  CHECK(s.jobs[0].valid_fraction == 0.2);
+  CHECK(s.jobs[0].optimizer.final_lr_fraction == 0);
+  CHECK_THAT(ErrorOf(kBase + "    activation_checkpointing: yes\n"),
+             Contains("t.yaml:9:31: jobs[0].activation_checkpointing: got 'yes'; expected true or false"));
+  CHECK_THAT(ErrorOf(kBase + "    activation_checkpointing: \"true\"\n"), Contains("expected true or false"));
+  CHECK_THAT(ErrorOf(kBase + "    precision: fp16\n"),
+             Contains("jobs[0].precision: unknown value 'fp16'; expected one of: auto, fp32, bf16"));
+  CHECK_THAT(ErrorOf(kBase + "    data: {train: t.txt, valid_fraction: 0.7}\n"),
+             Contains("jobs[0].data.valid_fraction: 0.7 is out of range"));
+  CHECK_THAT(ErrorOf(kBase + "    keep_checkpoints: 0\n"), Contains("jobs[0].keep_checkpoints: 0 is out of range"));
+  Sweep g = Parse(kBase + "    grid: {activation_checkpointing: [false, true]}\n");
+  REQUIRE(g.jobs.size() == 2);
+  CHECK(g.jobs[1].name == "j.activation_checkpointing=true");
+  CHECK(g.jobs[1].activation_checkpointing);
 }

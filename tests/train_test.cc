@@ -2,13 +2,16 @@
 // clipping, and gradient accumulation against one big batch.
 #include <cmath>
 
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
 
 #include "model/gpt.h"
 #include "train/autocast.h"
 #include "train/lr_schedule.h"
 #include "train/optimizer.h"
+
+// LibTorch pulls in glog, whose one-argument CHECK would shadow Catch's: include Catch last.
+#undef CHECK
+#include <catch2/catch.hpp>
 
 namespace {
 

@@ -93,13 +93,15 @@ torch::Tensor CausalAttention(const torch::Tensor& q, const torch::Tensor& k_in,
   // Same math as below (default scale 1/sqrt(head_dim), causal mask), in fused kernels.
   return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/true);
 #else
-  int64_t t = q.size(2);
-  double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) * scale;
-  torch::Tensor future = torch::ones({t, t}, torch::TensorOptions().dtype(torch::kBool).device(q.device())).triu(1);
-  scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
+  const int64_t b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  // One batched GEMM computes scale x q k^T + mask, the mask being -inf above the diagonal: the
+  // scaling and masking ride in the GEMM's epilogue instead of two more passes over the scores.
+  torch::Tensor mask = torch::full({t, t}, -std::numeric_limits<double>::infinity(), q.options()).triu(1);
+  torch::Tensor scores = torch::baddbmm(mask, q.reshape({b * h, t, d}), k.reshape({b * h, t, d}).transpose(1, 2),
+                                        /*beta=*/1.0, /*alpha=*/scale);
   torch::Tensor probs = torch::softmax(scores, -1, AtLeastFloat32(scores.scalar_type())).to(v.scalar_type());
-  return torch::matmul(probs, v);
+  return torch::bmm(probs, v.reshape({b * h, t, d})).view({b, h, t, d});
 #endif
 }
 

@@ -21,14 +21,12 @@ void Optimizer::zero_grad() {
 
 double Optimizer::clip_gradients() {
   torch::NoGradGuard no_grad;
-  torch::Tensor total;
-  for (auto& q : params_) {
-    if (!q.p.grad().defined()) continue;
-    torch::Tensor s = q.p.grad().to(torch::kFloat64).pow(2).sum();
-    total = total.defined() ? total + s : s;
-  }
-  if (!total.defined()) return 0;
-  const double norm = std::sqrt(total.item<double>());
+  // As torch.nn.utils.clip_grad_norm_: the norm of the per-tensor norms, one sync at the end.
+  std::vector<torch::Tensor> norms;
+  for (auto& q : params_)
+    if (q.p.grad().defined()) norms.push_back(q.p.grad().norm().to(torch::kFloat64));
+  if (norms.empty()) return 0;
+  const double norm = torch::stack(norms).norm().item<double>();
   if (spec_.grad_clip > 0 && norm > spec_.grad_clip) {
     const double coef = spec_.grad_clip / (norm + 1e-6);
     for (auto& q : params_)

@@ -1,6 +1,7 @@
 #include "util/suggest.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace saturn {
 

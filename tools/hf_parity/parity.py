@@ -146,7 +146,7 @@ def main():
     for cfg in ("gpt2-tiny", "neox-tiny", "llama-tiny"):
         device = DEVICES[-1]
         try:
-            p = subprocess.run([TOOL, "train", os.path.join(root, "models", cfg + ".json"), device, "40"],
+            p = subprocess.run([TOOL, "train", os.path.join(root, "models", cfg + ".json"), device, "60"],
                                capture_output=True, text=True, check=True)
             lines = p.stdout.strip().splitlines()
             first, last = float(lines[0].split()[3]), float(lines[-1].split()[3])

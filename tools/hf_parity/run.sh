@@ -10,6 +10,6 @@ PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" \
   -DJSON_INCLUDE="${JSON_INCLUDE:-$PWD/../../.json-include}" > "$BUILD.configure.log" 2>&1 ||
   { cat "$BUILD.configure.log"; exit 1; }
-cmake --build "$BUILD" -j"$(nproc)" 2>&1 | grep -E "error|warning: .*deprecated|Error" || true
+cmake --build "$BUILD" -j"$(nproc)" -- -k 2>&1 | grep -E "error|warning: .*deprecated|Error" || true
 test -x "$BUILD/hf_parity"
 python3 parity.py "$BUILD/hf_parity"
