@@ -36,11 +36,11 @@ class Gpt2Block : public Block {
     mlp_proj_ = mlp->register_module("c_proj", Conv1D(c.intermediate, c.hidden));
   }
 
-  torch::Tensor forward(const torch::Tensor& x, const RotaryTables&) override {
+  torch::Tensor forward(const torch::Tensor& x, const RotaryTables&, const torch::Tensor& mask) override {
     // q, k, v are consecutive hidden-wide slices of c_attn's output.
     auto qkv = c_attn_(ln_1_(x)).split(x.size(-1), -1);
     torch::Tensor a = CausalAttention(SplitHeads(qkv[0], heads_), SplitHeads(qkv[1], heads_),
-                                      SplitHeads(qkv[2], heads_));
+                                      SplitHeads(qkv[2], heads_), mask);
     torch::Tensor h = x + attn_proj_(MergeHeads(a));
     return h + mlp_proj_(Activate(act_, c_fc_(ln_2_(h))));
   }
@@ -67,14 +67,14 @@ class NeoxBlock : public Block {
     down_ = mlp->register_module("dense_4h_to_h", Linear(c.intermediate, c.hidden));
   }
 
-  torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rot) override {
+  torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rot, const torch::Tensor& mask) override {
     // The fused projection is laid out per head: [heads, (q, k, v), head_dim].
     torch::Tensor qkv = qkv_(ln_in_(x));
     int64_t d = x.size(-1) / heads_;
     qkv = qkv.view({x.size(0), x.size(1), heads_, 3 * d}).permute({0, 2, 1, 3});
     torch::Tensor q = ApplyRotary(qkv.narrow(-1, 0, d), rot);
     torch::Tensor k = ApplyRotary(qkv.narrow(-1, d, d), rot);
-    torch::Tensor attn = dense_(MergeHeads(CausalAttention(q, k, qkv.narrow(-1, 2 * d, d))));
+    torch::Tensor attn = dense_(MergeHeads(CausalAttention(q, k, qkv.narrow(-1, 2 * d, d), mask)));
     if (parallel_) return down_(Activate(act_, up_(ln_post_(x)))) + attn + x;  // transformers' order
     torch::Tensor h = attn + x;
     return down_(Activate(act_, up_(ln_post_(h)))) + h;
@@ -105,11 +105,11 @@ class LlamaBlock : public Block {
     ln_post_ = register_module("post_attention_layernorm", RMSNorm(c.hidden, c.norm_eps));
   }
 
-  torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rot) override {
+  torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rot, const torch::Tensor& mask) override {
     torch::Tensor n = ln_in_(x);
     torch::Tensor q = ApplyRotary(SplitHeads(q_(n), heads_), rot);
     torch::Tensor k = ApplyRotary(SplitHeads(k_(n), kv_heads_), rot);
-    torch::Tensor h = x + o_(MergeHeads(CausalAttention(q, k, SplitHeads(v_(n), kv_heads_))));
+    torch::Tensor h = x + o_(MergeHeads(CausalAttention(q, k, SplitHeads(v_(n), kv_heads_), mask)));
     torch::Tensor m = ln_post_(h);
     return h + down_(Activate(act_, gate_(m)) * up_(m));
   }

@@ -18,10 +18,10 @@ namespace saturn {
 
 class Block : public torch::nn::Module {
  public:
-  // x: [batch, time, hidden] -> [batch, time, hidden]. `rot` holds the rotary tables for `time`
-  // positions (undefined for gpt2). Deterministic: the same inputs give bitwise the same output,
-  // which activation checkpointing relies on.
-  virtual torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rot) = 0;
+  // x: [batch, time, hidden] -> [batch, time, hidden]. `rot` holds the rotary tables of the
+  // positions (undefined for gpt2); `mask` is CausalAttention's (undefined: causal). Deterministic:
+  // the same inputs give bitwise the same output, which activation checkpointing relies on.
+  virtual torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rot, const torch::Tensor& mask) = 0;
 };
 
 // The block of cfg.model_type (one of gpt2, gpt_neox, llama; the config was validated on load).

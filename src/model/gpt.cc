@@ -40,6 +40,19 @@ struct CausalLMImpl::Impl {
   torch::nn::LayerNorm layer_norm{nullptr};  // gpt2, gpt_neox final norm
   RMSNorm rms_norm{nullptr};                 // llama final norm
   torch::nn::Linear head{nullptr};           // undefined when tied to tok
+
+  // The blocks and the final norm on embedded inputs x; mask as CausalAttention takes it
+  // (checkpointing only runs the causal training path).
+  torch::Tensor trunk(torch::Tensor x, const RotaryTables& rot, const torch::Tensor& mask, bool checkpoint) {
+    for (const auto& block : blocks) {
+      if (checkpoint) {
+        x = Checkpoint([block, rot](const torch::Tensor& in) { return block->forward(in, rot, {}); }, x);
+      } else {
+        x = block->forward(x, rot, mask);
+      }
+    }
+    return rms_norm ? rms_norm(x) : layer_norm(x);
+  }
 };
 
 CausalLMImpl::CausalLMImpl(ModelConfig cfg, ModelOptions opt)
@@ -84,15 +97,31 @@ torch::Tensor CausalLMImpl::forward(const torch::Tensor& ids) {
   if (m.pos) x = x + m.pos(torch::arange(time, ids.options()));
   RotaryTables rot = MakeRotaryTables(time, cfg_.rotary_dims(), cfg_.rope_theta, x.scalar_type(), x.device());
   const bool checkpoint = opt_.activation_checkpointing && torch::GradMode::is_enabled();
-  for (const auto& block : m.blocks) {
-    if (checkpoint) {
-      x = Checkpoint([block, rot](const torch::Tensor& in) { return block->forward(in, rot); }, x);
-    } else {
-      x = block->forward(x, rot);
-    }
-  }
-  x = m.rms_norm ? m.rms_norm(x) : m.layer_norm(x);
-  return m.head ? m.head(x) : torch::linear(x, m.tok->weight);
+  return head_logits(m.trunk(x, rot, /*mask=*/{}, checkpoint));
+}
+
+torch::Tensor CausalLMImpl::hidden_states(const torch::Tensor& ids, const torch::Tensor& positions,
+                                          const torch::Tensor& mask) {
+  Impl& m = *impl_;
+  TORCH_CHECK(ids.dim() == 2 && ids.scalar_type() == torch::kInt64, "ids must be [batch, time] int64");
+  TORCH_CHECK(positions.sizes() == ids.sizes() && positions.scalar_type() == torch::kInt64,
+              "positions must be int64 and shaped as ids");
+  const int64_t batch = ids.size(0), time = ids.size(1);
+  TORCH_CHECK(time >= 1 && time <= cfg_.max_positions, "sequence length ", time, " outside 1..", cfg_.max_positions);
+  TORCH_CHECK(mask.dim() == 3 && mask.size(0) == batch && mask.size(1) == time && mask.size(2) == time,
+              "mask must be [batch, time, time]");
+  const auto [lo, hi] = torch::aminmax(positions);
+  TORCH_CHECK(lo.item<int64_t>() >= 0 && hi.item<int64_t>() < cfg_.max_positions, "positions outside 0..",
+              cfg_.max_positions - 1);
+  torch::Tensor x = m.tok(ids);
+  if (m.pos) x = x + m.pos(positions);
+  RotaryTables rot = MakeRotaryTables(positions, cfg_.rotary_dims(), cfg_.rope_theta, x.scalar_type());
+  return m.trunk(x, rot, AdditiveMask(mask, x.scalar_type()), /*checkpoint=*/false);
+}
+
+torch::Tensor CausalLMImpl::head_logits(const torch::Tensor& hidden) {
+  Impl& m = *impl_;
+  return m.head ? m.head(hidden) : torch::linear(hidden, m.tok->weight);
 }
 
 torch::Tensor CausalLMImpl::loss(const torch::Tensor& ids, const torch::Tensor& targets) {

@@ -30,6 +30,17 @@ class CausalLMImpl : public torch::nn::Module {
   // on float32 logits (float64 for a float64 model); targets of -100 are ignored, as torch does.
   torch::Tensor loss(const torch::Tensor& ids, const torch::Tensor& targets);
 
+  // The transformer up to and including the final norm, for sequences that pack several
+  // continuations after one shared context (evaluation; never checkpointed). ids, positions:
+  // [batch, time] int64, 1 <= time <= max_positions, positions in 0..max_positions-1 (else
+  // c10::Error); mask: [batch, time, time] bool, mask[b][i][j] = query i may attend to key j. Each
+  // query must attend to at least one key (give padding its own diagonal), else its row is NaN.
+  // With positions 0..time-1 and the lower-triangular mask this is forward(ids) before the head.
+  // Returns [batch, time, hidden] in the parameters' dtype.
+  torch::Tensor hidden_states(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& mask);
+  // The output head: [..., hidden] -> [..., vocab] logits, as forward applies it.
+  torch::Tensor head_logits(const torch::Tensor& hidden);
+
   // Hugging Face's initialization, seeded: normal(0, 0.02) weights, zero biases, unit norms,
   // GPT-2's scaled init of residual projections. Same seed, same weights, on any device.
   void init_weights(uint64_t seed);

@@ -57,6 +57,20 @@ RotaryTables MakeRotaryTables(int64_t time, int64_t rotary_dims, double theta, t
   return {emb.cos().to(device, dtype), emb.sin().to(device, dtype)};
 }
 
+RotaryTables MakeRotaryTables(const torch::Tensor& positions, int64_t rotary_dims, double theta,
+                              torch::ScalarType dtype) {
+  if (rotary_dims == 0) return {};
+  TORCH_CHECK(positions.dim() == 2, "positions must be [batch, time]");
+  // The same float32 steps as above (outer(t, f) is t[:, None] * f[None, :]), on positions' device.
+  auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(positions.device());
+  torch::Tensor exponent = torch::arange(0, rotary_dims, 2, f32.dtype(torch::kInt64)).to(torch::kFloat32) /
+                           static_cast<double>(rotary_dims);
+  torch::Tensor inv_freq = 1.0 / torch::pow(theta, exponent);
+  torch::Tensor freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;
+  torch::Tensor emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);
+  return {emb.cos().to(dtype), emb.sin().to(dtype)};
+}
+
 namespace {
 
 torch::Tensor RotateHalf(const torch::Tensor& x) {
@@ -68,7 +82,7 @@ torch::Tensor RotateHalf(const torch::Tensor& x) {
 
 torch::Tensor ApplyRotary(const torch::Tensor& x, const RotaryTables& rot) {
   int64_t rd = rot.cos.size(-1);
-  TORCH_CHECK(rd <= x.size(-1) && rot.cos.size(0) == x.size(-2), "rotary tables do not fit the input");
+  TORCH_CHECK(rd <= x.size(-1) && rot.cos.size(-2) == x.size(-2), "rotary tables do not fit the input");
   if (rd == x.size(-1)) return x * rot.cos + RotateHalf(x) * rot.sin;
   torch::Tensor x_rot = x.narrow(-1, 0, rd), x_pass = x.narrow(-1, rd, x.size(-1) - rd);
   return torch::cat({x_rot * rot.cos + RotateHalf(x_rot) * rot.sin, x_pass}, -1);
@@ -85,19 +99,33 @@ torch::Tensor RepeatKv(const torch::Tensor& x, int64_t n_rep) {
 
 }  // namespace
 
-torch::Tensor CausalAttention(const torch::Tensor& q, const torch::Tensor& k_in, const torch::Tensor& v_in) {
+torch::Tensor AdditiveMask(const torch::Tensor& allowed, torch::ScalarType dtype) {
+  TORCH_CHECK(allowed.dim() == 3 && allowed.size(1) == allowed.size(2) && allowed.scalar_type() == torch::kBool,
+              "attention mask must be [batch, time, time] bool");
+  return torch::zeros(allowed.sizes(), allowed.options().dtype(dtype))
+      .masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity())
+      .unsqueeze(1);
+}
+
+torch::Tensor CausalAttention(const torch::Tensor& q, const torch::Tensor& k_in, const torch::Tensor& v_in,
+                              const torch::Tensor& mask_in) {
   TORCH_CHECK(q.size(1) % k_in.size(1) == 0, "query heads must be a multiple of key/value heads");
   int64_t n_rep = q.size(1) / k_in.size(1);
   torch::Tensor k = RepeatKv(k_in, n_rep), v = RepeatKv(v_in, n_rep);
 #if TORCH_VERSION_MAJOR >= 2
-  // Same math as below (default scale 1/sqrt(head_dim), causal mask), in fused kernels.
+  // Same math as below (default scale 1/sqrt(head_dim), causal or given additive mask), in fused kernels.
+  if (mask_in.defined())
+    return at::scaled_dot_product_attention(q, k, v, mask_in, /*dropout_p=*/0.0, /*is_causal=*/false);
   return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/true);
 #else
   const int64_t b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  // One batched GEMM computes scale x q k^T + mask, the mask being -inf above the diagonal: the
-  // scaling and masking ride in the GEMM's epilogue instead of two more passes over the scores.
-  torch::Tensor mask = torch::full({t, t}, -std::numeric_limits<double>::infinity(), q.options()).triu(1);
+  // One batched GEMM computes scale x q k^T + mask, the mask being -inf above the diagonal (or
+  // the given one, per sequence and shared by the heads): the scaling and masking ride in the
+  // GEMM's epilogue instead of two more passes over the scores.
+  torch::Tensor mask = mask_in.defined()
+                           ? mask_in.expand({b, h, t, t}).reshape({b * h, t, t})
+                           : torch::full({t, t}, -std::numeric_limits<double>::infinity(), q.options()).triu(1);
   torch::Tensor scores = torch::baddbmm(mask, q.reshape({b * h, t, d}), k.reshape({b * h, t, d}).transpose(1, 2),
                                         /*beta=*/1.0, /*alpha=*/scale);
   torch::Tensor probs = torch::softmax(scores, -1, AtLeastFloat32(scores.scalar_type())).to(v.scalar_type());

@@ -45,6 +45,10 @@ struct RotaryTables {
 };
 RotaryTables MakeRotaryTables(int64_t time, int64_t rotary_dims, double theta, torch::ScalarType dtype,
                               const torch::Device& device);
+// The same for explicit positions ([batch, time] int64, on the target device): tables [batch, 1,
+// time, rotary_dims], row b, t holding position positions[b][t]; the same values as above.
+RotaryTables MakeRotaryTables(const torch::Tensor& positions, int64_t rotary_dims, double theta,
+                              torch::ScalarType dtype);
 // x: [batch, heads, time, head_dim]; rotates the first rotary_dims of each head with the
 // rotate_half convention (x * cos + cat(-x2, x1) * sin) and passes the rest through.
 torch::Tensor ApplyRotary(const torch::Tensor& x, const RotaryTables& rot);
@@ -52,6 +56,12 @@ torch::Tensor ApplyRotary(const torch::Tensor& x, const RotaryTables& rot);
 // Causal softmax attention. q: [batch, heads, time, head_dim]; k, v: [batch, kv_heads, time,
 // head_dim] with heads a multiple of kv_heads (query head h reads kv head h / (heads / kv_heads)).
 // Scale 1/sqrt(head_dim); the softmax runs in at least float32. Returns [batch, heads, time, head_dim].
-torch::Tensor CausalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
+// mask undefined: causal (the training path, fused). Otherwise an additive mask [batch, 1, time,
+// time] in q's dtype, 0 where query i may attend to key j and -inf elsewhere (AdditiveMask); every
+// row needs a 0, else that query's output is NaN.
+torch::Tensor CausalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                              const torch::Tensor& mask = {});
+// bool [batch, time, time] (true: may attend) -> CausalAttention's additive mask in `dtype`.
+torch::Tensor AdditiveMask(const torch::Tensor& allowed, torch::ScalarType dtype);
 
 }  // namespace saturn

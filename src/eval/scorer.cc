@@ -1,0 +1,60 @@
+// ScoreRequests: packs (packing.h) batched under a token budget; the transformer runs to its final
+// hidden states, which are gathered at the targets' positions before the head and log-softmax.
+#include "eval/scorer.h"
+
+#include <algorithm>
+
+#include "eval/packing.h"
+#include "eval/score_common.h"
+
+namespace saturn {
+
+std::vector<Score> ScoreRequests(CausalLM& model, const std::vector<Request>& reqs, const ScoreOptions& opt) {
+  TORCH_CHECK(opt.batch_tokens >= 1, "batch_tokens must be positive");
+  const int max_positions = model->config().max_positions;
+  CheckRequests(reqs, max_positions);
+  EvalScope scope(model, opt.device);
+  const torch::Device& device = scope.device();
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+
+  const std::vector<Pack> packs = PackRequests(reqs, max_positions, opt.share_prefixes);
+  std::vector<Score> out(reqs.size());
+  for (Score& s : out) s.greedy = true;
+  for (const std::vector<int>& batch : BatchPacks(packs, opt.batch_tokens)) {
+    const int64_t b = static_cast<int64_t>(batch.size());
+    const int64_t t = static_cast<int64_t>(packs[batch[0]].tokens.size());  // the longest: packs come sorted
+    // Padding: token 0 at position 0 in segment -1, which attends only to itself and earlier
+    // padding, and which no real token attends to.
+    std::vector<int64_t> ids(b * t, 0), positions(b * t, 0), segments(b * t, -1), rows, targets, owners;
+    for (int64_t i = 0; i < b; ++i) {
+      const Pack& p = packs[batch[i]];
+      std::copy(p.tokens.begin(), p.tokens.end(), ids.begin() + i * t);
+      std::copy(p.positions.begin(), p.positions.end(), positions.begin() + i * t);
+      std::copy(p.segments.begin(), p.segments.end(), segments.begin() + i * t);
+      for (const Pack::Target& target : p.targets) {
+        rows.push_back(i * t + target.index);
+        targets.push_back(target.token);
+        owners.push_back(target.request);
+      }
+    }
+    auto to_device = [&](const std::vector<int64_t>& v, at::IntArrayRef shape) {
+      return torch::tensor(v, i64).view(shape).to(device);
+    };
+    torch::Tensor seg = to_device(segments, {b, t});
+    // Key j is visible to query i: j <= i, and j is in the prefix or in i's own segment.
+    torch::Tensor key = seg.unsqueeze(1), query = seg.unsqueeze(2);
+    torch::Tensor mask = (key.eq(0) | key.eq(query)) & torch::ones({t, t}, seg.options().dtype(torch::kBool)).tril();
+    torch::Tensor hidden = model->hidden_states(to_device(ids, {b, t}), to_device(positions, {b, t}), mask);
+    torch::Tensor selected = hidden.reshape({b * t, -1}).index_select(0, to_device(rows, {-1}));
+    TokenScores s = ScoreRows(selected, to_device(targets, {-1}),
+                              [&](const torch::Tensor& h) { return model->head_logits(h); });
+    // Targets list each request's tokens in continuation order: the sums run in the plain loop's order.
+    for (size_t k = 0; k < owners.size(); ++k) {
+      out[owners[k]].loglikelihood += s.logprob[k];
+      out[owners[k]].greedy = out[owners[k]].greedy && s.greedy[k];
+    }
+  }
+  return out;
+}
+
+}  // namespace saturn

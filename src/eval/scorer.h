@@ -1,0 +1,41 @@
+// Scoring of in-context-learning requests (request.h) with a causal LM: each request's summed
+// continuation log-probability and greedy flag. Every function returns one Score per request, in
+// the order of reqs, and means the same thing: the plain loop's definition (ScorePlain), with
+// lm-evaluation-harness's left truncation to the model's length. Requests must satisfy request.h's
+// contract (non-empty context and continuation, continuation at most max_positions tokens), else
+// c10::Error. The model must already be on `device`; it runs in eval mode without autograd and is
+// put back in its previous mode afterwards. Log-softmax runs in float32 (float64 for a float64
+// model), only at continuation positions; only the per-token results come back to the host.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "eval/request.h"
+#include "model/gpt.h"
+
+namespace saturn {
+
+struct ScoreOptions {
+  // Tokens per forward pass, padding included: a batch holds as many sequences of its longest
+  // length as fit (at least one).
+  int64_t batch_tokens = 8192;
+  // Run a context shared by several requests (same item, same token ids) once, packing the
+  // choices' continuations after it in one sequence (see packing.h).
+  bool share_prefixes = true;
+  std::string device = "cpu";
+};
+
+// The fast path: sequences sorted by length, padded to the longest in their batch, contexts shared.
+std::vector<Score> ScoreRequests(CausalLM& model, const std::vector<Request>& reqs, const ScoreOptions& opt);
+
+// The reference and baseline (a): one request at a time, unbatched, full forward(ids) logits.
+std::vector<Score> ScorePlain(CausalLM& model, const std::vector<Request>& reqs, const std::string& device);
+
+// Baseline (b), MosaicML's way: batch_size requests at a time in the given order, each padded to
+// max_positions, full forward(ids) logits, scored at the continuation positions.
+std::vector<Score> ScorePaddedToMax(CausalLM& model, const std::vector<Request>& reqs, int batch_size,
+                                    const std::string& device);
+
+}  // namespace saturn
