@@ -10,6 +10,12 @@
 namespace saturn {
 
 std::vector<Score> ScoreRequests(CausalLM& model, const std::vector<Request>& reqs, const ScoreOptions& opt) {
+  return ScoreShard(model, reqs, opt, 0, 1, nullptr);
+}
+
+std::vector<Score> ScoreShard(CausalLM& model, const std::vector<Request>& reqs, const ScoreOptions& opt, int shard,
+                              int shards, std::vector<int>* scored) {
+  TORCH_CHECK(shards >= 1 && shard >= 0 && shard < shards, "bad shard ", shard, " of ", shards);
   TORCH_CHECK(opt.batch_tokens >= 1, "batch_tokens must be positive");
   const int max_positions = model->config().max_positions;
   CheckRequests(reqs, max_positions);
@@ -20,7 +26,13 @@ std::vector<Score> ScoreRequests(CausalLM& model, const std::vector<Request>& re
   const std::vector<Pack> packs = PackRequests(reqs, max_positions, opt.share_prefixes);
   std::vector<Score> out(reqs.size());
   for (Score& s : out) s.greedy = true;
-  for (const std::vector<int>& batch : BatchPacks(packs, opt.batch_tokens)) {
+  const std::vector<std::vector<int>> batches = BatchPacks(packs, opt.batch_tokens);
+  for (size_t bi = size_t(shard); bi < batches.size(); bi += size_t(shards)) {
+    const std::vector<int>& batch = batches[bi];
+    if (scored)
+      for (int pi : batch)
+        for (const Pack::Target& target : packs[pi].targets)
+          if (scored->empty() || scored->back() != target.request) scored->push_back(target.request);
     const int64_t b = static_cast<int64_t>(batch.size());
     const int64_t t = static_cast<int64_t>(packs[batch[0]].tokens.size());  // the longest: packs come sorted
     // Padding: token 0 at position 0 in segment -1, which attends only to itself and earlier

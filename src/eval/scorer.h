@@ -30,6 +30,13 @@ struct ScoreOptions {
 // The fast path: sequences sorted by length, padded to the longest in their batch, contexts shared.
 std::vector<Score> ScoreRequests(CausalLM& model, const std::vector<Request>& reqs, const ScoreOptions& opt);
 
+// The part of ScoreRequests' work that shard `shard` of `shards` does: the batches whose index
+// modulo shards is shard. Batches are planned over all of reqs first, so a request's score is
+// the same whichever number of shards runs it, bit for bit. Appends the indices of the requests
+// it scored to *scored (each once); the other requests' scores are meaningless.
+std::vector<Score> ScoreShard(CausalLM& model, const std::vector<Request>& reqs, const ScoreOptions& opt, int shard,
+                              int shards, std::vector<int>* scored);
+
 // The reference and baseline (a): one request at a time, unbatched, full forward(ids) logits.
 std::vector<Score> ScorePlain(CausalLM& model, const std::vector<Request>& reqs, const std::string& device);
 
