@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config git
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev catch2
-  coinor-libcbc-dev
+  coinor-libcbc-dev libbz2-dev
   libopenmpi-dev openmpi-bin
   libtorch-dev libopenblas0-openmp
   python3

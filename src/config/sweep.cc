@@ -110,8 +110,9 @@ class MapReader {
       if (!node_->IsMap()) {
         return Error(*node_, where_, DescribeValue(*node_) + "; expected a map of: " + List(known));
       }
-      for (auto it = node_->begin(); it != node_->end(); ++it) {
-        const YAML::Node& k = it->first;
+      // By value: `it->first` would refer into a temporary proxy of yaml-cpp's iterator.
+      for (const auto& kv : *node_) {
+        const YAML::Node& k = kv.first;
         std::string key = k.IsScalar() ? k.Scalar() : "";
         std::string field = PathJoin(where_, key);
         if (std::find(known.begin(), known.end(), key) == known.end()) {
@@ -123,7 +124,7 @@ class MapReader {
           return Error(k, field, "repeated field (first at " + Loc(seen->second.first).str() +
                                      "); expected each field once");
         }
-        entries_.emplace(key, std::make_pair(k, it->second));
+        entries_.emplace(key, std::make_pair(k, kv.second));
       }
     }
     for (const auto& key : known) {
@@ -261,6 +262,60 @@ class MapReader {
   std::map<std::string, std::pair<YAML::Node, YAML::Node>> entries_;  // key -> (key, value)
 };
 
+// A name ("gpt2"), or a map {kind, path} kept as "kind:path" ("kind" alone without a path),
+// checked against the "jobs[].tokenizer" rows.
+Status ReadTokenizerAt(const std::string& file, const YAML::Node& t, const std::string& where,
+                       std::string* out) {
+  if (t.IsScalar() && !t.Scalar().empty()) {
+    *out = t.Scalar();
+    return Status::Ok();
+  }
+  const FieldSpec* spec = FindField("jobs[].tokenizer");
+  if (!t.IsMap()) {
+    std::string got = t.IsScalar() ? "got an empty string" : DescribeValue(t);
+    return ErrorAt(LocOf(file, t), where, got + "; expected " + ExpectedText(*spec));
+  }
+  MapReader r(file, &t, "jobs[].tokenizer", where, t);
+  std::string kind, path;
+  SATURN_RETURN_IF_ERROR(r.Open());
+  SATURN_RETURN_IF_ERROR(r.Get("kind", &kind));
+  SATURN_RETURN_IF_ERROR(r.Get("path", &path));
+  if (kind == "hf" && path.empty()) {
+    return ErrorAt(LocOf(file, t), where + ".path", "missing for kind hf; expected the directory "
+                                                    "with the Hugging Face tokenizer files");
+  }
+  *out = path.empty() ? kind : kind + ":" + path;
+  return Status::Ok();
+}
+
+// One entry of an eval.tasks list, checked against the "eval.tasks[]" rows and appended to
+// `tasks`, whose names must stay unique.
+Status ReadTaskEntry(const std::string& file, const YAML::Node& elem, const std::string& where,
+                     std::vector<TaskSpec>* tasks) {
+  MapReader tr(file, &elem, "eval.tasks[]", where, elem);
+  TaskSpec task;
+  task.loc = tr.Loc(elem);
+  SATURN_RETURN_IF_ERROR(tr.Open());
+  SATURN_RETURN_IF_ERROR(tr.Get("name", &task.name));
+  SATURN_RETURN_IF_ERROR(tr.Get("kind", &task.kind));
+  SATURN_RETURN_IF_ERROR(tr.Get("path", &task.path));
+  SATURN_RETURN_IF_ERROR(tr.Get("format", &task.format));
+  SATURN_RETURN_IF_ERROR(tr.Get("num_fewshot", &task.num_fewshot));
+  SATURN_RETURN_IF_ERROR(tr.Get("prompt_string", &task.prompt_string));
+  SATURN_RETURN_IF_ERROR(tr.Get("example_delimiter", &task.example_delimiter));
+  SATURN_RETURN_IF_ERROR(tr.Get("continuation_delimiter", &task.continuation_delimiter));
+  SATURN_RETURN_IF_ERROR(tr.Get("fewshot_seed", &task.fewshot_seed));
+  for (const auto& other : *tasks) {
+    if (other.name == task.name) {
+      return ErrorAt(tr.LocOf("name"), tr.WhereOf("name"),
+                     "duplicate task name '" + task.name + "' (first at " + other.loc.str() +
+                         "); expected unique task names");
+    }
+  }
+  tasks->push_back(task);
+  return Status::Ok();
+}
+
 // One grid key with its values, in the order written.
 struct GridAxis {
   std::string key;        // as written, relative to the job: "optimizer.lr"
@@ -376,9 +431,9 @@ class SweepParser {
                                      "of values (or no grid)");
     }
     const std::vector<std::string> keys = GridKeys();
-    for (auto it = grid->begin(); it != grid->end(); ++it) {
-      const YAML::Node& k = it->first;
-      const YAML::Node& values = it->second;
+    for (const auto& kv : *grid) {
+      const YAML::Node& k = kv.first;
+      const YAML::Node& values = kv.second;
       GridAxis axis;
       axis.key = k.IsScalar() ? k.Scalar() : "";
       axis.short_key = axis.key.substr(axis.key.rfind('.') + 1);
@@ -489,30 +544,10 @@ class SweepParser {
     return Status::Ok();
   }
 
-  // A name ("gpt2"), or a map {kind, path} kept as "kind:path" ("kind" alone without a path).
   Status ReadTokenizer(const MapReader& job, std::string* out) {
     const YAML::Node* t = job.Value("tokenizer");
     if (!t) return Status::Ok();
-    const std::string where = job.WhereOf("tokenizer");
-    if (t->IsScalar() && !t->Scalar().empty()) {
-      *out = t->Scalar();
-      return Status::Ok();
-    }
-    if (!t->IsMap()) {
-      std::string got = t->IsScalar() ? "got an empty string" : DescribeValue(*t);
-      return job.Error(*t, where, got + "; expected " + ExpectedText(job.Spec("tokenizer")));
-    }
-    MapReader r = job.Nested("tokenizer");
-    std::string kind, path;
-    SATURN_RETURN_IF_ERROR(r.Open());
-    SATURN_RETURN_IF_ERROR(r.Get("kind", &kind));
-    SATURN_RETURN_IF_ERROR(r.Get("path", &path));
-    if (kind == "hf" && path.empty()) {
-      return job.Error(*t, where + ".path", "missing for kind hf; expected the directory with "
-                                            "the Hugging Face tokenizer files");
-    }
-    *out = path.empty() ? kind : kind + ":" + path;
-    return Status::Ok();
+    return ReadTokenizerAt(file_, *t, job.WhereOf("tokenizer"), out);
   }
 
   // Allowed techniques in the order written; all known ones when absent.
@@ -570,28 +605,7 @@ class SweepParser {
     SATURN_RETURN_IF_ERROR(r.Open());
     SATURN_RETURN_IF_ERROR(r.Get("every_steps", &eval->every_steps));
     return r.ForEach("tasks", [&](const YAML::Node& elem, const std::string& where) {
-      MapReader tr(file_, &elem, "eval.tasks[]", where, elem);
-      TaskSpec task;
-      task.loc = tr.Loc(elem);
-      SATURN_RETURN_IF_ERROR(tr.Open());
-      SATURN_RETURN_IF_ERROR(tr.Get("name", &task.name));
-      SATURN_RETURN_IF_ERROR(tr.Get("kind", &task.kind));
-      SATURN_RETURN_IF_ERROR(tr.Get("path", &task.path));
-      SATURN_RETURN_IF_ERROR(tr.Get("format", &task.format));
-      SATURN_RETURN_IF_ERROR(tr.Get("num_fewshot", &task.num_fewshot));
-      SATURN_RETURN_IF_ERROR(tr.Get("prompt_string", &task.prompt_string));
-      SATURN_RETURN_IF_ERROR(tr.Get("example_delimiter", &task.example_delimiter));
-      SATURN_RETURN_IF_ERROR(tr.Get("continuation_delimiter", &task.continuation_delimiter));
-      SATURN_RETURN_IF_ERROR(tr.Get("fewshot_seed", &task.fewshot_seed));
-      for (const auto& other : eval->tasks) {
-        if (other.name == task.name) {
-          return ErrorAt(tr.LocOf("name"), tr.WhereOf("name"),
-                         "duplicate task name '" + task.name + "' (first at " + other.loc.str() +
-                             "); expected unique task names");
-        }
-      }
-      eval->tasks.push_back(task);
-      return Status::Ok();
+      return ReadTaskEntry(file_, elem, where, &eval->tasks);
     });
   }
 
@@ -599,6 +613,28 @@ class SweepParser {
 };
 
 }  // namespace
+
+Status ReadTaskList(const YAML::Node& list, const std::string& file, const std::string& where,
+                    std::vector<TaskSpec>* tasks) {
+  const FieldSpec* spec = FindField("eval.tasks");
+  if (!list.IsSequence()) {
+    return ErrorAt(LocOf(file, list), where, DescribeValue(list) + "; expected " +
+                                                 ExpectedText(*spec));
+  }
+  if (list.size() == 0) {
+    return ErrorAt(LocOf(file, list), where, "empty list; expected at least one task");
+  }
+  size_t i = 0;
+  for (const auto& elem : list) {
+    SATURN_RETURN_IF_ERROR(ReadTaskEntry(file, elem, Index(where, i++), tasks));
+  }
+  return Status::Ok();
+}
+
+Status ReadTokenizerValue(const YAML::Node& value, const std::string& file,
+                          const std::string& where, std::string* out) {
+  return ReadTokenizerAt(file, value, where, out);
+}
 
 Result<Sweep> ParseSweep(const std::string& yaml_text, const std::string& path_for_errors) {
   YAML::Node root;

@@ -9,6 +9,10 @@
 
 #include "util/status.h"
 
+namespace YAML {
+class Node;
+}  // namespace YAML
+
 namespace saturn {
 
 // Where a value came from, for error messages: "sweep.yaml:12:5".
@@ -111,5 +115,15 @@ struct Sweep {
 // and the nearest known key for a typo.
 Result<Sweep> LoadSweep(const std::string& path);
 Result<Sweep> ParseSweep(const std::string& yaml_text, const std::string& path_for_errors);
+
+// The pieces a TASKS.yaml (config/tasks_file.h) shares with the sweep, so both are checked by the
+// same field rows with the same messages. `file` and `where` ("tasks", "tokenizer") name the place
+// in errors. ReadTaskList: a non-empty list of task maps by the "eval.tasks[]" rows, appended to
+// `tasks` with unique names. ReadTokenizerValue: a name or {kind, path} by the "jobs[].tokenizer"
+// rows, as the spec string Tokenizer::Load takes ("gpt2", "kind:path").
+Status ReadTaskList(const YAML::Node& list, const std::string& file, const std::string& where,
+                    std::vector<TaskSpec>* tasks);
+Status ReadTokenizerValue(const YAML::Node& value, const std::string& file,
+                          const std::string& where, std::string* out);
 
 }  // namespace saturn
