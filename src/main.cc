@@ -9,6 +9,7 @@ namespace {
 const saturn::Command kCommands[] = {
     {"plan", "choose each job's technique, devices and start time to finish the sweep soonest", saturn::SetupPlanCommand},
     {"run", "train the sweep's jobs, one after another on one device", saturn::SetupRunCommand},
+    {"eval", "score a model on in-context-learning tasks (LAMBADA, PIQA, HellaSwag, any JSONL task)", saturn::SetupEvalCommand},
     {"tokenize", "tokenize text files into a token file", saturn::SetupTokenizeCommand},
 };
 

@@ -96,7 +96,7 @@ TEST_CASE("milp finds the brute-force optimum on tiny instances", "[plan]") {
     CHECK(p.makespan() == Approx(opt).margin(1e-6));
     CHECK(p.solver.status == "optimal");
     CHECK(p.lower_bound <= opt + 1e-6);
-    for (const std::string& pol : {"greedy", "uniform", "current-practice"}) CHECK(RunPolicy(inst, pol).makespan() >= opt - 1e-6);
+    for (const char* pol : {"greedy", "uniform", "current-practice"}) CHECK(RunPolicy(inst, pol).makespan() >= opt - 1e-6);
   }
 }
 

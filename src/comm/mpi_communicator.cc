@@ -64,7 +64,7 @@ class Mpi : public Communicator {
     long long mine = (long long)bytes.size();
     std::vector<long long> sizes(size_t(size_), 0);
     SATURN_MPI_CHECK(MPI_Allgather(&mine, 1, MPI_LONG_LONG, sizes.data(), 1, MPI_LONG_LONG, MPI_COMM_WORLD));
-    std::vector<int> counts(size_t(size_)), displs(size_t(size_));
+    std::vector<int> counts(size_t(size_), 0), displs(size_t(size_), 0);
     long long total = 0;
     for (int r = 0; r < size_; ++r) {
       if (sizes[size_t(r)] > INT32_MAX || total > INT32_MAX)

@@ -1,0 +1,187 @@
+// `saturn eval --model DIR --tasks TASKS.yaml -o RESULTS.json [--per-example OUT.jsonl]
+//  [--device cpu|cuda] [--batch-tokens N] [--threads N] [--limit N]`: in-context-learning
+// evaluation (docs/eval.md). Under mpirun or srun the ranks split each task's batches; rank 0
+// gathers the scores and writes the results.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "cli/command.h"
+#include "comm/communicator.h"
+#include "config/tasks_file.h"
+#include "data/tokenizer.h"
+#include "eval/metrics.h"
+#include "eval/requests.h"
+#include "eval/scorer.h"
+#include "eval/task.h"
+#include "model/hf_checkpoint.h"
+#include "util/files.h"
+
+namespace saturn {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct EvalArgs {
+  std::string model, tasks, output, per_example, device = "cpu";
+  int64_t batch_tokens = 8192;
+  int threads = 0;
+  int limit = 0;
+  bool quiet = false;
+};
+
+// The tokenizer: TASKS.yaml's, else the files in the model directory.
+Result<std::shared_ptr<const Tokenizer>> PickTokenizer(const TasksFile& tf, const std::string& model_dir) {
+  if (!tf.tokenizer.empty()) return Tokenizer::Load(tf.tokenizer);
+  const fs::path d(model_dir);
+  if (fs::exists(d / "tokenizer.json")) return Tokenizer::Load("hf:" + (d / "tokenizer.json").string());
+  if ((fs::exists(d / "vocab.json") && fs::exists(d / "merges.txt")) ||
+      (fs::exists(d / "encoder.json") && fs::exists(d / "vocab.bpe")))
+    return Tokenizer::Load("gpt2:" + model_dir);
+  return Status::UserError(model_dir + ": no tokenizer files (tokenizer.json, or vocab.json + merges.txt); name one in " +
+                           tf.path + " with `tokenizer: gpt2` or `tokenizer: {kind: hf, path: DIR}`");
+}
+
+// (request index, loglikelihood, greedy) records, as bytes for the all-gather.
+std::string Pack(const std::vector<int>& idx, const std::vector<Score>& scores) {
+  std::string out;
+  for (int i : idx) {
+    const Score& s = scores[size_t(i)];
+    char buf[sizeof(int) + sizeof(double) + 1];
+    std::memcpy(buf, &i, sizeof(int));
+    std::memcpy(buf + sizeof(int), &s.loglikelihood, sizeof(double));
+    buf[sizeof buf - 1] = s.greedy ? 1 : 0;
+    out.append(buf, sizeof buf);
+  }
+  return out;
+}
+
+Status Unpack(const std::string& bytes, std::vector<Score>* scores, std::vector<int>* seen) {
+  const size_t rec = sizeof(int) + sizeof(double) + 1;
+  if (bytes.size() % rec) return Status::Internal("eval: a rank sent a malformed score record");
+  for (size_t o = 0; o < bytes.size(); o += rec) {
+    int i;
+    std::memcpy(&i, bytes.data() + o, sizeof(int));
+    if (i < 0 || size_t(i) >= scores->size()) return Status::Internal("eval: a rank sent a request index out of range");
+    std::memcpy(&(*scores)[size_t(i)].loglikelihood, bytes.data() + o + sizeof(int), sizeof(double));
+    (*scores)[size_t(i)].greedy = bytes[o + rec - 1] != 0;
+    ++(*seen)[size_t(i)];
+  }
+  return Status::Ok();
+}
+
+Status Eval(const EvalArgs& a) {
+  if (a.model.empty()) return Status::UserError("--model DIR is required (a Hugging Face model directory)");
+  if (a.tasks.empty()) return Status::UserError("--tasks TASKS.yaml is required");
+  if (a.output.empty()) return Status::UserError("-o RESULTS.json is required");
+  if (a.batch_tokens < 1) return Status::UserError("--batch-tokens must be at least 1");
+  if (a.limit < 0) return Status::UserError("--limit must be 0 (every item) or more");
+  Result<std::unique_ptr<Communicator>> world = MakeWorldCommunicator();
+  if (!world.ok()) return world.status();
+  Communicator& comm = **world;
+  torch::set_num_threads(a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency())));
+  if (a.device == "cuda" && !torch::cuda::is_available())
+    return Status::UserError("--device cuda: this LibTorch has no CUDA device available; use --device cpu");
+
+  Result<TasksFile> tf = LoadTasksFile(a.tasks);
+  if (!tf.ok()) return tf.status();
+  Result<std::shared_ptr<const Tokenizer>> tok = PickTokenizer(*tf, a.model);
+  if (!tok.ok()) return tok.status();
+  std::vector<EvalTask> tasks;
+  for (const TaskSpec& spec : tf->tasks) {  // every file is read before the model runs
+    Result<EvalTask> t = LoadTask(spec);
+    if (!t.ok()) return t.status();
+    if (a.limit > 0 && int(t->items.size()) > a.limit) t->items.resize(size_t(a.limit));
+    tasks.push_back(std::move(*t));
+  }
+  Result<CausalLM> model = LoadHfModel(a.model);
+  if (!model.ok()) return model.status();
+  if ((*tok)->vocab_size() > (*model)->config().vocab_size)
+    return Status::UserError(a.model + ": vocab_size " + std::to_string((*model)->config().vocab_size) +
+                             " is smaller than the tokenizer's " + std::to_string((*tok)->vocab_size()));
+  (*model)->to(torch::Device(a.device == "cuda" ? torch::kCUDA : torch::kCPU));
+
+  ScoreOptions so;
+  so.batch_tokens = a.batch_tokens;
+  so.device = a.device;
+  json results = {{"model", a.model},
+                  {"device", a.device},
+                  {"ranks", comm.size()},
+                  {"tokenizer", (*tok)->name()},
+                  {"tasks", json::object()}};
+  std::string per_example;
+  for (const EvalTask& task : tasks) {
+    auto t0 = std::chrono::steady_clock::now();
+    TaskRequests tr = BuildRequests(task, **tok);
+    std::vector<int> mine;
+    std::vector<Score> scores = ScoreShard(*model, tr.requests, so, comm.rank(), comm.size(), &mine);
+    std::sort(mine.begin(), mine.end());
+    mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+    Result<std::vector<std::string>> all = comm.AllGather(Pack(mine, scores));
+    if (!all.ok()) return all.status();
+    std::vector<Score> gathered(tr.requests.size());
+    std::vector<int> seen(tr.requests.size(), 0);
+    for (const std::string& part : *all) SATURN_RETURN_IF_ERROR(Unpack(part, &gathered, &seen));
+    for (size_t i = 0; i < seen.size(); ++i)
+      if (seen[i] != 1)
+        return Status::Internal("eval: request " + std::to_string(i) + " of " + task.spec.name + " was scored " +
+                                std::to_string(seen[i]) + " times across the ranks");
+    Result<TaskMetrics> m = ComputeMetrics(task, tr, gathered);
+    if (!m.ok()) return m.status();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    json metrics = json::object();
+    for (const auto& [k, v] : m->values) metrics[k] = v;
+    results["tasks"][task.spec.name] = {{"metrics", metrics},
+                                        {"n", m->n},
+                                        {"requests", tr.requests.size()},
+                                        {"seconds", seconds},
+                                        {"examples_per_second", double(m->n) / seconds}};
+    if (comm.rank() == 0 && !a.quiet) {
+      std::string line = task.spec.name + ":";
+      for (const auto& [k, v] : m->values) line += " " + k + " " + std::to_string(v);
+      std::fprintf(stderr, "%s  (n %d, %.1f s, %.1f examples/s)\n", line.c_str(), m->n, seconds, m->n / seconds);
+    }
+    if (!a.per_example.empty()) {
+      size_t r = 0;
+      for (size_t item = 0; item < task.items.size(); ++item) {
+        json ll = json::array(), greedy = json::array();
+        for (; r < tr.requests.size() && tr.requests[r].item == int(item); ++r) {
+          ll.push_back(gathered[r].loglikelihood);
+          greedy.push_back(gathered[r].greedy);
+        }
+        per_example += json({{"task", task.spec.name}, {"index", item}, {"loglikelihoods", ll}, {"greedy", greedy},
+                             {"gold", task.items[item].gold}}).dump() + "\n";
+      }
+    }
+  }
+  if (comm.rank() != 0) return comm.Barrier();
+  if (!a.per_example.empty()) SATURN_RETURN_IF_ERROR(WriteFileAtomic(a.per_example, per_example));
+  SATURN_RETURN_IF_ERROR(WriteFileAtomic(a.output, results.dump(2) + "\n"));
+  return comm.Barrier();
+}
+
+}  // namespace
+
+Action SetupEvalCommand(CLI::App* sub) {
+  auto a = std::make_shared<EvalArgs>();
+  sub->add_option("--model", a->model, "a Hugging Face model directory (config.json + model.safetensors), e.g. a run's final/");
+  sub->add_option("--tasks", a->tasks, "TASKS.yaml: the tasks (as a sweep's eval.tasks) and optionally the tokenizer");
+  sub->add_option("-o,--output", a->output, "where to write the results (JSON)");
+  sub->add_option("--per-example", a->per_example, "also write one JSON line per item: log-likelihoods, greedy, gold");
+  sub->add_option("--device", a->device, "cpu or cuda (default cpu)")->check(CLI::IsMember({"cpu", "cuda"}));
+  sub->add_option("--batch-tokens", a->batch_tokens, "tokens per forward pass, padding included (default 8192)");
+  sub->add_option("--threads", a->threads, "CPU threads for LibTorch (default: every core)");
+  sub->add_option("--limit", a->limit, "score only the first N items of each task (default: all)");
+  sub->add_flag("-q,--quiet", a->quiet, "print nothing but errors");
+  return [a] { return Eval(*a); };
+}
+
+}  // namespace saturn

@@ -1,0 +1,177 @@
+// `saturn eval` as a user runs it, on subsets of every task layout in ../shared/data with a small
+// random-weight GPT-2: the per-example log-likelihoods equal a plain one-request-at-a-time loop,
+// and 1, 2 and 3 MPI ranks give identical results.
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "config/tasks_file.h"
+#include "data/tokenizer.h"
+#include "eval/requests.h"
+#include "eval/scorer.h"
+#include "eval/task.h"
+#include "model/hf_checkpoint.h"
+#include "util/files.h"
+
+// LibTorch pulls in glog, whose one-argument CHECK would shadow Catch's: include Catch last.
+#undef CHECK
+#include <catch2/catch.hpp>
+
+#include "cli_util.h"
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const std::string kData = SATURN_SOURCE_DIR "/../shared/data";
+
+// A random GPT-2 of 2 layers, saved once per test process.
+const std::string& ModelDir() {
+  static std::string dir = [] {
+    std::string d = "/tmp/saturn-eval-model-" + std::to_string(::getpid());
+    auto cfg = saturn::LoadModelConfig(SATURN_SOURCE_DIR "/models/gpt2-tiny.json");
+    REQUIRE(cfg.ok());
+    saturn::CausalLM m(*cfg);
+    m->init_weights(11);
+    REQUIRE(saturn::SaveHfModel(d, m).ok());
+    return d;
+  }();
+  return dir;
+}
+
+std::string TasksYaml(const TempDir& d) {
+  auto gpt2 = saturn::FindGpt2Dir();
+  REQUIRE(gpt2.ok());
+  return d.write("tasks.yaml", "tokenizer: {kind: gpt2, path: " + *gpt2 + "}\ntasks:\n"
+      "  - {name: lambada, kind: lm, path: " + kData + "/eval/lambada_openai_test.jsonl, format: lambada}\n"
+      "  - {name: piqa, kind: mc, path: " + kData + "/eval/piqa/valid.jsonl, format: piqa}\n"
+      "  - {name: hellaswag, kind: mc, path: " + kData + "/eval/hellaswag_val.txt.bz2, format: hellaswag-text}\n"
+      "  - {name: arc_easy, kind: mc, path: " + kData + "/eval/composer/arc_easy.jsonl, num_fewshot: 2}\n"
+      "  - {name: winogrande, kind: schema, path: " + kData + "/eval/composer/winogrande.jsonl}\n"
+      "  - {name: lambada_composer, kind: lm, path: " + kData + "/eval/composer/lambada_openai.jsonl}\n");
+}
+
+std::vector<json> JsonLines(const std::string& path) {
+  std::vector<json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(json::parse(line));
+  return out;
+}
+
+std::string Mpirun(int ranks) {
+  return "mpirun --oversubscribe --allow-run-as-root --mca pml ob1 --mca btl self,vader -n " + std::to_string(ranks) +
+         " " SATURN_BINARY;
+}
+
+}  // namespace
+
+TEST_CASE("saturn eval: every layout, batched and shared, equals the plain loop per example", "[eval]") {
+  if (!fs::exists(kData)) {
+    WARN("skipped: " << kData << " is absent");
+    return;
+  }
+  TempDir d;
+  const std::string tasks = TasksYaml(d);
+  Run r = Saturn("eval --model " + ModelDir() + " --tasks " + tasks + " -o " + (d / "r.json") + " --per-example " +
+                 (d / "ex.jsonl") + " --limit 24 --batch-tokens 2048 --threads 2");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  json results = json::parse(*saturn::ReadFile(d / "r.json"));
+  for (const char* t : {"lambada", "piqa", "hellaswag", "arc_easy", "winogrande", "lambada_composer"}) {
+    INFO(t);
+    REQUIRE(results["tasks"].contains(t));
+    CHECK(results["tasks"][t]["n"] == 24);
+    CHECK(results["tasks"][t]["examples_per_second"].get<double>() > 0);
+  }
+  CHECK(results["tasks"]["lambada"]["metrics"].contains("perplexity"));
+  CHECK(results["tasks"]["piqa"]["metrics"].contains("acc_norm"));
+  CHECK(results["tasks"]["piqa"]["metrics"].contains("acc_mean_token"));
+  // The two LAMBADA layouts are the same task: the same numbers.
+  CHECK(results["tasks"]["lambada"]["metrics"] == results["tasks"]["lambada_composer"]["metrics"]);
+
+  // The reference: the same requests, one at a time, unbatched, full logits.
+  auto tf = saturn::LoadTasksFile(tasks);
+  REQUIRE(tf.ok());
+  auto tok = saturn::Tokenizer::Load(tf->tokenizer);
+  REQUIRE(tok.ok());
+  auto model = saturn::LoadHfModel(ModelDir());
+  REQUIRE(model.ok());
+  std::vector<json> examples = JsonLines(d / "ex.jsonl");
+  size_t line = 0;
+  for (const saturn::TaskSpec& spec : tf->tasks) {
+    auto task = saturn::LoadTask(spec);
+    REQUIRE(task.ok());
+    task->items.resize(24);
+    saturn::TaskRequests tr = saturn::BuildRequests(*task, **tok);
+    std::vector<saturn::Score> plain = saturn::ScorePlain(*model, tr.requests, "cpu");
+    size_t r = 0;
+    for (int item = 0; item < 24; ++item, ++line) {
+      REQUIRE(line < examples.size());
+      const json& ex = examples[line];
+      CHECK(ex["task"] == spec.name);
+      CHECK(ex["index"] == item);
+      CHECK(ex["gold"] == task->items[size_t(item)].gold);
+      for (size_t c = 0; c < ex["loglikelihoods"].size(); ++c, ++r) {
+        INFO(spec.name << " item " << item << " choice " << c);
+        CHECK(ex["loglikelihoods"][c].get<double>() == Approx(plain[r].loglikelihood).margin(1e-4));
+        CHECK(ex["greedy"][c].get<bool>() == plain[r].greedy);
+      }
+    }
+    CHECK(r == tr.requests.size());
+  }
+  CHECK(line == examples.size());
+}
+
+TEST_CASE("saturn eval: 1, 2 and 3 ranks under mpirun give identical results", "[eval]") {
+  if (!fs::exists(kData)) {
+    WARN("skipped: " << kData << " is absent");
+    return;
+  }
+  TempDir d;
+  const std::string tasks = TasksYaml(d);
+  std::string metrics[4], examples[4];
+  for (int ranks : {1, 2, 3}) {
+    const std::string out = d / ("r" + std::to_string(ranks) + ".json"), ex = d / ("e" + std::to_string(ranks));
+    const std::string args = " eval --model " + ModelDir() + " --tasks " + tasks + " -o " + out + " --per-example " +
+                             ex + " --limit 10 --batch-tokens 1024 --threads 1 --quiet";
+    // One rank runs as a plain process; more under a real mpirun.
+    if (ranks == 1) {
+      Run r = Saturn(args);
+      INFO(r.out);
+      REQUIRE(r.code == 0);
+    } else {
+      REQUIRE(std::system((Mpirun(ranks) + args + " 2>&1").c_str()) == 0);
+    }
+    json j = json::parse(*saturn::ReadFile(out));
+    CHECK(j["ranks"] == ranks);
+    std::string m;
+    for (auto& [name, t] : j["tasks"].items()) m += name + ":" + t["metrics"].dump() + ":" + t["n"].dump() + "\n";
+    metrics[ranks] = m;
+    examples[ranks] = *saturn::ReadFile(ex);
+  }
+  CHECK(metrics[2] == metrics[1]);
+  CHECK(metrics[3] == metrics[1]);
+  CHECK(examples[2] == examples[1]);
+  CHECK(examples[3] == examples[1]);
+}
+
+TEST_CASE("saturn eval: mistakes are exit code 2 with the place named", "[eval]") {
+  TempDir d;
+  std::string bad = d.write("bad.jsonl", "{\"context\": \"a\", \"continuation\": \"b\"}\n{\"context\": \"a\"}\n");
+  std::string tasks = d.write("t.yaml", "tokenizer: gpt2\ntasks:\n  - {name: t, kind: lm, path: " + bad + "}\n");
+  Run r = Saturn("eval --model " + ModelDir() + " --tasks " + tasks + " -o " + (d / "r.json"));
+  CHECK(r.code == 2);
+  CHECK_THAT(r.out, Catch::Contains("bad.jsonl:2"));
+  CHECK(!fs::exists(d / "r.json"));
+  std::string no_tok = d.write("n.yaml", "tasks:\n  - {name: t, kind: lm, path: " + bad + "}\n");
+  Run n = Saturn("eval --model " + ModelDir() + " --tasks " + no_tok + " -o " + (d / "r.json"));
+  CHECK(n.code == 2);
+  CHECK_THAT(n.out, Catch::Contains("tokenizer"));
+  Run typo = Saturn("eval --model " + ModelDir() + " --tasks " +
+                    d.write("y.yaml", "tasks:\n  - {name: t, knd: lm, path: x}\n") + " -o " + (d / "r.json"));
+  CHECK(typo.code == 2);
+  CHECK_THAT(typo.out, Catch::Contains("y.yaml:2") && Catch::Contains("kind"));
+}
