@@ -154,6 +154,17 @@ def main():
                    last < 0.5 * first, f"loss {first:.3f} -> {last:.3f}")
         except Exception:
             record(f"{cfg} training", False, traceback.format_exc().strip().splitlines()[-1])
+    # saturn eval's scorer on the device against the plain loop on the CPU.
+    for cfg in ("gpt2-tiny", "neox-tiny", "llama-tiny"):
+        device = DEVICES[-1]
+        try:
+            p = subprocess.run([TOOL, "score", os.path.join(root, "models", cfg + ".json"), device],
+                               capture_output=True, text=True, check=True)
+            f = p.stdout.split()
+            worst, greedy = float(f[3]), int(f[5])
+            record(f"{cfg} eval scorer on {device} vs plain loop on cpu", worst < 1e-3 and greedy == 0, p.stdout.strip())
+        except Exception:
+            record(f"{cfg} eval scorer", False, traceback.format_exc().strip().splitlines()[-1])
     passed = sum(RESULTS)
     print(f"{passed} passed, {len(RESULTS) - passed} failed")
     sys.exit(0 if passed == len(RESULTS) else 1)

@@ -1,0 +1,103 @@
+// The C++ side of bench/eval:
+//   saturn_bench_eval make-model CONFIG.json SEED DIR   a random-weight model in the HF layout
+//   saturn_bench_eval baselines DIR TASKS.yaml ITEMS PADDED_BATCH THREADS OUT.jsonl
+//       scores the first ITEMS items of every task with (a) ScorePlain and (b) ScorePaddedToMax,
+//       prints one JSON line per task (seconds, items, and the token counts of saturn's packing:
+//       tokens the model runs and continuation tokens scored), and writes the per-example
+//       log-likelihoods of (a) and (b) to OUT.jsonl
+//   saturn_bench_eval matmul THREADS                    float32 2048^3 torch::mm GFLOP/s
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "config/tasks_file.h"
+#include "data/tokenizer.h"
+#include "eval/packing.h"
+#include "eval/requests.h"
+#include "eval/scorer.h"
+#include "eval/task.h"
+#include "model/hf_checkpoint.h"
+
+using namespace saturn;
+using nlohmann::json;
+
+namespace {
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "saturn_bench_eval: %s\n", s.message().c_str());
+  return 2;
+}
+
+double Since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string cmd = argc > 1 ? argv[1] : "";
+  if (cmd == "make-model" && argc == 5) {
+    auto cfg = LoadModelConfig(argv[2]);
+    if (!cfg.ok()) return Fail(cfg.status());
+    CausalLM m(*cfg);
+    m->init_weights(std::stoull(argv[3]));
+    Status s = SaveHfModel(argv[4], m);
+    return s.ok() ? 0 : Fail(s);
+  }
+  if (cmd == "matmul" && argc == 3) {
+    torch::set_num_threads(std::stoi(argv[2]));
+    const int64_t n = 2048;
+    torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
+    torch::mm(a, b);
+    auto t0 = std::chrono::steady_clock::now();
+    const int reps = 10;
+    for (int i = 0; i < reps; ++i) torch::mm(a, b);
+    std::printf("%.3f\n", 2.0 * n * n * n * reps / Since(t0) / 1e9);
+    return 0;
+  }
+  if (cmd == "baselines" && argc == 8) {
+    torch::set_num_threads(std::stoi(argv[6]));
+    auto model = LoadHfModel(argv[2]);
+    if (!model.ok()) return Fail(model.status());
+    auto tf = LoadTasksFile(argv[3]);
+    if (!tf.ok()) return Fail(tf.status());
+    auto tok = Tokenizer::Load(tf->tokenizer);
+    if (!tok.ok()) return Fail(tok.status());
+    const int items = std::stoi(argv[4]), padded_batch = std::stoi(argv[5]);
+    std::ofstream out(argv[7]);
+    for (const TaskSpec& spec : tf->tasks) {
+      auto task = LoadTask(spec);
+      if (!task.ok()) return Fail(task.status());
+      // Token counts of saturn's packing over the whole task, for its useful FLOP/s.
+      TaskRequests all = BuildRequests(*task, **tok);
+      int64_t run_tokens = 0, scored_tokens = 0;
+      for (const Pack& p : PackRequests(all.requests, (*model)->config().max_positions, true)) {
+        run_tokens += int64_t(p.tokens.size());
+        scored_tokens += int64_t(p.targets.size());
+      }
+      const size_t full_items = task->items.size();
+      if (int(task->items.size()) > items) task->items.resize(size_t(items));
+      TaskRequests tr = BuildRequests(*task, **tok);
+      auto t0 = std::chrono::steady_clock::now();
+      std::vector<Score> plain = ScorePlain(*model, tr.requests, "cpu");
+      const double plain_s = Since(t0);
+      t0 = std::chrono::steady_clock::now();
+      std::vector<Score> padded = ScorePaddedToMax(*model, tr.requests, padded_batch, "cpu");
+      const double padded_s = Since(t0);
+      std::printf("%s\n", json({{"task", spec.name}, {"items", task->items.size()}, {"full_items", full_items},
+                                {"plain_seconds", plain_s}, {"padded_seconds", padded_s},
+                                {"run_tokens", run_tokens}, {"scored_tokens", scored_tokens}}).dump().c_str());
+      std::fflush(stdout);
+      for (size_t r = 0; r < tr.requests.size(); ++r)
+        out << json({{"task", spec.name}, {"item", tr.requests[r].item}, {"choice", tr.requests[r].choice},
+                     {"plain", plain[r].loglikelihood}, {"padded", padded[r].loglikelihood}}).dump() << "\n";
+    }
+    return 0;
+  }
+  std::fprintf(stderr, "usage: see the comment at the top of bench/eval_main.cc\n");
+  return 2;
+}
