@@ -127,6 +127,7 @@ Status Eval(const EvalArgs& a) {
     mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
     Result<std::vector<std::string>> all = comm.AllGather(Pack(mine, scores));
     if (!all.ok()) return all.status();
+    if (comm.rank() != 0) continue;  // rank 0 alone checks, scores and writes
     std::vector<Score> gathered(tr.requests.size());
     std::vector<int> seen(tr.requests.size(), 0);
     for (const std::string& part : *all) SATURN_RETURN_IF_ERROR(Unpack(part, &gathered, &seen));
@@ -144,7 +145,7 @@ Status Eval(const EvalArgs& a) {
                                         {"requests", tr.requests.size()},
                                         {"seconds", seconds},
                                         {"examples_per_second", double(m->n) / seconds}};
-    if (comm.rank() == 0 && !a.quiet) {
+    if (!a.quiet) {
       std::string line = task.spec.name + ":";
       for (const auto& [k, v] : m->values) line += " " + k + " " + std::to_string(v);
       std::fprintf(stderr, "%s  (n %d, %.1f s, %.1f examples/s)\n", line.c_str(), m->n, seconds, m->n / seconds);

@@ -18,28 +18,13 @@ constexpr char32_t kLCount = 19, kVCount = 21, kTCount = 28, kNCount = kVCount *
 
 bool MaybeChanged(char32_t cp) {
   if (cp < 0x300 || cp == kInvalidCodePoint) return false;  // no combining mark or decomposable below U+0300
-  size_t lo = 0, hi = kMaybeChangedSize;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (kMaybeChanged[mid].hi < cp)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < kMaybeChangedSize && kMaybeChanged[lo].lo <= cp;
+  return FindRange(kMaybeChanged, kMaybeChangedSize, cp) < kMaybeChangedSize;
 }
 
 uint8_t CombiningClass(char32_t cp) {
   if (cp < 0x300) return 0;
-  size_t lo = 0, hi = kCombiningSize;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (kCombining[mid].hi < cp)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < kCombiningSize && kCombining[lo].lo <= cp ? kCombining[lo].ccc : 0;
+  const size_t i = FindRange(kCombining, kCombiningSize, cp);
+  return i < kCombiningSize ? kCombining[i].ccc : 0;
 }
 
 void Decompose(char32_t cp, std::vector<char32_t>* out) {

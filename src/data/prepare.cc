@@ -10,7 +10,7 @@ namespace saturn {
 
 Result<std::shared_ptr<const TokenFile>> PrepareTokens(const std::string& path, const Tokenizer& tok,
                                                        const std::string& cache_dir,
-                                                       void (*note)(const std::string&)) {
+                                                       const std::function<void(const std::string&)>& note) {
   namespace fs = std::filesystem;
   if (!fs::exists(path)) return Status::UserError(path + ": no such file; expected a text file or a token file");
   if (IsTokenFile(path)) {

@@ -3,6 +3,7 @@
 // checksums, so jobs and reruns that share the text share the tokens.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,6 @@ namespace saturn {
 // tokenizer (different name or vocabulary) is a user error.
 Result<std::shared_ptr<const TokenFile>> PrepareTokens(const std::string& path, const Tokenizer& tok,
                                                        const std::string& cache_dir,
-                                                       void (*note)(const std::string&) = nullptr);
+                                                       const std::function<void(const std::string&)>& note = {});
 
 }  // namespace saturn

@@ -6,17 +6,7 @@ namespace saturn {
 
 namespace {
 
-bool InRanges(char32_t cp, const unicode_tables::CodeRange* r, size_t n) {
-  size_t lo = 0, hi = n;  // binary search for the first range with hi >= cp
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (r[mid].hi < cp)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < n && r[lo].lo <= cp;
-}
+bool InRanges(char32_t cp, const unicode_tables::CodeRange* r, size_t n) { return FindRange(r, n, cp) < n; }
 
 }  // namespace
 

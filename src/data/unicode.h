@@ -50,6 +50,21 @@ inline int DecodeUtf8(const unsigned char* p, const unsigned char* end, char32_t
 
 void AppendUtf8(char32_t cp, char* buf, int* len);  // buf holds 4 bytes; cp must be valid
 
+// The index of the range holding cp among n sorted, disjoint ranges (fields lo and hi,
+// inclusive), or n when none does. Binary search: the tables have thousands of ranges.
+template <typename Range>
+size_t FindRange(const Range* r, size_t n, char32_t cp) {
+  size_t lo = 0, hi = n;  // the first range with hi >= cp
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (r[mid].hi < cp)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && r[lo].lo <= cp ? lo : n;
+}  // buf holds 4 bytes; cp must be valid
+
 // The classes the pre-tokenizer regex distinguishes. kOther is [^\s\p{L}\p{N}], and holds the
 // invalid bytes too.
 enum class CharClass : uint8_t { kOther, kLetter, kNumber, kSpace };

@@ -2,22 +2,17 @@
 
 #include <cassert>
 
+#include "util/splitmix64.h"
+
 namespace saturn {
 namespace {
 
-// splitmix64: a small, portable generator, so the order is the same with any standard library.
-uint64_t SplitMix(uint64_t* state) {
-  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-// Uniform in [0, n) without modulo bias.
-uint64_t Below(uint64_t n, uint64_t* state) {
+// Uniform in [0, n) without modulo bias, rejecting draws at the top of the range. (Not
+// SplitMix64::Below, which rejects at the bottom: the windows' order predates it and stays.)
+uint64_t Below(uint64_t n, SplitMix64* gen) {
   const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
   for (;;) {
-    uint64_t r = SplitMix(state);
+    uint64_t r = gen->Next();
     if (r < limit) return r % n;
   }
 }
@@ -38,8 +33,8 @@ uint64_t WindowSampler::start_of(uint64_t n) const {
   if (epoch != epoch_) {
     order_.resize(windows_);
     for (uint64_t i = 0; i < windows_; ++i) order_[i] = i;
-    uint64_t state = seed_ * 0x9e3779b97f4a7c15ull ^ (uint64_t(epoch) + 1) * 0xd1b54a32d192ed03ull;
-    for (uint64_t i = windows_ - 1; i > 0; --i) std::swap(order_[i], order_[Below(i + 1, &state)]);
+    SplitMix64 gen(seed_ * 0x9e3779b97f4a7c15ull ^ (uint64_t(epoch) + 1) * 0xd1b54a32d192ed03ull);
+    for (uint64_t i = windows_ - 1; i > 0; --i) std::swap(order_[i], order_[Below(i + 1, &gen)]);
     epoch_ = epoch;
   }
   return begin_ + order_[k] * uint64_t(seq_len_);

@@ -5,22 +5,6 @@
 
 namespace saturn {
 
-uint64_t SplitMix64::Next() {
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-uint64_t SplitMix64::Below(uint64_t n) {
-  assert(n >= 1);
-  const uint64_t threshold = (0 - n) % n;  // 2^64 mod n
-  for (;;) {
-    uint64_t r = Next();
-    if (r >= threshold) return r % n;
-  }
-}
-
 std::vector<int> FewshotIndices(int item, int num_items, int k, long long seed) {
   const int want = std::max(0, std::min(k, num_items - 1));
   std::vector<int> picked;

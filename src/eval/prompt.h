@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "eval/task.h"
+#include "util/splitmix64.h"
 
 namespace saturn {
 
@@ -17,19 +18,6 @@ struct Prompt {
   int choice = 0;  // mc: the choice; schema: the context option; lm: 0
   std::string context;
   std::string continuation;
-};
-
-// The generator behind few-shot sampling: splitmix64 (Steele, Lea, Flood 2014; the reference
-// code is public domain), chosen because it is a few lines that give the same numbers everywhere.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t state) : state_(state) {}
-  uint64_t Next();
-  // Uniform in [0, n), n >= 1, without modulo bias: draws below 2^64 mod n are rejected.
-  uint64_t Below(uint64_t n);
-
- private:
-  uint64_t state_;
 };
 
 // The indices of the few-shot examples for `item` of a task with `num_items` items: min(k,

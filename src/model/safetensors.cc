@@ -307,33 +307,18 @@ Status WriteSafetensors(const std::string& path, const NamedTensors& tensors, to
   text.append((8 - text.size() % 8) % 8, ' ');  // as safetensors does: data starts 8-byte aligned
   const uint64_t header_len = text.size();
 
-  std::error_code ec;
-  fs::path target(path);
-  if (target.has_parent_path()) {
-    fs::create_directories(target.parent_path(), ec);
-    if (ec) return Status::UserError(path + ": cannot create directory: " + ec.message());
-  }
   // Streamed into a temporary file and renamed, so a reader never sees a partial checkpoint and no
   // copy of the whole checkpoint is built in memory.
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return Status::UserError(path + ": cannot write: " + std::strerror(errno));
-  bool good = std::fwrite(&header_len, 8, 1, f) == 1 && std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  for (const auto& [name, t] : tensors) {
-    if (!good) break;
-    torch::Tensor c = t.detach().to(TargetType(t, dtype)).to(torch::kCPU).contiguous();
-    size_t bytes = c.numel() * c.element_size();
-    good = bytes == 0 || std::fwrite(c.data_ptr(), 1, bytes, f) == bytes;
-  }
-  good = (std::fflush(f) == 0) && good;
-  good = (::fsync(fileno(f)) == 0) && good;
-  good = (std::fclose(f) == 0) && good;
-  if (!good || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return Status::UserError(path + ": cannot write: " + why);
-  }
-  return Status::Ok();
+  return WriteFileAtomicWith(path, [&](FILE* f) {
+    bool good = std::fwrite(&header_len, 8, 1, f) == 1 && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    for (const auto& [name, t] : tensors) {
+      if (!good) break;
+      torch::Tensor c = t.detach().to(TargetType(t, dtype)).to(torch::kCPU).contiguous();
+      size_t bytes = c.numel() * c.element_size();
+      good = bytes == 0 || std::fwrite(c.data_ptr(), 1, bytes, f) == bytes;
+    }
+    return good;
+  });
 }
 
 Status WriteSafetensorsDir(const std::string& dir, const NamedTensors& tensors, torch::ScalarType dtype,

@@ -62,11 +62,6 @@ std::string Fmt(double v) {
   return buf;
 }
 
-Progress* g_progress = nullptr;
-void NoteLine(const std::string& s) {
-  if (g_progress) g_progress->note(s);
-}
-
 // The model a job names: a config.json (trained from scratch, initialized from the job's seed),
 // or a directory with config.json and weights (fine-tuned from them).
 Result<CausalLM> BuildModel(const JobSpec& job, ModelOptions mo) {
@@ -106,13 +101,13 @@ Status TrainJob(const Sweep& sweep, const JobSpec& job, const RunOptions& opt) {
   Result<std::shared_ptr<const Tokenizer>> tok = Tokenizer::Load(job.tokenizer);
   if (!tok.ok()) return tok.status();
   Progress progress(job.name, job.steps, job.log_every, opt.quiet);
-  g_progress = &progress;
+  auto note = [&progress](const std::string& line) { progress.note(line); };
   const std::string cache = (fs::path(sweep.output_dir) / "cache").string();
-  Result<std::shared_ptr<const TokenFile>> train = PrepareTokens(job.data_train, **tok, cache, NoteLine);
+  Result<std::shared_ptr<const TokenFile>> train = PrepareTokens(job.data_train, **tok, cache, note);
   if (!train.ok()) return train.status();
   std::shared_ptr<const TokenFile> valid_file;
   if (!job.data_valid.empty()) {
-    Result<std::shared_ptr<const TokenFile>> v = PrepareTokens(job.data_valid, **tok, cache, NoteLine);
+    Result<std::shared_ptr<const TokenFile>> v = PrepareTokens(job.data_valid, **tok, cache, note);
     if (!v.ok()) return v.status();
     valid_file = *v;
   }
@@ -162,7 +157,6 @@ Status TrainJob(const Sweep& sweep, const JobSpec& job, const RunOptions& opt) {
     }
     if (state.step >= job.steps && fs::exists(dir + "/final/config.json")) {
       progress.note(job.name + ": already finished " + std::to_string(job.steps) + " steps");
-      g_progress = nullptr;
       return Status::Ok();
     }
     SATURN_RETURN_IF_ERROR(TruncateMetrics(metrics_path, state.step));
@@ -240,7 +234,6 @@ Status TrainJob(const Sweep& sweep, const JobSpec& job, const RunOptions& opt) {
   fs::rename(tmp_final, dir + "/final", ec);
   if (ec) return Status::UserError(dir + "/final: cannot rename into place: " + ec.message());
   progress.finish(state.step, loss, state.train_seconds);
-  g_progress = nullptr;
   return Status::Ok();
 }
 

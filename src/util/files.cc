@@ -12,6 +12,12 @@
 namespace saturn {
 
 Status WriteFileAtomic(const std::string& path, const std::string& contents) {
+  return WriteFileAtomicWith(path, [&](FILE* f) {
+    return std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
+  });
+}
+
+Status WriteFileAtomicWith(const std::string& path, const std::function<bool(FILE*)>& write) {
   namespace fs = std::filesystem;
   fs::path target(path);
   std::error_code ec;
@@ -22,7 +28,7 @@ Status WriteFileAtomic(const std::string& path, const std::string& contents) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return Status::UserError(path + ": cannot write: " + std::strerror(errno));
-  bool good = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
+  bool good = write(f);
   good = (std::fflush(f) == 0) && good;
   good = (::fsync(fileno(f)) == 0) && good;
   good = (std::fclose(f) == 0) && good;

@@ -2,6 +2,8 @@
 // reader (or a crash) never sees a half-written file.
 #pragma once
 
+#include <cstdio>
+#include <functional>
 #include <string>
 
 #include "util/status.h"
@@ -9,6 +11,9 @@
 namespace saturn {
 
 Status WriteFileAtomic(const std::string& path, const std::string& contents);
+// The same for contents too large to build in memory: `write` streams them into the temporary
+// file and returns false if a write failed.
+Status WriteFileAtomicWith(const std::string& path, const std::function<bool(FILE*)>& write);
 Result<std::string> ReadFile(const std::string& path);
 
 }  // namespace saturn
