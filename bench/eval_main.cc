@@ -1,11 +1,12 @@
 // The C++ side of bench/eval:
 //   saturn_bench_eval make-model CONFIG.json SEED DIR   a random-weight model in the HF layout
-//   saturn_bench_eval baselines DIR TASKS.yaml ITEMS PADDED_BATCH THREADS OUT.jsonl
+//   saturn_bench_eval baselines DIR TASKS.yaml ITEMS PADDED_BATCH THREADS OUT.jsonl [DEVICE]
 //       scores the first ITEMS items of every task with (a) ScorePlain and (b) ScorePaddedToMax,
 //       prints one JSON line per task (seconds, items, and the token counts of saturn's packing:
 //       tokens the model runs and continuation tokens scored), and writes the per-example
 //       log-likelihoods of (a) and (b) to OUT.jsonl
-//   saturn_bench_eval matmul THREADS                    float32 2048^3 torch::mm GFLOP/s
+//   saturn_bench_eval matmul THREADS [DEVICE]           float32 torch::mm GFLOP/s: 2048^3 on the
+//       CPU, 8192^3 on cuda (TF32 off, LibTorch's default for matmul)
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -48,21 +49,26 @@ int main(int argc, char** argv) {
     Status s = SaveHfModel(argv[4], m);
     return s.ok() ? 0 : Fail(s);
   }
-  if (cmd == "matmul" && argc == 3) {
+  if (cmd == "matmul" && (argc == 3 || argc == 4)) {
     torch::set_num_threads(std::stoi(argv[2]));
-    const int64_t n = 2048;
-    torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
-    torch::mm(a, b);
+    const torch::Device device(argc == 4 ? argv[3] : "cpu");
+    const int64_t n = device.is_cuda() ? 8192 : 2048;
+    const auto opt = torch::TensorOptions().device(device);
+    torch::Tensor a = torch::randn({n, n}, opt), b = torch::randn({n, n}, opt), c;
+    torch::mm(a, b).sum().item<float>();  // warm up; item() waits for the device
     auto t0 = std::chrono::steady_clock::now();
     const int reps = 10;
-    for (int i = 0; i < reps; ++i) torch::mm(a, b);
+    for (int i = 0; i < reps; ++i) c = torch::mm(a, b);
+    c.sum().item<float>();
     std::printf("%.3f\n", 2.0 * n * n * n * reps / Since(t0) / 1e9);
     return 0;
   }
-  if (cmd == "baselines" && argc == 8) {
+  if (cmd == "baselines" && (argc == 8 || argc == 9)) {
+    const std::string device = argc == 9 ? argv[8] : "cpu";
     torch::set_num_threads(std::stoi(argv[6]));
     auto model = LoadHfModel(argv[2]);
     if (!model.ok()) return Fail(model.status());
+    (*model)->to(torch::Device(device));
     auto tf = LoadTasksFile(argv[3]);
     if (!tf.ok()) return Fail(tf.status());
     auto tok = Tokenizer::Load(tf->tokenizer);
@@ -83,10 +89,10 @@ int main(int argc, char** argv) {
       if (int(task->items.size()) > items) task->items.resize(size_t(items));
       TaskRequests tr = BuildRequests(*task, **tok);
       auto t0 = std::chrono::steady_clock::now();
-      std::vector<Score> plain = ScorePlain(*model, tr.requests, "cpu");
+      std::vector<Score> plain = ScorePlain(*model, tr.requests, device);
       const double plain_s = Since(t0);
       t0 = std::chrono::steady_clock::now();
-      std::vector<Score> padded = ScorePaddedToMax(*model, tr.requests, padded_batch, "cpu");
+      std::vector<Score> padded = ScorePaddedToMax(*model, tr.requests, padded_batch, device);
       const double padded_s = Since(t0);
       std::printf("%s\n", json({{"task", spec.name}, {"items", task->items.size()}, {"full_items", full_items},
                                 {"plain_seconds", plain_s}, {"padded_seconds", padded_s},

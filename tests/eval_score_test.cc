@@ -172,6 +172,7 @@ TEST_CASE("evalscore: every scorer equals the plain loop for every architecture"
     }
     RequireSameScores(ScorePaddedToMax(m, reqs, 3, "cpu"), plain);
     RequireSameScores(ScorePaddedToMax(m, reqs, 64, "cpu"), plain);
+    RequireSameScores(ScorePlain(m, reqs, "cpu", PlainHead::kContinuationRows), plain);
   }
 }
 

@@ -1,6 +1,7 @@
 // Small planning instances built directly, without sweep or profile files.
 #pragma once
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <tuple>
@@ -36,7 +37,13 @@ inline Instance MakeInstance(const std::vector<int>& node_devices, const std::ve
     inst.jobs.push_back(pj);
   }
   ComputePlacements(&inst);
-  for (auto& pj : inst.jobs) OrderConfigs(&pj);
+  for (auto& pj : inst.jobs) {
+    // As BuildInstance does: configurations no node arrangement can host drop out.
+    pj.configs.erase(std::remove_if(pj.configs.begin(), pj.configs.end(),
+                                    [](const Config& c) { return c.placements.empty(); }),
+                     pj.configs.end());
+    OrderConfigs(&pj);
+  }
   return inst;
 }
 

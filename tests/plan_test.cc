@@ -139,6 +139,33 @@ TEST_CASE("the neighbourhood search improves a large instance and stays valid", 
   CHECK(info.subproblems > 0);
 }
 
+TEST_CASE("group packing is valid on uneven clusters and exact where lanes tile", "[plan]") {
+  std::mt19937 rng(5);
+  for (const std::vector<int>& nodes : {std::vector<int>{8, 8, 8, 8}, std::vector<int>{8, 8, 6, 4, 3}}) {
+    Instance inst = RandomInstance(rng, nodes, 40, {1, 2, 3, 4, 8, 16});
+    const double lb = LowerBound(inst);
+    for (double f : {1.0, 1.1, 1.5, 3.0}) {
+      Schedule s = GroupPackSchedule(inst, f * lb);
+      REQUIRE(s.jobs.size() == inst.jobs.size());
+      REQUIRE(CheckSchedule(inst, s).ok());
+      CHECK(s.makespan() >= lb - 1e-9);
+    }
+    CHECK(HeuristicSchedule(inst).makespan() <= GroupPackSchedule(inst, 1.2 * lb).makespan() + 1e-9);
+  }
+  // 2 nodes of 4: four jobs of width 2 for 10 s, eight of width 1 for 5 s, each also runnable
+  // faster but wider. Within a 15 s target the least-area choices tile both nodes exactly; list
+  // scheduling longest-first at the fastest configuration does not.
+  std::vector<std::vector<C>> jobs;
+  for (int j = 0; j < 4; ++j) jobs.push_back({{"ddp", 2, 10}, {"ddp", 4, 6}});
+  for (int j = 0; j < 8; ++j) jobs.push_back({{"ddp", 1, 5}, {"ddp", 2, 3}});
+  Instance inst = MakeInstance({4, 4}, jobs);
+  CHECK(LowerBound(inst) == Approx(15));
+  Schedule s = GroupPackSchedule(inst, 15);
+  REQUIRE(CheckSchedule(inst, s).ok());
+  CHECK(s.makespan() == Approx(15));
+  CHECK(RunPolicy(inst, "milp", 5).makespan() == Approx(15));
+}
+
 TEST_CASE("a plan survives a JSON round trip and a tampered plan is refused", "[plan]") {
   std::mt19937 rng(5);
   Instance inst = RandomInstance(rng, {4, 4}, 5, {1, 2, 4, 8});

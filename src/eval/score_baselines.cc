@@ -6,7 +6,8 @@
 
 namespace saturn {
 
-std::vector<Score> ScorePlain(CausalLM& model, const std::vector<Request>& reqs, const std::string& device) {
+std::vector<Score> ScorePlain(CausalLM& model, const std::vector<Request>& reqs, const std::string& device,
+                              PlainHead head) {
   const int max_positions = model->config().max_positions;
   CheckRequests(reqs, max_positions);
   EvalScope scope(model, device);
@@ -17,10 +18,17 @@ std::vector<Score> ScorePlain(CausalLM& model, const std::vector<Request>& reqs,
     std::vector<int64_t> inp = TruncatedInput(r, max_positions);
     const int64_t n = static_cast<int64_t>(inp.size()), c = static_cast<int64_t>(r.continuation.size());
     torch::Tensor ids = torch::tensor(inp, i64).unsqueeze(0).to(scope.device());
-    torch::Tensor logits = model->forward(ids)[0];
+    torch::Tensor rows;  // the logits at the positions that predict the continuation
+    if (head == PlainHead::kAllRows) {
+      rows = model->forward(ids)[0].narrow(0, n - c, c);
+    } else {
+      torch::Tensor positions = torch::arange(n, i64).unsqueeze(0).to(scope.device());
+      torch::Tensor mask = torch::ones({1, n, n}, torch::kBool).tril().to(scope.device());
+      rows = model->head_logits(model->hidden_states(ids, positions, mask)[0].narrow(0, n - c, c));
+    }
     std::vector<int64_t> cont(r.continuation.begin(), r.continuation.end());
     // Log-softmax is row-wise: the continuation rows alone give the full log_softmax's values.
-    TokenScores s = ScoreRows(logits.narrow(0, n - c, c), torch::tensor(cont, i64).to(scope.device()));
+    TokenScores s = ScoreRows(rows, torch::tensor(cont, i64).to(scope.device()));
     out[i].greedy = true;
     for (int64_t j = 0; j < c; ++j) {
       out[i].loglikelihood += s.logprob[j];

@@ -38,7 +38,12 @@ std::vector<Score> ScoreShard(CausalLM& model, const std::vector<Request>& reqs,
                               int shards, std::vector<int>* scored);
 
 // The reference and baseline (a): one request at a time, unbatched, full forward(ids) logits.
-std::vector<Score> ScorePlain(CausalLM& model, const std::vector<Request>& reqs, const std::string& device);
+// With head = kContinuationRows, the head runs on the continuation's positions alone (log-softmax
+// is row-wise, so the values are the forward pass's): the reference for whole data sets, where
+// a GPT-2 vocabulary's head at every position of ~100k requests would take most of an hour.
+enum class PlainHead { kAllRows, kContinuationRows };
+std::vector<Score> ScorePlain(CausalLM& model, const std::vector<Request>& reqs, const std::string& device,
+                              PlainHead head = PlainHead::kAllRows);
 
 // Baseline (b), MosaicML's way: batch_size requests at a time in the given order, each padded to
 // max_positions, full forward(ids) logits, scored at the continuation positions.

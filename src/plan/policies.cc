@@ -166,6 +166,7 @@ Schedule HeuristicSchedule(const Instance& inst) {
   Schedule best;
   double best_ms = INFINITY;
   auto consider = [&](Schedule s) {
+    if (s.jobs.size() != inst.jobs.size()) return;
     if (s.makespan() < best_ms - 1e-9) best_ms = s.makespan(), best = std::move(s);
   };
   const size_t n = inst.jobs.size();
@@ -204,6 +205,8 @@ Schedule HeuristicSchedule(const Instance& inst) {
     choices.push_back(pick);
   }
   consider(SerialSchedule(inst, choices));
+  // Group packing, the target swept upwards from the bound in steps of 0.5%.
+  for (int k = 0; k <= 60; ++k) consider(GroupPackSchedule(inst, lb * (1 + 0.005 * k)));
   // The baselines too: the optimizing policy never returns a plan worse than one of them.
   consider(OnFront(inst, GreedySchedule(inst)));
   consider(OnFront(inst, UniformSchedule(inst)));

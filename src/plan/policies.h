@@ -16,6 +16,11 @@ Schedule UniformSchedule(const Instance& inst);
 // List scheduling: longest job first, each at its fastest configuration, earliest start.
 Schedule GreedySchedule(const Instance& inst);
 
+// Group packing against a target makespan (plan/group_pack.cc): each job takes its least-area
+// front configuration finishing within `target`, and nodes are cut into groups of devices, widest
+// first. Returns an empty schedule when some width fits no node's groups.
+Schedule GroupPackSchedule(const Instance& inst, double target);
+
 // The best of several moldable list-scheduling heuristics over the Pareto fronts: the milp
 // policy's starting incumbent.
 Schedule HeuristicSchedule(const Instance& inst);
