@@ -27,47 +27,35 @@ namespace fs = std::filesystem;
 
 const std::string kData = SATURN_SOURCE_DIR "/../shared/data";
 
-// Removes a test process's model folder when the process ends.
-struct RemoveAtExit {
-  std::string dir;
-  ~RemoveAtExit() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
+// A random GPT-2 of 2 layers from models/gpt2-tiny.json, its hidden size replaced when `hidden`
+// is given, saved under `folder` (removed when the test process ends).
+std::string SaveRandomModel(const TempDir& folder, uint64_t seed, int hidden = 0) {
+  auto cfg = saturn::LoadModelConfig(SATURN_SOURCE_DIR "/models/gpt2-tiny.json");
+  REQUIRE(cfg.ok());
+  if (hidden > 0) {
+    cfg->hidden = hidden;
+    cfg->heads = cfg->kv_heads = 2;
+    cfg->intermediate = 4 * hidden;
   }
-};
-
-// A random GPT-2 of 2 layers, saved once per test process.
-const std::string& ModelDir() {
-  static std::string dir = [] {
-    std::string d = "/tmp/saturn-eval-model-" + std::to_string(::getpid());
-    auto cfg = saturn::LoadModelConfig(SATURN_SOURCE_DIR "/models/gpt2-tiny.json");
-    REQUIRE(cfg.ok());
-    saturn::CausalLM m(*cfg);
-    m->init_weights(11);
-    REQUIRE(saturn::SaveHfModel(d, m).ok());
-    static RemoveAtExit cleanup{d};
-    return d;
-  }();
+  saturn::CausalLM m(*cfg);
+  m->init_weights(seed);
+  const std::string dir = folder / "model";
+  REQUIRE(saturn::SaveHfModel(dir, m).ok());
   return dir;
 }
 
-// The same with hidden size 16: the head (50257 x hidden per scored token) dominates scoring a
-// whole data set, and at 16 the plain loop over all ~100k requests takes minutes, not an hour.
+// Saved once per test process.
+const std::string& ModelDir() {
+  static TempDir folder;
+  static const std::string dir = SaveRandomModel(folder, 11);
+  return dir;
+}
+
+// Hidden size 16: the head (50257 x hidden per scored token) dominates scoring a whole data set,
+// and at 16 the plain loop over all ~100k requests takes minutes, not an hour.
 const std::string& MicroModelDir() {
-  static std::string dir = [] {
-    std::string d = "/tmp/saturn-eval-micro-" + std::to_string(::getpid());
-    auto cfg = saturn::LoadModelConfig(SATURN_SOURCE_DIR "/models/gpt2-tiny.json");
-    REQUIRE(cfg.ok());
-    cfg->hidden = 16;
-    cfg->heads = 2;
-    cfg->kv_heads = 2;
-    cfg->intermediate = 64;
-    saturn::CausalLM m(*cfg);
-    m->init_weights(12);
-    REQUIRE(saturn::SaveHfModel(d, m).ok());
-    static RemoveAtExit cleanup{d};
-    return d;
-  }();
+  static TempDir folder;
+  static const std::string dir = SaveRandomModel(folder, 12, 16);
   return dir;
 }
 
