@@ -4,9 +4,13 @@
 The profile is what `saturn profile` would measure, estimated by an analytic cost model of
 GPT-style training on H100-class devices instead:
 
-  * compute per step: (6 x params + 12 x layers x d_model x seq_len) FLOPs per token, 8 x ... with
-    activation checkpointing (the forward runs twice), at 400 TFLOP/s peak x MFU; MFU is ~40% for
-    large models and drops for small d_model and small micro-batches;
+  * compute per micro-batch: measured on one H100 SXM (bench/gpu_step_times.py, the table in
+    bench/data/h100_step_times.json): forward + backward of a GPT-3-shaped model of each width
+    at micro-batches of 1-8 sequences of 2048 tokens, bf16 autocast, flash attention, with and
+    without activation checkpointing, split by depth into a per-layer part and a fixed part
+    (embedding, LM head, loss); a model of L layers takes fixed + L x layer. Micro-batches above
+    8 sequences run at the 8-sequence rate per token; other sequence lengths scale the per-layer
+    time by FLOPs per token. The optimizer step takes the measured fused-AdamW time per parameter;
   * ddp: full replica (16 bytes/param: bf16 params + grads, fp32 master + Adam m, v) plus
     activations; grads all-reduced once per step, overlapped with the last micro-batch's backward;
   * fsdp: params, grads and optimizer sharded (16 B/param / k); all-gather params forward and
@@ -39,17 +43,13 @@ import sys
 
 GIB = 1024 ** 3
 
-# Hardware (H100 SXM-class).
-PEAK_FLOPS = 400e12          # bf16 dense, per device
-BASE_MFU = 0.42              # for a large model with a large micro-batch
+# Hardware (H100 SXM-class). Compute comes from measurements (below); links are modelled.
 NVLINK_BW = 300e9            # bytes/s per device, intra-node collective bandwidth
 INTER_BW = 25e9              # bytes/s per device between nodes (200 Gb/s NIC per GPU)
 PCIE_BW = 25e9               # bytes/s host <-> device
-HBM_BW = 2.0e12              # bytes/s, for the (memory-bound) optimizer step
 CPU_ADAM_RATE = 1.0e9        # params/s of the host's Adam, per device
 LAT_INTRA = 10e-6            # seconds per collective hop inside a node
 LAT_INTER = 30e-6            # ... across nodes
-LAUNCH_PER_LAYER = 150e-6    # kernel launches of one layer's forward + backward, per micro-batch
 STEP_OVERHEAD = 10e-3        # per step: data loading, optimizer launch, logging
 DEVICE_MEMORY = 80 * GIB
 WORKSPACE = 3 * GIB          # CUDA context, allocator fragmentation, temporary buffers
@@ -83,20 +83,48 @@ def model_key(name):
 
 # ----------------------------------------------------------------------------- cost model
 
-def _mfu(d_model, micro_tokens):
-    """Model FLOPs utilization: lower for narrow models and small micro-batches (small matmuls)."""
-    return BASE_MFU * (d_model / (d_model + 256.0)) / (1.0 + 1.0e6 / (micro_tokens * d_model))
+def _load_measured(path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "h100_step_times.json")):
+    """{(d_model, micro_batch, checkpointing): (fixed seconds, seconds per layer)}, seq_len, AdamW s/param."""
+    with open(path) as f:
+        m = json.load(f)
+    t = {(r["d_model"], r["layers"], r["micro_batch"], r["checkpointing"]): r["seconds"] for r in m["rows"]}
+    out = {}
+    for (d, layers, mb, ckpt) in t:
+        if layers != 2 or ckpt:
+            continue
+        layer = (t[(d, 4, mb, False)] - t[(d, 2, mb, False)]) / 2.0
+        fixed = t[(d, 2, mb, False)] - 2.0 * layer
+        out[(d, mb, False)] = (fixed, layer)
+        if (d, 4, mb, True) in t:  # checkpointing recomputes layers only; measured at 4 layers
+            out[(d, mb, True)] = (fixed, (t[(d, 4, mb, True)] - fixed) / 4.0)
+    return out, m["seq_len"], m["adamw_seconds_per_param"]
 
 
-def _flops_per_token(params, layers, d_model, seq_len, checkpointing):
-    f = 6.0 * params + 12.0 * layers * d_model * seq_len
-    return f * (8.0 / 6.0 if checkpointing else 1.0)
+MEASURED, MEASURED_SEQ, ADAMW_SECONDS_PER_PARAM = _load_measured()
 
 
-def _compute_seconds(model, tokens, micro_tokens, checkpointing, layer_fraction=1.0):
-    params, layers, d, seq = model
-    flops = _flops_per_token(params, layers, d, seq, checkpointing) * tokens * layer_fraction
-    return flops / (PEAK_FLOPS * _mfu(d, micro_tokens))
+def _flops_per_token_layer(d_model, seq_len):
+    return 72.0 * d_model * d_model + 12.0 * d_model * seq_len
+
+
+def _micro_batch_seconds(model, mb, checkpointing, layers):
+    """Forward + backward of one micro-batch of `mb` sequences through `layers` layers plus the
+    embedding, head and loss, from the measured table."""
+    _, _, d, seq = model
+    have = sorted(k for (dd, k, c) in MEASURED if dd == d and c == checkpointing)
+    if not have:
+        raise ValueError("no measured step times for d_model %d" % d)
+    # Sequences beyond the largest measured micro-batch run at its per-sequence rate.
+    k = max([x for x in have if x <= mb] or [have[0]])
+    fixed, layer = MEASURED[(d, k, checkpointing)]
+    scale = mb / k * seq / MEASURED_SEQ
+    return scale * (fixed + layers * layer * _flops_per_token_layer(d, seq) / _flops_per_token_layer(d, MEASURED_SEQ))
+
+
+def _compute_seconds(model, per_device_sequences, mb, checkpointing, layer_fraction=1.0):
+    """One step's forward + backward over `per_device_sequences` in micro-batches of `mb`."""
+    _, layers, _, _ = model
+    return per_device_sequences / mb * _micro_batch_seconds(model, mb, checkpointing, layers * layer_fraction)
 
 
 def _activation_bytes(model, micro_batch, layers, checkpointing):
@@ -155,16 +183,14 @@ def _data_parallel(model, technique, k, batch, dpn):
         for mb in _pow2_divisors(per_device):
             ga = per_device // mb
             act = _activation_bytes(model, mb, layers, ckpt)
-            micro_tokens = mb * seq
-            compute = _compute_seconds(model, per_device * seq, micro_tokens, ckpt)
-            compute += ga * layers * LAUNCH_PER_LAYER * (1.5 if ckpt else 1.0) + STEP_OVERHEAD
+            compute = _compute_seconds(model, per_device, mb, ckpt) + STEP_OVERHEAD
             mb_backward = compute / ga * (2.0 / 3.0)
             if technique == "ddp":
                 peak = 16.0 * params + act + WORKSPACE
                 buckets = max(1, int(2.0 * params / 25e6))
                 comm = _allreduce(2.0 * params, k, dpn, buckets)
                 exposed = 0.1 * comm + max(0.0, 0.9 * comm - 0.8 * mb_backward)
-                opt = 16.0 * params / HBM_BW
+                opt = params * ADAMW_SECONDS_PER_PARAM
                 t = compute + exposed + opt
             elif technique == "fsdp":
                 peak = 16.0 * params / k + 4.0 * _layer_param_bytes(model) + act + WORKSPACE
@@ -172,7 +198,7 @@ def _data_parallel(model, technique, k, batch, dpn):
                 rs = _gather(2.0 * params, k, dpn, layers)
                 comm = 2.0 * ag * ga + rs
                 exposed = 0.15 * comm + max(0.0, 0.85 * comm - 0.8 * compute)
-                opt = 16.0 * params / k / HBM_BW
+                opt = params / k * ADAMW_SECONDS_PER_PARAM
                 overhead = 1.03 if k == 1 else 1.0  # wrapping without sharding still costs a little
                 t = compute * overhead + exposed + opt
             else:  # offload
@@ -213,13 +239,13 @@ def _pipeline(model, k, batch, dpn):
                 smallest_peak = peak
             if peak > DEVICE_MEMORY:
                 continue
-            stage = _compute_seconds(model, mb * seq, mb * seq, ckpt, stage_layers / layers)
-            stage += stage_layers * LAUNCH_PER_LAYER * (1.5 if ckpt else 1.0)
+            # The last stage also runs the head and loss: it is the slowest one.
+            stage = _micro_batch_seconds(model, mb, ckpt, stage_layers)
             if k > 1:
                 bw = INTER_BW if k > dpn else NVLINK_BW
                 p2p = 2.0 * mb * seq * d * 2.0 / bw + 2 * (LAT_INTER if k > dpn else LAT_INTRA)
                 stage += 0.5 * p2p  # send/recv half hidden behind the next micro-batch
-            t = (m + k - 1) * stage + 16.0 * params / k / HBM_BW + STEP_OVERHEAD
+            t = (m + k - 1) * stage + params / k * ADAMW_SECONDS_PER_PARAM + STEP_OVERHEAD
             knobs = {"stages": k, "micro_batch_size": mb, "micro_batches": m, "activation_checkpointing": ckpt}
             if best is None or t < best[0]:
                 best = (t, peak, knobs)
@@ -272,7 +298,7 @@ def records_for(job, seed, devices_per_node):
 def _steps(model_name, seq_len, seed):
     """Steps so the job takes roughly 8-32 device-hours (clamped to 1000-20000 steps)."""
     params, layers, d, _ = MODELS[model_name]
-    one_device = _compute_seconds((params, layers, d, seq_len), 16 * seq_len, 8 * seq_len, False)
+    one_device = _compute_seconds((params, layers, d, seq_len), 16, 8, False)
     rng = random.Random("steps|%s|%s" % (seed, model_name))
     target = rng.uniform(8.0, 32.0) * 3600.0
     steps = int(round(target / one_device / 500.0)) * 500

@@ -100,6 +100,28 @@ TEST_CASE("milp finds the brute-force optimum on tiny instances", "[plan]") {
   }
 }
 
+TEST_CASE("local search reaches the brute-force optimum from the current-practice plan", "[plan]") {
+  std::mt19937 rng(13);
+  int improved = 0;
+  for (int trial = 0; trial < 10; ++trial) {
+    Instance inst = trial % 2 ? RandomInstance(rng, {2, 2}, 4, {1, 2, 4}) : RandomInstance(rng, {4}, 4, {1, 2, 4});
+    INFO("trial " << trial);
+    const double opt = BruteForceOptimum(inst);
+    Schedule start = CurrentPracticeSchedule(inst);
+    Schedule s = LocalSearchSchedule(inst, start, 20000, 1e9);
+    REQUIRE(CheckSchedule(inst, s).ok());
+    CHECK(s.makespan() == Approx(opt).margin(1e-6));
+    if (s.makespan() < start.makespan() - 1e-6) ++improved;
+    // The move budget ends it: the same inputs give the same schedule.
+    Schedule again = LocalSearchSchedule(inst, start, 20000, 1e9);
+    for (size_t j = 0; j < s.jobs.size(); ++j) {
+      CHECK(s.jobs[j].config == again.jobs[j].config);
+      CHECK(s.jobs[j].start == again.jobs[j].start);
+    }
+  }
+  CHECK(improved > 0);  // the starts were not already optimal
+}
+
 TEST_CASE("the technique and width are chosen inside the MILP", "[plan]") {
   // Fastest-per-job picks 4 devices and runs the jobs back to back (20 s); two narrower, slower
   // configurations side by side finish at 12 s.

@@ -39,32 +39,6 @@ int DefaultConfig(const PlanJob& job, int max_width) {
   return best >= 0 ? best : narrowest;
 }
 
-// Place job j in configuration `config` at the placement that lets it finish first.
-Choice EarliestPlacement(const Instance& inst, const Packer& packer, int j, int config, double* finish) {
-  const Config& c = inst.jobs[j].configs[config];
-  Choice best{j, config, -1};
-  *finish = INFINITY;
-  for (int p = 0; p < int(c.placements.size()); ++p) {
-    double f = packer.EarliestStart(c.placements[p], c.seconds) + c.seconds;
-    if (f < *finish - 1e-9) *finish = f, best.placement = p;
-  }
-  return best;
-}
-
-// List scheduling with a fixed configuration per job, in the given job order.
-Schedule ListSchedule(const Instance& inst, const std::vector<int>& order, const std::vector<int>& config) {
-  Packer packer(inst);
-  std::vector<Choice> choices;
-  for (int j : order) {
-    double finish;
-    Choice c = EarliestPlacement(inst, packer, j, config[j], &finish);
-    const Config& cfg = inst.jobs[j].configs[c.config];
-    packer.Place(cfg.placements[c.placement], finish - cfg.seconds, cfg.seconds);
-    choices.push_back(c);
-  }
-  return SerialSchedule(inst, choices);
-}
-
 std::vector<int> OrderBy(const Instance& inst, const std::vector<double>& key) {
   std::vector<int> order(inst.jobs.size());
   std::iota(order.begin(), order.end(), 0);

@@ -1,6 +1,7 @@
 // The planning policies. Each returns a schedule that passes CheckSchedule.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "plan/plan.h"
@@ -24,6 +25,13 @@ Schedule GroupPackSchedule(const Instance& inst, double target);
 // The best of several moldable list-scheduling heuristics over the Pareto fronts: the milp
 // policy's starting incumbent.
 Schedule HeuristicSchedule(const Instance& inst);
+
+// Iterated local search from `start` over job orders and front configurations, each candidate
+// decoded by ListSchedule (plan/local_search.cc). Stops after `max_moves` moves or `max_seconds`;
+// the same inputs and seed give the same schedule when the move budget ends it. Never longer
+// than OnFront(start).
+Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long max_moves, double max_seconds,
+                             uint64_t seed = 1);
 
 // The same schedule with every configuration replaced by a front configuration that dominates
 // it (no wider, no slower) on the same nodes, repacked in the same order: never longer.

@@ -78,6 +78,30 @@ Schedule SerialSchedule(const Instance& inst, const std::vector<Choice>& order) 
   return s;
 }
 
+Choice EarliestPlacement(const Instance& inst, const Packer& packer, int j, int config, double* finish) {
+  const Config& c = inst.jobs[j].configs[config];
+  Choice best{j, config, -1};
+  *finish = INFINITY;
+  for (int p = 0; p < int(c.placements.size()); ++p) {
+    double f = packer.EarliestStart(c.placements[p], c.seconds) + c.seconds;
+    if (f < *finish - 1e-9) *finish = f, best.placement = p;
+  }
+  return best;
+}
+
+Schedule ListSchedule(const Instance& inst, const std::vector<int>& order, const std::vector<int>& config) {
+  Packer packer(inst);
+  std::vector<Choice> choices;
+  for (int j : order) {
+    double finish;
+    Choice c = EarliestPlacement(inst, packer, j, config[j], &finish);
+    const Config& cfg = inst.jobs[j].configs[c.config];
+    packer.Place(cfg.placements[c.placement], finish - cfg.seconds, cfg.seconds);
+    choices.push_back(c);
+  }
+  return SerialSchedule(inst, choices);
+}
+
 void AssignDevices(const Instance& inst, Schedule* s) {
   std::vector<int> idx(s->jobs.size());
   for (size_t j = 0; j < idx.size(); ++j) idx[j] = int(j);

@@ -57,6 +57,14 @@ class Packer {
 // docs/planner.md), so this also turns a time-grid schedule into a tighter continuous one.
 Schedule SerialSchedule(const Instance& inst, const std::vector<Choice>& order);
 
+// Job j in configuration `config` at the placement where it finishes first given what `packer`
+// holds (ties: the lower placement index); *finish gets that finish time.
+Choice EarliestPlacement(const Instance& inst, const Packer& packer, int j, int config, double* finish);
+
+// List scheduling: the jobs in `order`, job j in configuration config[j], each at its
+// EarliestPlacement.
+Schedule ListSchedule(const Instance& inst, const std::vector<int>& order, const std::vector<int>& config);
+
 // Gives each job concrete device ids: lowest free ids at its start, jobs taken by start time.
 void AssignDevices(const Instance& inst, Schedule* s);
 

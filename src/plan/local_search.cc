@@ -1,0 +1,160 @@
+// Iterated local search over list schedules (policies.h: LocalSearchSchedule).
+//
+// A candidate is a job order plus one front configuration per job, decoded by list scheduling.
+// Every active schedule is the decoding of some candidate (the brute force in the tests relies
+// on the same fact), so the space holds an optimum. Moves are small (reinsert a job, swap two,
+// step a job's width); a candidate is accepted when it is no worse lexicographically on
+// (makespan, device-weighted sum of end times): the second key rewards ending work earlier while
+// the makespan is on a plateau. After a long run without a new best, the search restarts from
+// the best with a few random moves.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "plan/policies.h"
+#include "util/splitmix64.h"
+
+namespace saturn {
+namespace {
+
+struct Key {
+  double makespan = INFINITY;
+  double weighted_ends = INFINITY;
+};
+
+bool NoWorse(const Key& a, const Key& b) {
+  const double eps = 1e-6 * std::max(1.0, b.makespan);
+  if (a.makespan < b.makespan - eps) return true;
+  if (a.makespan > b.makespan + eps) return false;
+  return a.weighted_ends <= b.weighted_ends + eps * 1e-3;
+}
+
+bool Better(const Key& a, const Key& b) { return NoWorse(a, b) && !NoWorse(b, a); }
+
+struct Candidate {
+  std::vector<int> order;   // jobs, in list order
+  std::vector<int> config;  // per job: a configuration index on its front
+};
+
+class Search {
+ public:
+  Search(const Instance& inst, uint64_t seed) : inst_(inst), rng_(seed) {}
+
+  // Decodes `c`; `ends` gets each job's end time.
+  Key Evaluate(const Candidate& c, std::vector<double>* ends) const {
+    Packer packer(inst_);
+    Key k{0, 0};
+    ends->assign(inst_.jobs.size(), 0);
+    for (int j : c.order) {
+      double finish;
+      Choice ch = EarliestPlacement(inst_, packer, j, c.config[j], &finish);
+      const Config& cfg = inst_.jobs[j].configs[ch.config];
+      packer.Place(cfg.placements[ch.placement], finish - cfg.seconds, cfg.seconds);
+      (*ends)[j] = finish;
+      k.makespan = std::max(k.makespan, finish);
+      k.weighted_ends += finish * cfg.width();
+    }
+    return k;
+  }
+
+  // One random move applied to `c`; `ends` and `makespan` describe c's decoding and steer half
+  // of the moves to the jobs that end last.
+  void Move(Candidate* c, const std::vector<double>& ends, double makespan) {
+    const int n = int(c->order.size());
+    auto pos_of = [&](int job) { return int(std::find(c->order.begin(), c->order.end(), job) - c->order.begin()); };
+    int job = c->order[rng_.Below(n)];
+    if (rng_.Below(2) == 0) {  // a job that ends last
+      std::vector<int> late;
+      for (int j = 0; j < n; ++j)
+        if (ends[j] >= makespan - 1e-6 * std::max(1.0, makespan)) late.push_back(j);
+      if (!late.empty()) job = late[rng_.Below(late.size())];
+    }
+    const std::vector<int>& front = inst_.jobs[job].front;
+    switch (rng_.Below(4)) {
+      case 0:
+      case 1: {  // reinsert elsewhere
+        int from = pos_of(job), to = int(rng_.Below(n));
+        c->order.erase(c->order.begin() + from);
+        c->order.insert(c->order.begin() + to, job);
+        break;
+      }
+      case 2: {  // swap with another job
+        std::swap(c->order[pos_of(job)], c->order[rng_.Below(n)]);
+        break;
+      }
+      default: {  // one step narrower or wider on the front, or any front configuration
+        if (front.size() < 2) break;
+        int at = int(std::find(front.begin(), front.end(), c->config[job]) - front.begin());
+        int next;
+        if (rng_.Below(3) == 0) {
+          next = int(rng_.Below(front.size()));
+        } else {
+          next = at + (rng_.Below(2) ? 1 : -1);
+          if (next < 0) next = 1;
+          if (next >= int(front.size())) next = int(front.size()) - 2;
+        }
+        c->config[job] = front[next];
+        break;
+      }
+    }
+  }
+
+  uint64_t Below(uint64_t n) { return rng_.Below(n); }
+
+ private:
+  const Instance& inst_;
+  SplitMix64 rng_;
+};
+
+}  // namespace
+
+Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long max_moves, double max_seconds,
+                             uint64_t seed) {
+  const int n = int(inst.jobs.size());
+  if (n < 2 || max_moves <= 0) return start;
+  auto t0 = std::chrono::steady_clock::now();
+  Schedule from = OnFront(inst, start);
+  Candidate cur;
+  for (const Choice& ch : ChoicesByStart(from)) cur.order.push_back(ch.job);
+  cur.config.resize(n);
+  for (int j = 0; j < n; ++j) cur.config[j] = from.jobs[j].config;
+
+  Search search(inst, seed);
+  std::vector<double> ends, best_ends, cand_ends;
+  Key cur_key = search.Evaluate(cur, &ends);
+  Candidate best = cur;
+  Key best_key = cur_key;
+  best_ends = ends;
+  const long kick_after = 40L * n;
+  long since_best = 0;
+  for (long move = 0; move < max_moves; ++move) {
+    if (move % 64 == 0 &&
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > max_seconds)
+      break;
+    if (since_best >= kick_after) {  // restart near the best
+      cur = best;
+      for (int k = 2 + int(search.Below(3)); k > 0; --k) search.Move(&cur, best_ends, best_key.makespan);
+      cur_key = search.Evaluate(cur, &ends);
+      since_best = 0;
+      continue;
+    }
+    Candidate cand = cur;
+    search.Move(&cand, ends, cur_key.makespan);
+    Key k = search.Evaluate(cand, &cand_ends);
+    ++since_best;
+    if (!NoWorse(k, cur_key)) continue;
+    cur = std::move(cand);
+    cur_key = k;
+    ends.swap(cand_ends);
+    if (Better(cur_key, best_key)) {
+      best = cur;
+      best_key = cur_key;
+      best_ends = ends;
+      since_best = 0;
+    }
+  }
+  Schedule out = ListSchedule(inst, best.order, best.config);
+  return out.makespan() < from.makespan() - 1e-9 ? out : from;
+}
+
+}  // namespace saturn
