@@ -4,12 +4,16 @@ training micro-batch (forward + backward, bf16 autocast over fp32 weights, flash
 GPT-3-shaped decoder layers, as a function of width, micro-batch and activation checkpointing,
 and the optimizer step's time per parameter.
 
-Whole 6.7B and 13B models do not fit one device with their Adam state, so every width is measured
-with two depths (L1 and L2 layers) and the time split by least squares into a per-layer part and
-a fixed part (embedding, LM head, loss); the cost model then builds any depth from those.
+Every width is measured at 2 and 4 layers, which splits the time into a per-layer part and a
+fixed part (embedding, LM head, loss), and with --whole at the model's own depth where the model
+and its gradients fit (up to 6.7B); the cost model goes piecewise-linearly in depth through those
+points. The split alone over-predicts small launch-bound models (--check measures by how much),
+hence the whole-model rows.
 
-  python3 bench/gpu_step_times.py --out FILE.json     # on the GPU machine (~2-3 minutes)
+  python3 bench/gpu_step_times.py --out FILE.json     # 2 and 4 layers, on the GPU machine (~2 min)
   python3 bench/gpu_step_times.py --smoke             # tiny shapes on the CPU, checks the script
+  python3 bench/gpu_step_times.py --check FILE.json   # whole models against FILE's split
+  python3 bench/gpu_step_times.py --whole --out F.json # whole models (every layer) where they fit
 
 Writes JSON: {"device", "torch", "seq_len", "rows": [{"d_model", "heads", "layers", "micro_batch",
 "checkpointing", "seconds"}], "adamw_seconds_per_param"} and prints a table.
@@ -117,7 +121,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--check", help="a measured table: time whole models and compare with its layer split")
+    ap.add_argument("--whole", action="store_true", help="time whole models (bench/workload.py's depths)")
     a = ap.parse_args()
+    if a.check:
+        return check(a.check, a.smoke)
     if a.smoke:
         dev, seq, widths, depths, mbs, reps = torch.device("cpu"), 64, [(64, 2), (128, 2)], (1, 2), (1, 2), 1
     else:
@@ -126,16 +134,31 @@ def main():
         widths = [(768, 12), (1024, 16), (1536, 16), (2048, 16), (2560, 20), (4096, 32), (5120, 40)]
         depths, mbs = (2, 4), (1, 2, 4, 8)
         torch.backends.cuda.matmul.allow_tf32 = True
+    if a.whole:  # (name, d_model, heads, layers) of bench/workload.py's MODELS
+        # 13B does not fit with its gradients (8 bytes a parameter, 104 GB): the split covers it.
+        widths = [(768, 12, 12), (1024, 16, 24), (1536, 16, 24), (2048, 16, 24), (2560, 20, 32), (4096, 32, 32)]
+        widths = widths if not a.smoke else [(64, 2, 3)]
+    else:
+        widths = [(d, h, depth) for d, h in widths for depth in depths]
     torch.manual_seed(0)
     rows = []
     name = torch.cuda.get_device_name() if dev.type == "cuda" else "cpu"
     print("device %s, torch %s, seq_len %d" % (name, torch.__version__, seq), flush=True)
     print("%6s %5s %6s %4s %5s %10s %12s" % ("d", "heads", "layers", "mb", "ckpt", "seconds", "TFLOP/s"))
-    for d, heads in widths:
-        for layers in depths:
-            model = GPT(d, heads, layers, seq).to(dev)
+    for d, heads, layers in widths:
+        if True:
+            try:
+                if dev.type == "cuda":  # built in place: a 6.7B model's CPU init takes minutes
+                    with torch.device(dev):
+                        model = GPT(d, heads, layers, seq)
+                else:
+                    model = GPT(d, heads, layers, seq)
+            except torch.cuda.OutOfMemoryError if dev.type == "cuda" else MemoryError:
+                print("%6d %5d %6d %4s %5s %10s" % (d, heads, layers, "-", "-", "oom"), flush=True)
+                torch.cuda.empty_cache()
+                continue
             for ckpt in (False, True):
-                if ckpt and layers != depths[-1]:
+                if ckpt and not a.whole and layers != depths[-1]:
                     continue
                 model.checkpointing = ckpt
                 for mb in mbs:
@@ -161,6 +184,43 @@ def main():
     if a.out:
         with open(a.out, "w") as f:
             json.dump(out, f, indent=1)
+    return 0
+
+
+def check(path, smoke):
+    """Whole GPT-3 models (every layer, as bench/workload.py's MODELS) timed directly, against
+    fixed + layers x per-layer from the shallow (at most 4-layer) rows of the table at `path`."""
+    with open(path) as f:
+        m = json.load(f)
+    t = {(r["d_model"], r["layers"], r["micro_batch"], r["checkpointing"]): r["seconds"] for r in m["rows"]}
+    if smoke:
+        dev, seq, reps, models = torch.device("cpu"), m["seq_len"], 1, [("tiny", 64, 2, 4)]
+    else:
+        dev, seq, reps = torch.device("cuda"), m["seq_len"], 5
+        torch.backends.cuda.matmul.allow_tf32 = True
+        models = [("125m", 768, 12, 12), ("350m", 1024, 16, 24), ("760m", 1536, 16, 24), ("1.3b", 2048, 16, 24)]
+    print("%6s %4s %5s %12s %12s %8s" % ("model", "mb", "ckpt", "measured s", "split s", "ratio"))
+    for name, d, heads, layers in models:
+        model = GPT(d, heads, layers, seq).to(dev)
+        for ckpt in (False, True):
+            model.checkpointing = ckpt
+            for mb in (1, 4):
+                depths = sorted(k[1] for k in t if k[0] == d and k[2] == mb and not k[3] and k[1] <= 4)
+                if len(depths) < 2:
+                    continue
+                lo, hi = depths[0], depths[-1]
+                layer = (t[(d, hi, mb, False)] - t[(d, lo, mb, False)]) / (hi - lo)
+                fixed = t[(d, lo, mb, False)] - lo * layer
+                if ckpt:
+                    if (d, hi, mb, True) not in t:
+                        continue
+                    layer = (t[(d, hi, mb, True)] - fixed) / hi
+                predicted = fixed + layers * layer
+                s = time_micro_batch(model, dev, mb, seq, reps)
+                print("%6s %4d %5s %12.5f %12.5f %8.3f" % (name, mb, ckpt, s, predicted, s / predicted), flush=True)
+        del model
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
     return 0
 
 

@@ -7,10 +7,12 @@ GPT-style training on H100-class devices instead:
   * compute per micro-batch: measured on one H100 SXM (bench/gpu_step_times.py, the table in
     bench/data/h100_step_times.json): forward + backward of a GPT-3-shaped model of each width
     at micro-batches of 1-8 sequences of 2048 tokens, bf16 autocast, flash attention, with and
-    without activation checkpointing, split by depth into a per-layer part and a fixed part
-    (embedding, LM head, loss); a model of L layers takes fixed + L x layer. Micro-batches above
-    8 sequences run at the 8-sequence rate per token; other sequence lengths scale the per-layer
-    time by FLOPs per token. The optimizer step takes the measured fused-AdamW time per parameter;
+    without activation checkpointing, at 2 and 4 layers and at the model's own depth (up to
+    6.7B: 13B does not fit with its gradients); other depths (pipeline stages, 13B) go
+    piecewise-linearly through those points and the fixed part (embedding, LM head, loss) of the
+    2/4-layer split. Micro-batches above 8 sequences run at the 8-sequence rate per token; other
+    sequence lengths scale the layers' part by FLOPs per token. The optimizer step takes the
+    measured fused-AdamW time per parameter;
   * ddp: full replica (16 bytes/param: bf16 params + grads, fp32 master + Adam m, v) plus
     activations; grads all-reduced once per step, overlapped with the last micro-batch's backward;
   * fsdp: params, grads and optimizer sharded (16 B/param / k); all-gather params forward and
@@ -84,19 +86,19 @@ def model_key(name):
 # ----------------------------------------------------------------------------- cost model
 
 def _load_measured(path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "h100_step_times.json")):
-    """{(d_model, micro_batch, checkpointing): (fixed seconds, seconds per layer)}, seq_len, AdamW s/param."""
+    """{(d_model, micro_batch, checkpointing): [(layers, seconds)] by depth, with depth 0 (the
+    fixed part: embedding, head, loss) from the 2- and 4-layer split}, seq_len, AdamW s/param."""
     with open(path) as f:
         m = json.load(f)
     t = {(r["d_model"], r["layers"], r["micro_batch"], r["checkpointing"]): r["seconds"] for r in m["rows"]}
     out = {}
-    for (d, layers, mb, ckpt) in t:
-        if layers != 2 or ckpt:
-            continue
-        layer = (t[(d, 4, mb, False)] - t[(d, 2, mb, False)]) / 2.0
-        fixed = t[(d, 2, mb, False)] - 2.0 * layer
-        out[(d, mb, False)] = (fixed, layer)
-        if (d, 4, mb, True) in t:  # checkpointing recomputes layers only; measured at 4 layers
-            out[(d, mb, True)] = (fixed, (t[(d, 4, mb, True)] - fixed) / 4.0)
+    for (d, layers, mb, ckpt), sec in t.items():
+        out.setdefault((d, mb, ckpt), []).append((layers, sec))
+    for (d, mb, ckpt), pts in out.items():
+        # Checkpointing recomputes layers only: the fixed part is the plain split's.
+        fixed = 2.0 * t[(d, 2, mb, False)] - t[(d, 4, mb, False)]
+        pts.append((0, fixed))
+        pts.sort()
     return out, m["seq_len"], m["adamw_seconds_per_param"]
 
 
@@ -107,18 +109,29 @@ def _flops_per_token_layer(d_model, seq_len):
     return 72.0 * d_model * d_model + 12.0 * d_model * seq_len
 
 
+def _at_depth(pts, layers):
+    """Piecewise-linear in depth through the measured points, extended by the last two."""
+    for (l0, t0), (l1, t1) in zip(pts, pts[1:]):
+        if layers <= l1 or (l1, t1) == pts[-1]:
+            return t0 + (t1 - t0) * (layers - l0) / (l1 - l0)
+    raise ValueError("need two measured depths")
+
+
 def _micro_batch_seconds(model, mb, checkpointing, layers):
     """Forward + backward of one micro-batch of `mb` sequences through `layers` layers plus the
-    embedding, head and loss, from the measured table."""
+    embedding, head and loss, from the measured table: whole models where they were measured,
+    the 2- and 4-layer split beyond (13B; 6.7B at micro-batches that did not fit whole)."""
     _, _, d, seq = model
     have = sorted(k for (dd, k, c) in MEASURED if dd == d and c == checkpointing)
     if not have:
         raise ValueError("no measured step times for d_model %d" % d)
     # Sequences beyond the largest measured micro-batch run at its per-sequence rate.
     k = max([x for x in have if x <= mb] or [have[0]])
-    fixed, layer = MEASURED[(d, k, checkpointing)]
-    scale = mb / k * seq / MEASURED_SEQ
-    return scale * (fixed + layers * layer * _flops_per_token_layer(d, seq) / _flops_per_token_layer(d, MEASURED_SEQ))
+    pts = MEASURED[(d, k, checkpointing)]
+    fixed = pts[0][1]
+    # Other sequence lengths scale the layers' part by their FLOPs per token.
+    per_layers = (_at_depth(pts, layers) - fixed) * _flops_per_token_layer(d, seq) / _flops_per_token_layer(d, MEASURED_SEQ)
+    return mb / k * seq / MEASURED_SEQ * (fixed + per_layers)
 
 
 def _compute_seconds(model, per_device_sequences, mb, checkpointing, layer_fraction=1.0):
