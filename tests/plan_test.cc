@@ -103,8 +103,10 @@ TEST_CASE("milp finds the brute-force optimum on tiny instances", "[plan]") {
 TEST_CASE("local search reaches the brute-force optimum from the current-practice plan", "[plan]") {
   std::mt19937 rng(13);
   int improved = 0;
-  for (int trial = 0; trial < 10; ++trial) {
-    Instance inst = trial % 2 ? RandomInstance(rng, {2, 2}, 4, {1, 2, 4}) : RandomInstance(rng, {4}, 4, {1, 2, 4});
+  for (int trial = 0; trial < 12; ++trial) {
+    Instance inst = trial % 3 == 0   ? RandomInstance(rng, {4}, 4, {1, 2, 4})
+                    : trial % 3 == 1 ? RandomInstance(rng, {2, 2}, 4, {1, 2, 4})
+                                     : RandomInstance(rng, {4, 2}, 4, {1, 2, 4, 6});
     INFO("trial " << trial);
     const double opt = BruteForceOptimum(inst);
     Schedule start = CurrentPracticeSchedule(inst);
@@ -116,6 +118,7 @@ TEST_CASE("local search reaches the brute-force optimum from the current-practic
     Schedule again = LocalSearchSchedule(inst, start, 20000, 1e9);
     for (size_t j = 0; j < s.jobs.size(); ++j) {
       CHECK(s.jobs[j].config == again.jobs[j].config);
+      CHECK(s.jobs[j].placement == again.jobs[j].placement);
       CHECK(s.jobs[j].start == again.jobs[j].start);
     }
   }

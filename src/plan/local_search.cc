@@ -1,12 +1,14 @@
 // Iterated local search over list schedules (policies.h: LocalSearchSchedule).
 //
-// A candidate is a job order plus one front configuration per job, decoded by list scheduling.
-// Every active schedule is the decoding of some candidate (the brute force in the tests relies
-// on the same fact), so the space holds an optimum. Moves are small (reinsert a job, swap two,
-// step a job's width); a candidate is accepted when it is no worse lexicographically on
-// (makespan, device-weighted sum of end times): the second key rewards ending work earlier while
-// the makespan is on a plateau. After a long run without a new best, the search restarts from
-// the best with a few random moves.
+// A candidate is a job order plus one front configuration per job, decoded by list scheduling
+// (each job at the placement where it finishes first). That decoder chooses placements itself,
+// so on uneven nodes some active schedules are no candidate's decoding: the space is not proven
+// to hold an optimum (CBC, which places jobs itself, covers what it misses; the tests check the
+// search against brute force on small even and uneven clusters). Moves are small (reinsert a
+// job, swap two, step a job's width); a candidate is accepted when it is no worse
+// lexicographically on (makespan, device-weighted sum of end times): the second key rewards
+// ending work earlier while the makespan is on a plateau. After a long run without a new best,
+// the search restarts from the best with a few random moves.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -109,10 +111,11 @@ class Search {
 }  // namespace
 
 Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long max_moves, double max_seconds,
-                             uint64_t seed) {
+                             uint64_t seed, LocalSearchStats* stats) {
   const int n = int(inst.jobs.size());
   if (n < 2 || max_moves <= 0) return start;
   auto t0 = std::chrono::steady_clock::now();
+  auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   Schedule from = OnFront(inst, start);
   Candidate cur;
   for (const Choice& ch : ChoicesByStart(from)) cur.order.push_back(ch.job);
@@ -126,11 +129,9 @@ Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long m
   Key best_key = cur_key;
   best_ends = ends;
   const long kick_after = 40L * n;
-  long since_best = 0;
-  for (long move = 0; move < max_moves; ++move) {
-    if (move % 64 == 0 &&
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > max_seconds)
-      break;
+  long since_best = 0, move = 0;
+  for (; move < max_moves; ++move) {
+    if (move % 64 == 0 && since() > max_seconds) break;
     if (since_best >= kick_after) {  // restart near the best
       cur = best;
       for (int k = 2 + int(search.Below(3)); k > 0; --k) search.Move(&cur, best_ends, best_key.makespan);
@@ -153,6 +154,7 @@ Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long m
       since_best = 0;
     }
   }
+  if (stats) *stats = {move, since()};
   Schedule out = ListSchedule(inst, best.order, best.config);
   return out.makespan() < from.makespan() - 1e-9 ? out : from;
 }

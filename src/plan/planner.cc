@@ -29,15 +29,23 @@ Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
     const double limit = opt.time_limit_seconds;
     const long moves = 4000L * long(inst.jobs.size());
     auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-    Schedule start = LocalSearchSchedule(inst, HeuristicSchedule(inst), moves, 0.1 * limit);
+    LocalSearchStats before, after;
+    Schedule start = LocalSearchSchedule(inst, HeuristicSchedule(inst), moves,
+                                         std::min(0.1 * limit, 0.92 * limit - since()), 1, &before);
     MilpOptions mo;
     mo.time_limit_seconds = std::max(0.5, 0.92 * limit - since());
     mo.verbose = opt.verbose;
     plan.schedule = MilpSchedule(inst, start, mo, &plan.solver);
-    Schedule polished = LocalSearchSchedule(inst, plan.schedule, moves, std::max(0.0, limit - since()), 2);
+    // A plan proven optimal cannot improve.
+    Schedule polished = plan.solver.status == "optimal"
+                            ? plan.schedule
+                            : LocalSearchSchedule(inst, plan.schedule, moves, std::max(0.0, limit - since()), 2, &after);
     if (opt.verbose)
-      std::fprintf(stderr, "local search: %.1f s before CBC, %.1f s after CBC, %.1f s polished\n", start.makespan(),
-                   plan.schedule.makespan(), polished.makespan());
+      std::fprintf(stderr,
+                   "local search: %.1f s before CBC (%ld of %ld moves, %.1f s), %.1f s after CBC, %.1f s polished "
+                   "(%ld moves, %.1f s)\n",
+                   start.makespan(), before.moves, moves, before.seconds, plan.schedule.makespan(), polished.makespan(),
+                   after.moves, after.seconds);
     plan.solver.method += ", between local searches";
     if (polished.makespan() < plan.schedule.makespan() - 1e-9) {
       plan.schedule = std::move(polished);

@@ -30,8 +30,12 @@ Schedule HeuristicSchedule(const Instance& inst);
 // decoded by ListSchedule (plan/local_search.cc). Stops after `max_moves` moves or `max_seconds`;
 // the same inputs and seed give the same schedule when the move budget ends it. Never longer
 // than OnFront(start).
+struct LocalSearchStats {
+  long moves = 0;      // moves tried
+  double seconds = 0;  // wall time
+};
 Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long max_moves, double max_seconds,
-                             uint64_t seed = 1);
+                             uint64_t seed = 1, LocalSearchStats* stats = nullptr);
 
 // The same schedule with every configuration replaced by a front configuration that dominates
 // it (no wider, no slower) on the same nodes, repacked in the same order: never longer.
