@@ -1,6 +1,7 @@
 #include "plan/milp.h"
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -68,6 +69,70 @@ double RegionEnd(const Region& r, const std::vector<Assignment>& a) {
   double e = 0;
   for (int j : r.jobs) e = std::max(e, a[j].end);
   return e;
+}
+
+// Jobs of the region with identical fronts (same widths, durations and placements), by
+// signature; each class lists its positions in r.jobs in ascending order. The model orders their
+// start slots, so any warm start must list them in that order too.
+std::vector<std::vector<int>> InterchangeableClasses(const Instance& inst, const Region& r) {
+  std::map<std::string, int> class_of;
+  std::vector<std::vector<int>> classes;
+  for (int jj = 0; jj < int(r.jobs.size()); ++jj) {
+    std::string sig;
+    for (int c : inst.jobs[r.jobs[jj]].front) {
+      const Config& cfg = inst.jobs[r.jobs[jj]].configs[c];
+      sig += std::to_string(cfg.width()) + "/" + std::to_string(cfg.seconds) + "/" + std::to_string(cfg.placements.size()) + ";";
+    }
+    auto it = class_of.emplace(sig, int(classes.size())).first;
+    if (it->second == int(classes.size())) classes.emplace_back();
+    classes[it->second].push_back(jj);
+  }
+  return classes;
+}
+
+// The configuration of job `to` at the front position that `config` has in job `from`'s front.
+int SameFrontConfig(const Instance& inst, int from, int config, int to) {
+  const auto& f = inst.jobs[from].front;
+  size_t k = size_t(std::find(f.begin(), f.end(), config) - f.begin());
+  assert(k < f.size() && "warm starts use front configurations");
+  return inst.jobs[to].front[k];
+}
+
+// Gives the assignments of each class of interchangeable jobs to its members so that starts
+// rise with the job index (ties keep the lower index first), which the symmetry rows require.
+void OrderInterchangeable(const Instance& inst, const Region& r, const std::vector<std::vector<int>>& classes,
+                          std::vector<Assignment>* a) {
+  for (const auto& cls : classes) {
+    if (cls.size() < 2) continue;
+    std::vector<int> by_start;  // jobs of the class, by their current start
+    for (int jj : cls) by_start.push_back(r.jobs[jj]);
+    std::stable_sort(by_start.begin(), by_start.end(), [&](int x, int y) { return (*a)[x].start < (*a)[y].start; });
+    std::vector<Assignment> taken;
+    for (int j : by_start) taken.push_back((*a)[j]);
+    for (size_t k = 0; k < cls.size(); ++k) {
+      const int to = r.jobs[cls[k]];
+      Assignment moved = taken[k];
+      moved.config = SameFrontConfig(inst, by_start[k], moved.config, to);
+      (*a)[to] = moved;
+    }
+  }
+}
+
+// The same for a list of choices in start order: each class's members take its slots in the
+// list in ascending index order, so the first choice of a class is its lowest-index job.
+void OrderInterchangeable(const Instance& inst, const Region& r, const std::vector<std::vector<int>>& classes,
+                          std::vector<Choice>* order) {
+  std::vector<int> class_of(inst.jobs.size(), -1);
+  for (size_t k = 0; k < classes.size(); ++k)
+    for (int jj : classes[k]) class_of[r.jobs[jj]] = int(k);
+  std::vector<size_t> next(classes.size(), 0);
+  for (Choice& c : *order) {
+    const int k = class_of[c.job];
+    if (k < 0 || next[k] >= classes[k].size()) continue;
+    const int to = r.jobs[classes[k][next[k]++]];
+    c.config = SameFrontConfig(inst, c.job, c.config, to);
+    c.job = to;
+  }
 }
 
 struct Column { int job, config, placement, start, len; };
@@ -177,11 +242,13 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
                          double lower_bound, int max_columns, int max_slots, double seconds, bool verbose,
                          bool relax = false) {
   RegionResult res;
+  const std::vector<std::vector<int>> classes = InterchangeableClasses(inst, r);
   // Identical nodes make equivalent solutions that branch-and-bound would explore again and
   // again. With one-node placements only and no blocks, any solution maps onto one where the
   // largest job sits on the first node of its size: pin it there, and the start to match.
   int pinned = -1, pin_node = -1;
   std::vector<Choice> pinned_warm = warm;
+  OrderInterchangeable(inst, r, classes, &pinned_warm);
   bool single_node_only = r.blocks.empty();
   for (int j : r.jobs)
     for (const auto& c : inst.jobs[j].configs)
@@ -224,6 +291,9 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
       slots = int(std::floor(horizon / slot + 1e-9));
     } else {
       grid_warm = PackRegion(inst, r, pinned_warm, slot);
+      // Packing can start a later choice earlier; the pinned job, first in its class and at 0,
+      // keeps its own assignment.
+      OrderInterchangeable(inst, r, classes, &grid_warm);
       slots = int(std::lround(RegionEnd(r, grid_warm)));
     }
     long cols = 0;
@@ -273,19 +343,8 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
   }
   // Jobs with identical fronts are interchangeable: order their start slots.
   std::vector<std::pair<int, int>> sym;
-  {
-    std::map<std::string, int> last;
-    for (int jj = 0; jj < J; ++jj) {
-      std::string sig;
-      for (int c : inst.jobs[r.jobs[jj]].front) {
-        const Config& cfg = inst.jobs[r.jobs[jj]].configs[c];
-        sig += std::to_string(cfg.width()) + "/" + std::to_string(cfg.seconds) + "/" + std::to_string(cfg.placements.size()) + ";";
-      }
-      auto it = last.find(sig);
-      if (it != last.end()) sym.push_back({it->second, jj});
-      last[sig] = jj;
-    }
-  }
+  for (const auto& cls : classes)
+    for (size_t k = 1; k < cls.size(); ++k) sym.push_back({cls[k - 1], cls[k]});
   for (size_t k = 0; k < sym.size(); ++k) row_lo.push_back(-kInf), row_hi.push_back(0);
   std::vector<std::vector<int>> sym_of(J);
   for (size_t k = 0; k < sym.size(); ++k) sym_of[sym[k].first].push_back(int(nrows + k)), sym_of[sym[k].second].push_back(-int(nrows + k) - 1);
