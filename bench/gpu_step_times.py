@@ -76,6 +76,18 @@ class GPT(nn.Module):
         return F.cross_entropy(logits.float().view(-1, VOCAB), targets.view(-1))
 
 
+def build(dev, d, heads, layers, seq):
+    """On the device itself: a 6.7B model's initialization on the CPU takes minutes."""
+    if dev.type == "cuda":
+        with torch.device(dev):
+            return GPT(d, heads, layers, seq)
+    return GPT(d, heads, layers, seq)
+
+
+def oom_error(dev):
+    return torch.cuda.OutOfMemoryError if dev.type == "cuda" else MemoryError
+
+
 def sync(dev):
     if dev.type == "cuda":
         torch.cuda.synchronize()
@@ -146,37 +158,32 @@ def main():
     print("device %s, torch %s, seq_len %d" % (name, torch.__version__, seq), flush=True)
     print("%6s %5s %6s %4s %5s %10s %12s" % ("d", "heads", "layers", "mb", "ckpt", "seconds", "TFLOP/s"))
     for d, heads, layers in widths:
-        if True:
-            try:
-                if dev.type == "cuda":  # built in place: a 6.7B model's CPU init takes minutes
-                    with torch.device(dev):
-                        model = GPT(d, heads, layers, seq)
-                else:
-                    model = GPT(d, heads, layers, seq)
-            except torch.cuda.OutOfMemoryError if dev.type == "cuda" else MemoryError:
-                print("%6d %5d %6d %4s %5s %10s" % (d, heads, layers, "-", "-", "oom"), flush=True)
-                torch.cuda.empty_cache()
+        try:
+            model = build(dev, d, heads, layers, seq)
+        except oom_error(dev):
+            print("%6d %5d %6d %4s %5s %10s" % (d, heads, layers, "-", "-", "oom"), flush=True)
+            torch.cuda.empty_cache()
+            continue
+        for ckpt in (False, True):
+            if ckpt and not a.whole and layers != depths[-1]:
                 continue
-            for ckpt in (False, True):
-                if ckpt and not a.whole and layers != depths[-1]:
+            model.checkpointing = ckpt
+            for mb in mbs:
+                try:
+                    s = time_micro_batch(model, dev, mb, seq, reps)
+                except oom_error(dev):
+                    model.zero_grad(set_to_none=True)
+                    torch.cuda.empty_cache()
+                    print("%6d %5d %6d %4d %5s %10s" % (d, heads, layers, mb, ckpt, "oom"), flush=True)
                     continue
-                model.checkpointing = ckpt
-                for mb in mbs:
-                    try:
-                        s = time_micro_batch(model, dev, mb, seq, reps)
-                    except torch.cuda.OutOfMemoryError if dev.type == "cuda" else MemoryError:
-                        model.zero_grad(set_to_none=True)
-                        torch.cuda.empty_cache()
-                        print("%6d %5d %6d %4d %5s %10s" % (d, heads, layers, mb, ckpt, "oom"), flush=True)
-                        continue
-                    params = sum(p.numel() for p in model.parameters())
-                    flops = (6.0 * params + 12.0 * layers * d * seq) * mb * seq * (4.0 / 3.0 if ckpt else 1.0)
-                    rows.append({"d_model": d, "heads": heads, "layers": layers, "micro_batch": mb,
-                                 "checkpointing": ckpt, "seconds": s})
-                    print("%6d %5d %6d %4d %5s %10.5f %12.1f" % (d, heads, layers, mb, ckpt, s, flops / s / 1e12), flush=True)
-            del model
-            if dev.type == "cuda":
-                torch.cuda.empty_cache()
+                params = sum(p.numel() for p in model.parameters())
+                flops = (6.0 * params + 12.0 * layers * d * seq) * mb * seq * (4.0 / 3.0 if ckpt else 1.0)
+                rows.append({"d_model": d, "heads": heads, "layers": layers, "micro_batch": mb,
+                             "checkpointing": ckpt, "seconds": s})
+                print("%6d %5d %6d %4d %5s %10.5f %12.1f" % (d, heads, layers, mb, ckpt, s, flops / s / 1e12), flush=True)
+        del model
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
     adam = time_adamw(dev, 1 << 28 if dev.type == "cuda" else 1 << 20, reps)
     print("fused AdamW: %.3g s per parameter (%.1f GB/s at 16 B/param read+write)" % (adam, 16 * 2 / adam / 1e9))
     out = {"device": name, "torch": torch.__version__, "seq_len": seq, "vocab": VOCAB,
@@ -201,7 +208,7 @@ def check(path, smoke):
         models = [("125m", 768, 12, 12), ("350m", 1024, 16, 24), ("760m", 1536, 16, 24), ("1.3b", 2048, 16, 24)]
     print("%6s %4s %5s %12s %12s %8s" % ("model", "mb", "ckpt", "measured s", "split s", "ratio"))
     for name, d, heads, layers in models:
-        model = GPT(d, heads, layers, seq).to(dev)
+        model = build(dev, d, heads, layers, seq)
         for ckpt in (False, True):
             model.checkpointing = ckpt
             for mb in (1, 4):

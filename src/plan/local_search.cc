@@ -44,17 +44,11 @@ class Search {
 
   // Decodes `c`; `ends` gets each job's end time.
   Key Evaluate(const Candidate& c, std::vector<double>* ends) const {
-    Packer packer(inst_);
+    ListChoices(inst_, c.order, c.config, ends);
     Key k{0, 0};
-    ends->assign(inst_.jobs.size(), 0);
-    for (int j : c.order) {
-      double finish;
-      Choice ch = EarliestPlacement(inst_, packer, j, c.config[j], &finish);
-      const Config& cfg = inst_.jobs[j].configs[ch.config];
-      packer.Place(cfg.placements[ch.placement], finish - cfg.seconds, cfg.seconds);
-      (*ends)[j] = finish;
-      k.makespan = std::max(k.makespan, finish);
-      k.weighted_ends += finish * cfg.width();
+    for (size_t j = 0; j < ends->size(); ++j) {
+      k.makespan = std::max(k.makespan, (*ends)[j]);
+      k.weighted_ends += (*ends)[j] * inst_.jobs[j].configs[c.config[j]].width();
     }
     return k;
   }

@@ -89,17 +89,24 @@ Choice EarliestPlacement(const Instance& inst, const Packer& packer, int j, int 
   return best;
 }
 
-Schedule ListSchedule(const Instance& inst, const std::vector<int>& order, const std::vector<int>& config) {
+std::vector<Choice> ListChoices(const Instance& inst, const std::vector<int>& order, const std::vector<int>& config,
+                                std::vector<double>* finish) {
   Packer packer(inst);
   std::vector<Choice> choices;
+  if (finish) finish->assign(inst.jobs.size(), 0);
   for (int j : order) {
-    double finish;
-    Choice c = EarliestPlacement(inst, packer, j, config[j], &finish);
+    double f;
+    Choice c = EarliestPlacement(inst, packer, j, config[j], &f);
     const Config& cfg = inst.jobs[j].configs[c.config];
-    packer.Place(cfg.placements[c.placement], finish - cfg.seconds, cfg.seconds);
+    packer.Place(cfg.placements[c.placement], f - cfg.seconds, cfg.seconds);
     choices.push_back(c);
+    if (finish) (*finish)[j] = f;
   }
-  return SerialSchedule(inst, choices);
+  return choices;
+}
+
+Schedule ListSchedule(const Instance& inst, const std::vector<int>& order, const std::vector<int>& config) {
+  return SerialSchedule(inst, ListChoices(inst, order, config));
 }
 
 void AssignDevices(const Instance& inst, Schedule* s) {

@@ -61,8 +61,12 @@ Schedule SerialSchedule(const Instance& inst, const std::vector<Choice>& order);
 // holds (ties: the lower placement index); *finish gets that finish time.
 Choice EarliestPlacement(const Instance& inst, const Packer& packer, int j, int config, double* finish);
 
-// List scheduling: the jobs in `order`, job j in configuration config[j], each at its
-// EarliestPlacement.
+// List scheduling's choices: the jobs in `order`, job j in configuration config[j], each at its
+// EarliestPlacement; `finish`, when given, gets each job's finish time (indexed by job).
+std::vector<Choice> ListChoices(const Instance& inst, const std::vector<int>& order, const std::vector<int>& config,
+                                std::vector<double>* finish = nullptr);
+
+// The schedule of those choices.
 Schedule ListSchedule(const Instance& inst, const std::vector<int>& order, const std::vector<int>& config);
 
 // Gives each job concrete device ids: lowest free ids at its start, jobs taken by start time.
