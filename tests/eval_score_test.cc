@@ -124,6 +124,36 @@ TEST_CASE("evalscore: hidden_states with causal mask and positions 0..T-1 is for
   }
 }
 
+TEST_CASE("evalscore: hidden_states at given rows equals the full states at those rows", "[evalscore]") {
+  for (const ModelConfig& c : TinyConfigs()) {
+    INFO(c.model_type);
+    CausalLM m = RandomModel(c, 5);
+    torch::NoGradGuard no_grad;
+    const int64_t b = 2, t = kPositions;
+    torch::Tensor ids = torch::randint(kVocab, {b, t}, torch::kInt64);
+    // Sequence 0: plain causal; sequence 1: two segments after a shared prefix of 4, positions
+    // restarting at 4 for the second (as packing lays out choices).
+    torch::Tensor positions = torch::arange(t, torch::kInt64).expand({b, t}).contiguous();
+    torch::Tensor seg = torch::zeros({b, t}, torch::kInt64);
+    for (int64_t j = 4; j < t; ++j) {
+      seg[1][j] = j < 8 ? 1 : 2;
+      if (j >= 8) positions[1][j] = j - 4;
+    }
+    torch::Tensor key = seg.unsqueeze(1), query = seg.unsqueeze(2);
+    torch::Tensor mask = (key.eq(0) | key.eq(query)) & torch::ones({t, t}, torch::kBool).tril();
+    torch::Tensor full = m->hidden_states(ids, positions, mask);
+    // Rows in any order, repeated, first and last positions included.
+    torch::Tensor rows = torch::tensor({11, 3, 3, 0, 5, 6, 7, 2}, torch::kInt64).view({b, 4});
+    torch::Tensor got = m->hidden_states(ids, positions, mask, rows);
+    REQUIRE(got.sizes() == torch::IntArrayRef({b, 4, full.size(2)}));
+    torch::Tensor want = full.gather(1, rows.unsqueeze(-1).expand({b, 4, full.size(2)}));
+    REQUIRE(torch::allclose(got, want, 1e-5, 1e-5));
+    // The rows are read: others give other states.
+    REQUIRE(!torch::allclose(m->hidden_states(ids, positions, mask, rows.flip(1)), want, 1e-3, 1e-3));
+    REQUIRE_THROWS(m->hidden_states(ids, positions, mask, torch::full({b, 1}, t, torch::kInt64)));
+  }
+}
+
 TEST_CASE("evalscore: packing shares a context among its choices and keeps truncation's definition", "[evalscore]") {
   // Item 0: context of 3 and choices of 1, 2, 3 tokens; item 1: a context that only the long
   // choice must truncate. max_positions 6.

@@ -1,5 +1,6 @@
 // ScoreRequests: packs (packing.h) batched under a token budget; the transformer runs to its final
-// hidden states, which are gathered at the targets' positions before the head and log-softmax.
+// hidden states at the targets' positions only (the last block computes no other rows), which go
+// through the head and log-softmax.
 #include "eval/scorer.h"
 
 #include <algorithm>
@@ -37,14 +38,22 @@ std::vector<Score> ScoreShard(CausalLM& model, const std::vector<Request>& reqs,
     const int64_t t = static_cast<int64_t>(packs[batch[0]].tokens.size());  // the longest: packs come sorted
     // Padding: token 0 at position 0 in segment -1, which attends only to itself and earlier
     // padding, and which no real token attends to.
-    std::vector<int64_t> ids(b * t, 0), positions(b * t, 0), segments(b * t, -1), rows, targets, owners;
+    // The last block runs only at the targets' positions: r of them per sequence (the most any
+    // pack has), shorter lists padded by repeating their first; `rows` picks the real ones out of
+    // the [b, r] result.
+    size_t r = 1;
+    for (int pi : batch) r = std::max(r, packs[pi].targets.size());
+    std::vector<int64_t> ids(b * t, 0), positions(b * t, 0), segments(b * t, -1), at(b * r, 0), rows, targets, owners;
     for (int64_t i = 0; i < b; ++i) {
       const Pack& p = packs[batch[i]];
       std::copy(p.tokens.begin(), p.tokens.end(), ids.begin() + i * t);
       std::copy(p.positions.begin(), p.positions.end(), positions.begin() + i * t);
       std::copy(p.segments.begin(), p.segments.end(), segments.begin() + i * t);
-      for (const Pack::Target& target : p.targets) {
-        rows.push_back(i * t + target.index);
+      TORCH_CHECK(!p.targets.empty(), "a pack without targets");
+      for (size_t k = 0; k < r; ++k) at[i * r + k] = p.targets[k < p.targets.size() ? k : 0].index;
+      for (size_t k = 0; k < p.targets.size(); ++k) {
+        const Pack::Target& target = p.targets[k];
+        rows.push_back(i * int64_t(r) + int64_t(k));
         targets.push_back(target.token);
         owners.push_back(target.request);
       }
@@ -56,8 +65,9 @@ std::vector<Score> ScoreShard(CausalLM& model, const std::vector<Request>& reqs,
     // Key j is visible to query i: j <= i, and j is in the prefix or in i's own segment.
     torch::Tensor key = seg.unsqueeze(1), query = seg.unsqueeze(2);
     torch::Tensor mask = (key.eq(0) | key.eq(query)) & torch::ones({t, t}, seg.options().dtype(torch::kBool)).tril();
-    torch::Tensor hidden = model->hidden_states(to_device(ids, {b, t}), to_device(positions, {b, t}), mask);
-    torch::Tensor selected = hidden.reshape({b * t, -1}).index_select(0, to_device(rows, {-1}));
+    torch::Tensor hidden =
+        model->hidden_states(to_device(ids, {b, t}), to_device(positions, {b, t}), mask, to_device(at, {b, int64_t(r)}));
+    torch::Tensor selected = hidden.reshape({b * int64_t(r), -1}).index_select(0, to_device(rows, {-1}));
     TokenScores s = ScoreRows(selected, to_device(targets, {-1}),
                               [&](const torch::Tensor& h) { return model->head_logits(h); });
     // Targets list each request's tokens in continuation order: the sums run in the plain loop's order.

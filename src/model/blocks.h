@@ -21,7 +21,14 @@ class Block : public torch::nn::Module {
   // x: [batch, time, hidden] -> [batch, time, hidden]. `rot` holds the rotary tables of the
   // positions (undefined for gpt2); `mask` is CausalAttention's (undefined: causal). Deterministic:
   // the same inputs give bitwise the same output, which activation checkpointing relies on.
-  virtual torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rot, const torch::Tensor& mask) = 0;
+  //
+  // rows, when defined: [batch, r] int64 indices into time, the only positions whose output is
+  // wanted (evaluation's last block, where only scored positions reach the head). Keys and values
+  // still come from every position; queries, the output projection and the MLP run on those rows
+  // only. mask is then [batch, 1, r, time] (the full mask's rows), and the result [batch, r,
+  // hidden] equals the full result gathered at rows, up to float rounding.
+  virtual torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rot, const torch::Tensor& mask,
+                                const torch::Tensor& rows) = 0;
 };
 
 // The block of cfg.model_type (one of gpt2, gpt_neox, llama; the config was validated on load).

@@ -42,13 +42,20 @@ struct CausalLMImpl::Impl {
   torch::nn::Linear head{nullptr};           // undefined when tied to tok
 
   // The blocks and the final norm on embedded inputs x; mask as CausalAttention takes it
-  // (checkpointing only runs the causal training path).
-  torch::Tensor trunk(torch::Tensor x, const RotaryTables& rot, const torch::Tensor& mask, bool checkpoint) {
-    for (const auto& block : blocks) {
+  // (checkpointing only runs the causal training path). rows as hidden_states takes them: the
+  // last block keeps only those rows, and so does its mask.
+  torch::Tensor trunk(torch::Tensor x, const RotaryTables& rot, const torch::Tensor& mask, bool checkpoint,
+                      const torch::Tensor& rows = {}) {
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      const auto& block = blocks[i];
       if (checkpoint) {
-        x = Checkpoint([block, rot](const torch::Tensor& in) { return block->forward(in, rot, {}); }, x);
+        x = Checkpoint([block, rot](const torch::Tensor& in) { return block->forward(in, rot, {}, {}); }, x);
+      } else if (rows.defined() && i + 1 == blocks.size()) {
+        torch::Tensor mask_rows = mask.gather(2, rows.view({rows.size(0), 1, rows.size(1), 1})
+                                                     .expand({mask.size(0), mask.size(1), rows.size(1), mask.size(3)}));
+        x = block->forward(x, rot, mask_rows, rows);
       } else {
-        x = block->forward(x, rot, mask);
+        x = block->forward(x, rot, mask, {});
       }
     }
     return rms_norm ? rms_norm(x) : layer_norm(x);
@@ -101,7 +108,7 @@ torch::Tensor CausalLMImpl::forward(const torch::Tensor& ids) {
 }
 
 torch::Tensor CausalLMImpl::hidden_states(const torch::Tensor& ids, const torch::Tensor& positions,
-                                          const torch::Tensor& mask) {
+                                          const torch::Tensor& mask, const torch::Tensor& rows) {
   Impl& m = *impl_;
   TORCH_CHECK(ids.dim() == 2 && ids.scalar_type() == torch::kInt64, "ids must be [batch, time] int64");
   TORCH_CHECK(positions.sizes() == ids.sizes() && positions.scalar_type() == torch::kInt64,
@@ -115,8 +122,14 @@ torch::Tensor CausalLMImpl::hidden_states(const torch::Tensor& ids, const torch:
               cfg_.max_positions - 1);
   torch::Tensor x = m.tok(ids);
   if (m.pos) x = x + m.pos(positions);
+  if (rows.defined()) {
+    TORCH_CHECK(rows.dim() == 2 && rows.size(0) == batch && rows.size(1) >= 1 && rows.scalar_type() == torch::kInt64,
+                "rows must be [batch, r] int64 with r >= 1");
+    const auto [rlo, rhi] = torch::aminmax(rows);
+    TORCH_CHECK(rlo.item<int64_t>() >= 0 && rhi.item<int64_t>() < time, "rows outside 0..", time - 1);
+  }
   RotaryTables rot = MakeRotaryTables(positions, cfg_.rotary_dims(), cfg_.rope_theta, x.scalar_type());
-  return m.trunk(x, rot, AdditiveMask(mask, x.scalar_type()), /*checkpoint=*/false);
+  return m.trunk(x, rot, AdditiveMask(mask, x.scalar_type()), /*checkpoint=*/false, rows);
 }
 
 torch::Tensor CausalLMImpl::head_logits(const torch::Tensor& hidden) {

@@ -37,7 +37,13 @@ class CausalLMImpl : public torch::nn::Module {
   // query must attend to at least one key (give padding its own diagonal), else its row is NaN.
   // With positions 0..time-1 and the lower-triangular mask this is forward(ids) before the head.
   // Returns [batch, time, hidden] in the parameters' dtype.
-  torch::Tensor hidden_states(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& mask);
+  //
+  // rows, when given: [batch, r] int64 in 0..time-1, the positions whose states are wanted (those
+  // that reach the head); the result is then [batch, r, hidden], the full result at those rows up
+  // to float rounding. The last block runs its queries, output projection and MLP on these rows
+  // only: where few positions are scored (LAMBADA: 1-3 of ~80) that is most of a block's work.
+  torch::Tensor hidden_states(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& mask,
+                              const torch::Tensor& rows = {});
   // The output head: [..., hidden] -> [..., vocab] logits, as forward applies it.
   torch::Tensor head_logits(const torch::Tensor& hidden);
 

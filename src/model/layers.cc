@@ -118,18 +118,19 @@ torch::Tensor CausalAttention(const torch::Tensor& q, const torch::Tensor& k_in,
     return at::scaled_dot_product_attention(q, k, v, mask_in, /*dropout_p=*/0.0, /*is_causal=*/false);
   return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/true);
 #else
-  const int64_t b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);
+  const int64_t b = q.size(0), h = q.size(1), tq = q.size(2), t = k.size(2), d = q.size(3);
+  TORCH_CHECK(mask_in.defined() || tq == t, "causal attention without a mask needs as many queries as keys");
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   // One batched GEMM computes scale x q k^T + mask, the mask being -inf above the diagonal (or
   // the given one, per sequence and shared by the heads): the scaling and masking ride in the
   // GEMM's epilogue instead of two more passes over the scores.
   torch::Tensor mask = mask_in.defined()
-                           ? mask_in.expand({b, h, t, t}).reshape({b * h, t, t})
+                           ? mask_in.expand({b, h, tq, t}).reshape({b * h, tq, t})
                            : torch::full({t, t}, -std::numeric_limits<double>::infinity(), q.options()).triu(1);
-  torch::Tensor scores = torch::baddbmm(mask, q.reshape({b * h, t, d}), k.reshape({b * h, t, d}).transpose(1, 2),
+  torch::Tensor scores = torch::baddbmm(mask, q.reshape({b * h, tq, d}), k.reshape({b * h, t, d}).transpose(1, 2),
                                         /*beta=*/1.0, /*alpha=*/scale);
   torch::Tensor probs = torch::softmax(scores, -1, AtLeastFloat32(scores.scalar_type())).to(v.scalar_type());
-  return torch::bmm(probs, v.reshape({b * h, t, d})).view({b, h, t, d});
+  return torch::bmm(probs, v.reshape({b * h, t, d})).view({b, h, tq, d});
 #endif
 }
 

@@ -56,9 +56,10 @@ torch::Tensor ApplyRotary(const torch::Tensor& x, const RotaryTables& rot);
 // Causal softmax attention. q: [batch, heads, time, head_dim]; k, v: [batch, kv_heads, time,
 // head_dim] with heads a multiple of kv_heads (query head h reads kv head h / (heads / kv_heads)).
 // Scale 1/sqrt(head_dim); the softmax runs in at least float32. Returns [batch, heads, time, head_dim].
-// mask undefined: causal (the training path, fused). Otherwise an additive mask [batch, 1, time,
-// time] in q's dtype, 0 where query i may attend to key j and -inf elsewhere (AdditiveMask); every
-// row needs a 0, else that query's output is NaN.
+// mask undefined: causal (the training path, fused; as many queries as keys). Otherwise an
+// additive mask [batch, 1, queries, keys] in q's dtype, 0 where query i may attend to key j and
+// -inf elsewhere (AdditiveMask); every row needs a 0, else that query's output is NaN. With a
+// mask, q may hold fewer positions than k, v (a subset of the queries; the output has q's).
 torch::Tensor CausalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const torch::Tensor& mask = {});
 // bool [batch, time, time] (true: may attend) -> CausalAttention's additive mask in `dtype`.

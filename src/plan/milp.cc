@@ -535,7 +535,6 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
   }
   if (whole_fits) {
     info->method = "time-indexed MILP (whole instance)";
-    info->objective = best.makespan();
     // Raise the proven lower bound with relaxed (rounded-down) models, finer while time lasts.
     for (int slots = 16; slots <= opt.max_slots && info->status != "optimal"; slots *= 2) {
       double left = opt.time_limit_seconds - Since(t0);
@@ -587,11 +586,8 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
       if (!improved) break;
     }
     info->status = "feasible";
-    info->objective = best.makespan();
   }
-  // A bound that meets the plan proves it optimal, whichever way it was found.
-  if (info->best_bound >= info->objective - 1e-6) info->status = "optimal";
-  info->gap = info->objective > 0 ? std::max(0.0, (info->objective - info->best_bound) / info->objective) : 0;
+  info->Settle(best.makespan(), /*proves=*/true);
   return best;
 }
 

@@ -2,6 +2,7 @@
 // JSON layout: docs/planner.md. The plan embeds its instance so `--simulate` needs nothing else.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,14 @@ struct SolverInfo {
   double seconds = 0;           // wall time of planning
   double grid_seconds = 0;      // time-slot length of the MILP, 0 when none
   int subproblems = 0;          // MILPs solved
+
+  // objective := the plan's makespan, gap from best_bound. With `proves`, a bound that meets the
+  // makespan makes the status optimal, however the plan was found (baselines keep "heuristic").
+  void Settle(double makespan, bool proves) {
+    objective = makespan;
+    if (proves && best_bound >= objective - 1e-6) status = "optimal";
+    gap = objective > 0 ? std::max(0.0, (objective - best_bound) / objective) : 0;
+  }
 };
 
 struct Plan {

@@ -49,10 +49,7 @@ Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
     plan.solver.method += ", between local searches";
     if (polished.makespan() < plan.schedule.makespan() - 1e-9) {
       plan.schedule = std::move(polished);
-      SolverInfo& si = plan.solver;
-      si.objective = plan.schedule.makespan();
-      if (si.best_bound >= si.objective - 1e-6) si.status = "optimal";
-      si.gap = std::max(0.0, (si.objective - si.best_bound) / si.objective);
+      plan.solver.Settle(plan.schedule.makespan(), /*proves=*/true);
     }
     // The solver's bound holds for every schedule too (docs/planner.md).
     plan.lower_bound = std::max(plan.lower_bound, plan.solver.best_bound);
@@ -63,9 +60,8 @@ Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
     else return Status::UserError("--policy: unknown policy '" + opt.policy + "'; one of milp, greedy, uniform, current-practice");
     plan.solver.status = "heuristic";
     plan.solver.method = opt.policy;
-    plan.solver.objective = plan.schedule.makespan();
     plan.solver.best_bound = plan.lower_bound;
-    plan.solver.gap = plan.solver.objective > 0 ? (plan.solver.objective - plan.lower_bound) / plan.solver.objective : 0;
+    plan.solver.Settle(plan.schedule.makespan(), /*proves=*/false);
   }
   plan.solver.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   Status st = CheckSchedule(inst, plan.schedule);
