@@ -1,10 +1,11 @@
 // The C++ side of bench/eval:
 //   saturn_bench_eval make-model CONFIG.json SEED DIR   a random-weight model in the HF layout
-//   saturn_bench_eval baselines DIR TASKS.yaml ITEMS PADDED_BATCH THREADS OUT.jsonl [DEVICE]
-//       scores the first ITEMS items of every task with (a) ScorePlain and (b) ScorePaddedToMax,
-//       prints one JSON line per task (seconds, items, and the token counts of saturn's packing:
-//       tokens the model runs and continuation tokens scored), and writes the per-example
-//       log-likelihoods of (a) and (b) to OUT.jsonl
+//   saturn_bench_eval baselines DIR TASKS.yaml ITEMS PADDED_BATCH THREADS OUT.jsonl [DEVICE [PADDED_ITEMS]]
+//       scores the first ITEMS items of every task with (a) ScorePlain and the first PADDED_ITEMS
+//       (default and at most ITEMS) with (b) ScorePaddedToMax, prints one JSON line per task
+//       (seconds, items, and the token counts of saturn's packing: tokens the model runs and
+//       continuation tokens scored), and writes the per-example log-likelihoods of (a) and (b)
+//       to OUT.jsonl ("padded" only for (b)'s items)
 //   saturn_bench_eval matmul THREADS [DEVICE]           float32 torch::mm GFLOP/s: 2048^3 on the
 //       CPU, 8192^3 on cuda (TF32 off, LibTorch's default for matmul)
 #include <chrono>
@@ -22,6 +23,7 @@
 #include "eval/scorer.h"
 #include "eval/task.h"
 #include "model/hf_checkpoint.h"
+#include "util/heap.h"
 
 using namespace saturn;
 using nlohmann::json;
@@ -40,6 +42,8 @@ double Since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The allocator policy of saturn eval, so that (a), (b) and (c) differ only in how they score.
+  KeepLargeAllocationsInHeap();
   const std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "make-model" && argc == 5) {
     auto cfg = LoadModelConfig(argv[2]);
@@ -63,8 +67,8 @@ int main(int argc, char** argv) {
     std::printf("%.3f\n", 2.0 * n * n * n * reps / Since(t0) / 1e9);
     return 0;
   }
-  if (cmd == "baselines" && (argc == 8 || argc == 9)) {
-    const std::string device = argc == 9 ? argv[8] : "cpu";
+  if (cmd == "baselines" && argc >= 8 && argc <= 10) {
+    const std::string device = argc >= 9 ? argv[8] : "cpu";
     torch::set_num_threads(std::stoi(argv[6]));
     auto model = LoadHfModel(argv[2]);
     if (!model.ok()) return Fail(model.status());
@@ -74,6 +78,7 @@ int main(int argc, char** argv) {
     auto tok = Tokenizer::Load(tf->tokenizer);
     if (!tok.ok()) return Fail(tok.status());
     const int items = std::stoi(argv[4]), padded_batch = std::stoi(argv[5]);
+    const int padded_items = std::min(items, argc == 10 ? std::stoi(argv[9]) : items);
     std::ofstream out(argv[7]);
     for (const TaskSpec& spec : tf->tasks) {
       auto task = LoadTask(spec);
@@ -91,16 +96,23 @@ int main(int argc, char** argv) {
       auto t0 = std::chrono::steady_clock::now();
       std::vector<Score> plain = ScorePlain(*model, tr.requests, device);
       const double plain_s = Since(t0);
+      std::vector<Request> first;  // (b)'s requests: requests come in item order
+      for (const Request& r : tr.requests)
+        if (r.item < padded_items) first.push_back(r);
       t0 = std::chrono::steady_clock::now();
-      std::vector<Score> padded = ScorePaddedToMax(*model, tr.requests, padded_batch, device);
+      std::vector<Score> padded = ScorePaddedToMax(*model, first, padded_batch, device);
       const double padded_s = Since(t0);
       std::printf("%s\n", json({{"task", spec.name}, {"items", task->items.size()}, {"full_items", full_items},
+                                {"padded_items", std::min<size_t>(task->items.size(), size_t(padded_items))},
                                 {"plain_seconds", plain_s}, {"padded_seconds", padded_s},
                                 {"run_tokens", run_tokens}, {"scored_tokens", scored_tokens}}).dump().c_str());
       std::fflush(stdout);
-      for (size_t r = 0; r < tr.requests.size(); ++r)
-        out << json({{"task", spec.name}, {"item", tr.requests[r].item}, {"choice", tr.requests[r].choice},
-                     {"plain", plain[r].loglikelihood}, {"padded", padded[r].loglikelihood}}).dump() << "\n";
+      for (size_t r = 0; r < tr.requests.size(); ++r) {
+        json line = {{"task", spec.name}, {"item", tr.requests[r].item}, {"choice", tr.requests[r].choice},
+                     {"plain", plain[r].loglikelihood}};
+        if (r < padded.size()) line["padded"] = padded[r].loglikelihood;
+        out << line.dump() << "\n";
+      }
     }
     return 0;
   }

@@ -23,6 +23,7 @@
 #include "eval/task.h"
 #include "model/hf_checkpoint.h"
 #include "util/files.h"
+#include "util/heap.h"
 
 namespace saturn {
 namespace {
@@ -88,6 +89,7 @@ Status Eval(const EvalArgs& a) {
   if (!world.ok()) return world.status();
   Communicator& comm = **world;
   torch::set_num_threads(a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency())));
+  KeepLargeAllocationsInHeap();
   if (a.device == "cuda" && !torch::cuda::is_available())
     return Status::UserError("--device cuda: this LibTorch has no CUDA device available; use --device cpu");
 

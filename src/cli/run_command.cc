@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "config/sweep.h"
 #include "train/trainer.h"
+#include "util/heap.h"
 
 namespace saturn {
 namespace {
@@ -33,6 +34,7 @@ Status Run(const RunArgs& a) {
   }
   if (a.only.empty())
     for (const auto& j : sweep->jobs) jobs.push_back(&j);
+  KeepLargeAllocationsInHeap();
   for (const JobSpec* j : jobs) SATURN_RETURN_IF_ERROR(TrainJob(*sweep, *j, a.opt));
   return Status::Ok();
 }

@@ -1,0 +1,15 @@
+// The process heap's policy for large blocks (glibc; elsewhere a no-op).
+#pragma once
+
+namespace saturn {
+
+// From now on, keep allocations of up to 1 GiB in the heap and keep freed heap memory for reuse,
+// instead of glibc's default: a fresh mmap for every block above a threshold of at most 32 MiB,
+// unmapped again on free. LibTorch's CPU tensors come from malloc, and a fresh mapping is zeroed
+// by the kernel page by page on first touch: evaluation and training allocate activations of
+// tens to hundreds of MB for every batch, and paid that each time (saturn eval on LAMBADA with
+// batches of 8192 tokens: 14.7 s of system time in a 65 s run, 1.9 s with this; bench/RESULTS.md).
+// The cost: up to 1 GiB of freed memory may stay with the process. Call once, before the work.
+void KeepLargeAllocationsInHeap();
+
+}  // namespace saturn
