@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
     auto tok = Tokenizer::Load(tf->tokenizer);
     if (!tok.ok()) return Fail(tok.status());
     const int items = std::stoi(argv[4]), padded_batch = std::stoi(argv[5]);
-    const int padded_items = std::min(items, argc == 10 ? std::stoi(argv[9]) : items);
+    const int padded_items = std::max(1, std::min(items, argc == 10 ? std::stoi(argv[9]) : items));
     std::ofstream out(argv[7]);
     for (const TaskSpec& spec : tf->tasks) {
       auto task = LoadTask(spec);

@@ -18,23 +18,6 @@ torch::Tensor MergeHeads(const torch::Tensor& x) {
   return x.transpose(1, 2).reshape({x.size(0), x.size(2), x.size(1) * x.size(3)});
 }
 
-// x: [batch, time, ...] -> x at rows ([batch, r] indices into time): [batch, r, ...]. Undefined
-// rows: x itself.
-torch::Tensor AtRows(const torch::Tensor& x, const torch::Tensor& rows) {
-  if (!rows.defined()) return x;
-  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
-  shape[1] = rows.size(1);
-  std::vector<int64_t> view(x.dim(), 1);
-  view[0] = rows.size(0), view[1] = rows.size(1);
-  return x.gather(1, rows.view(view).expand(shape));
-}
-
-// The same on [batch, heads, time, head_dim] (rows index time, shared by the heads).
-torch::Tensor HeadsAtRows(const torch::Tensor& x, const torch::Tensor& rows) {
-  if (!rows.defined()) return x;
-  return AtRows(x.transpose(1, 2), rows).transpose(1, 2);
-}
-
 // A submodule that only groups others under a name (transformers' "attn", "mlp", ...).
 std::shared_ptr<torch::nn::Module> Group(torch::nn::Module& parent, const std::string& name) {
   return parent.register_module(name, std::make_shared<torch::nn::Module>());
@@ -91,7 +74,7 @@ class NeoxBlock : public Block {
     torch::Tensor qkv = qkv_(ln_in_(x_all));
     int64_t d = x_all.size(-1) / heads_;
     qkv = qkv.view({x_all.size(0), x_all.size(1), heads_, 3 * d}).permute({0, 2, 1, 3});
-    torch::Tensor q = HeadsAtRows(ApplyRotary(qkv.narrow(-1, 0, d), rot), rows);
+    torch::Tensor q = ApplyRotary(AtRows(qkv.narrow(-1, 0, d), rows, 2), RotaryAtRows(rot, rows));
     torch::Tensor k = ApplyRotary(qkv.narrow(-1, d, d), rot);
     torch::Tensor attn = dense_(MergeHeads(CausalAttention(q, k, qkv.narrow(-1, 2 * d, d), mask)));
     torch::Tensor x = AtRows(x_all, rows);
@@ -128,10 +111,7 @@ class LlamaBlock : public Block {
   torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rot, const torch::Tensor& mask,
                         const torch::Tensor& rows) override {
     torch::Tensor n = ln_in_(x);
-    // Only the queries' rows pass through q_proj, so their rotary tables are gathered too.
-    RotaryTables rot_q = rot;
-    if (rows.defined() && rot.cos.defined()) rot_q = {HeadsAtRows(rot.cos, rows), HeadsAtRows(rot.sin, rows)};
-    torch::Tensor q = ApplyRotary(SplitHeads(q_(AtRows(n, rows)), heads_), rot_q);
+    torch::Tensor q = ApplyRotary(SplitHeads(q_(AtRows(n, rows)), heads_), RotaryAtRows(rot, rows));
     torch::Tensor k = ApplyRotary(SplitHeads(k_(n), kv_heads_), rot);
     torch::Tensor h = AtRows(x, rows) + o_(MergeHeads(CausalAttention(q, k, SplitHeads(v_(n), kv_heads_), mask)));
     torch::Tensor m = ln_post_(h);

@@ -25,8 +25,9 @@ class Block : public torch::nn::Module {
   // rows, when defined: [batch, r] int64 indices into time, the only positions whose output is
   // wanted (evaluation's last block, where only scored positions reach the head). Keys and values
   // still come from every position; queries, the output projection and the MLP run on those rows
-  // only. mask is then [batch, 1, r, time] (the full mask's rows), and the result [batch, r,
-  // hidden] equals the full result gathered at rows, up to float rounding.
+  // only. mask is then [batch, 1, r, time] (the full mask's rows), rot position-based (tables
+  // [batch, 1, time, dims]), and the result [batch, r, hidden] equals the full result gathered at
+  // rows, up to float rounding.
   virtual torch::Tensor forward(const torch::Tensor& x, const RotaryTables& rot, const torch::Tensor& mask,
                                 const torch::Tensor& rows) = 0;
 };

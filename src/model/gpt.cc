@@ -51,9 +51,8 @@ struct CausalLMImpl::Impl {
       if (checkpoint) {
         x = Checkpoint([block, rot](const torch::Tensor& in) { return block->forward(in, rot, {}, {}); }, x);
       } else if (rows.defined() && i + 1 == blocks.size()) {
-        torch::Tensor mask_rows = mask.gather(2, rows.view({rows.size(0), 1, rows.size(1), 1})
-                                                     .expand({mask.size(0), mask.size(1), rows.size(1), mask.size(3)}));
-        x = block->forward(x, rot, mask_rows, rows);
+        TORCH_CHECK(mask.defined(), "rows need an explicit mask");
+        x = block->forward(x, rot, AtRows(mask, rows, 2), rows);
       } else {
         x = block->forward(x, rot, mask, {});
       }

@@ -71,6 +71,20 @@ RotaryTables MakeRotaryTables(const torch::Tensor& positions, int64_t rotary_dim
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 
+torch::Tensor AtRows(const torch::Tensor& x, const torch::Tensor& rows, int64_t dim) {
+  if (!rows.defined()) return x;
+  TORCH_CHECK(rows.dim() == 2 && rows.size(0) == x.size(0) && dim >= 1 && dim < x.dim(), "rows must be [batch, r]");
+  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end()), index(x.dim(), 1);
+  shape[dim] = index[dim] = rows.size(1);
+  index[0] = rows.size(0);
+  return x.gather(dim, rows.reshape(index).expand(shape));
+}
+
+RotaryTables RotaryAtRows(const RotaryTables& rot, const torch::Tensor& rows) {
+  if (!rows.defined() || !rot.cos.defined()) return rot;
+  return {AtRows(rot.cos, rows, 2), AtRows(rot.sin, rows, 2)};
+}
+
 namespace {
 
 torch::Tensor RotateHalf(const torch::Tensor& x) {

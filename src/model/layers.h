@@ -49,6 +49,13 @@ RotaryTables MakeRotaryTables(int64_t time, int64_t rotary_dims, double theta, t
 // time, rotary_dims], row b, t holding position positions[b][t]; the same values as above.
 RotaryTables MakeRotaryTables(const torch::Tensor& positions, int64_t rotary_dims, double theta,
                               torch::ScalarType dtype);
+// x gathered along `dim` at rows: rows is [batch, r] int64, one list of indices into dim per batch
+// element, shared by every other dimension; the result has x's shape with r at dim. Undefined
+// rows: x itself. Evaluation uses it to run a block's queries on the scored positions only.
+torch::Tensor AtRows(const torch::Tensor& x, const torch::Tensor& rows, int64_t dim = 1);
+// Position-based tables ([batch, 1, time, rotary_dims]) at rows; undefined tables or rows: rot.
+RotaryTables RotaryAtRows(const RotaryTables& rot, const torch::Tensor& rows);
+
 // x: [batch, heads, time, head_dim]; rotates the first rotary_dims of each head with the
 // rotate_half convention (x * cos + cat(-x2, x1) * sin) and passes the rest through.
 torch::Tensor ApplyRotary(const torch::Tensor& x, const RotaryTables& rot);

@@ -8,8 +8,11 @@ namespace saturn {
 // unmapped again on free. LibTorch's CPU tensors come from malloc, and a fresh mapping is zeroed
 // by the kernel page by page on first touch: evaluation and training allocate activations of
 // tens to hundreds of MB for every batch, and paid that each time (saturn eval on LAMBADA with
-// batches of 8192 tokens: 14.7 s of system time in a 65 s run, 1.9 s with this; bench/RESULTS.md).
-// The cost: up to 1 GiB of freed memory may stay with the process. Call once, before the work.
+// batches of 8192 tokens: 14.0 s of system time in a 63 s run, 1.7 s with this; bench/RESULTS.md).
+// The cost: freed blocks stay with the process for reuse (only free space at the top of the main
+// heap beyond 1 GiB goes back), so its footprint stays near its peak. Blocks that worker threads
+// allocate in their own arenas may still get a mapping above 64 MiB (glibc's per-thread heap
+// size). Call once, before the work.
 void KeepLargeAllocationsInHeap();
 
 }  // namespace saturn
