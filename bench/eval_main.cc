@@ -23,6 +23,7 @@
 #include "eval/scorer.h"
 #include "eval/task.h"
 #include "model/hf_checkpoint.h"
+#include "util/clock.h"
 #include "util/heap.h"
 
 using namespace saturn;
@@ -33,10 +34,6 @@ namespace {
 int Fail(const Status& s) {
   std::fprintf(stderr, "saturn_bench_eval: %s\n", s.message().c_str());
   return 2;
-}
-
-double Since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace
@@ -64,7 +61,7 @@ int main(int argc, char** argv) {
     const int reps = 10;
     for (int i = 0; i < reps; ++i) c = torch::mm(a, b);
     c.sum().item<float>();
-    std::printf("%.3f\n", 2.0 * n * n * n * reps / Since(t0) / 1e9);
+    std::printf("%.3f\n", 2.0 * n * n * n * reps / SecondsSince(t0) / 1e9);
     return 0;
   }
   if (cmd == "baselines" && argc >= 8 && argc <= 10) {
@@ -95,13 +92,13 @@ int main(int argc, char** argv) {
       TaskRequests tr = BuildRequests(*task, **tok);
       auto t0 = std::chrono::steady_clock::now();
       std::vector<Score> plain = ScorePlain(*model, tr.requests, device);
-      const double plain_s = Since(t0);
+      const double plain_s = SecondsSince(t0);
       std::vector<Request> first;  // (b)'s requests: requests come in item order
       for (const Request& r : tr.requests)
         if (r.item < padded_items) first.push_back(r);
       t0 = std::chrono::steady_clock::now();
       std::vector<Score> padded = ScorePaddedToMax(*model, first, padded_batch, device);
-      const double padded_s = Since(t0);
+      const double padded_s = SecondsSince(t0);
       std::printf("%s\n", json({{"task", spec.name}, {"items", task->items.size()}, {"full_items", full_items},
                                 {"padded_items", std::min<size_t>(task->items.size(), size_t(padded_items))},
                                 {"plain_seconds", plain_s}, {"padded_seconds", padded_s},

@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "plan/policies.h"
+#include "util/clock.h"
 #include "util/splitmix64.h"
 
 namespace saturn {
@@ -109,7 +110,6 @@ Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long m
   const int n = int(inst.jobs.size());
   if (n < 2 || max_moves <= 0) return start;
   auto t0 = std::chrono::steady_clock::now();
-  auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   Schedule from = OnFront(inst, start);
   Candidate cur;
   for (const Choice& ch : ChoicesByStart(from)) cur.order.push_back(ch.job);
@@ -125,7 +125,7 @@ Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long m
   const long kick_after = 40L * n;
   long since_best = 0, move = 0;
   for (; move < max_moves; ++move) {
-    if (move % 64 == 0 && since() > max_seconds) break;
+    if (move % 64 == 0 && SecondsSince(t0) > max_seconds) break;
     if (since_best >= kick_after) {  // restart near the best
       cur = best;
       for (int k = 2 + int(search.Below(3)); k > 0; --k) search.Move(&cur, best_ends, best_key.makespan);
@@ -148,7 +148,7 @@ Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long m
       since_best = 0;
     }
   }
-  if (stats) *stats = {move, since()};
+  if (stats) *stats = {move, SecondsSince(t0)};
   Schedule out = ListSchedule(inst, best.order, best.config);
   return out.makespan() < from.makespan() - 1e-9 ? out : from;
 }

@@ -21,13 +21,13 @@
 
 #include "plan/cbc_check.h"
 #include "plan/policies.h"
+#include "util/clock.h"
 
 namespace saturn {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr double kInf = std::numeric_limits<double>::max();
-double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // Part of the instance re-optimized at once: some jobs, the nodes they may use, and the devices
 // that jobs outside the region hold on those nodes.
@@ -513,7 +513,7 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
   // incumbent, finer search grids rarely pay, while a proven bound tells how good a plan is.
   const double search_limit = opt.time_limit_seconds * 0.5;
   for (int slots = 16; slots <= opt.max_slots; slots *= 2) {
-    double left = search_limit - Since(t0);
+    double left = search_limit - SecondsSince(t0);
     if (left < 0.5) break;
     double budget = slots * 2 <= opt.max_slots ? left * 0.4 : left;
     RegionResult res = SolveRegion(inst, whole, ChoicesByStart(best), best.makespan(), lb, opt.max_columns, slots,
@@ -537,7 +537,7 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
     info->method = "time-indexed MILP (whole instance)";
     // Raise the proven lower bound with relaxed (rounded-down) models, finer while time lasts.
     for (int slots = 16; slots <= opt.max_slots && info->status != "optimal"; slots *= 2) {
-      double left = opt.time_limit_seconds - Since(t0);
+      double left = opt.time_limit_seconds - SecondsSince(t0);
       if (left < 0.5 || info->best_bound >= best.makespan() - 1e-6) break;
       RegionResult rb = SolveRegion(inst, whole, {}, best.makespan(), 0, opt.max_columns, slots,
                                     slots * 2 <= opt.max_slots ? left * 0.5 : left, opt.verbose, true);
@@ -551,7 +551,7 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
     info->method = "time-indexed MILP over node neighbourhoods (LNS)";
     const int N = int(inst.nodes.size());
     std::vector<std::vector<int>> tried;  // neighbourhoods that failed at the current incumbent
-    while (Since(t0) < opt.time_limit_seconds - 0.5) {
+    while (SecondsSince(t0) < opt.time_limit_seconds - 0.5) {
       std::vector<double> end(N, 0);
       for (size_t j = 0; j < inst.jobs.size(); ++j) {
         const Assignment& a = best.jobs[j];
@@ -569,7 +569,7 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
           std::sort(nodes.begin(), nodes.end());
           if (std::find(tried.begin(), tried.end(), nodes) != tried.end()) continue;
           tried.push_back(nodes);
-          double left = opt.time_limit_seconds - Since(t0);
+          double left = opt.time_limit_seconds - SecondsSince(t0);
           if (left < 0.5) break;
           Region r = NodeRegion(inst, best, nodes);
           RegionResult rr = SolveRegion(inst, r, RegionOrder(r, best), RegionEnd(r, best.jobs), 0,

@@ -6,6 +6,7 @@
 #include "plan/milp.h"
 #include "plan/plan.h"
 #include "plan/policies.h"
+#include "util/clock.h"
 
 namespace saturn {
 
@@ -28,18 +29,17 @@ Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
     // small instances, so those plans stay deterministic.
     const double limit = opt.time_limit_seconds;
     const long moves = 4000L * long(inst.jobs.size());
-    auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
     LocalSearchStats before, after;
     Schedule start = LocalSearchSchedule(inst, HeuristicSchedule(inst), moves,
-                                         std::min(0.1 * limit, 0.92 * limit - since()), 1, &before);
+                                         std::min(0.1 * limit, 0.92 * limit - SecondsSince(t0)), 1, &before);
     MilpOptions mo;
-    mo.time_limit_seconds = std::max(0.5, 0.92 * limit - since());
+    mo.time_limit_seconds = std::max(0.5, 0.92 * limit - SecondsSince(t0));
     mo.verbose = opt.verbose;
     plan.schedule = MilpSchedule(inst, start, mo, &plan.solver);
     // A plan proven optimal cannot improve.
     Schedule polished = plan.solver.status == "optimal"
                             ? plan.schedule
-                            : LocalSearchSchedule(inst, plan.schedule, moves, std::max(0.0, limit - since()), 2, &after);
+                            : LocalSearchSchedule(inst, plan.schedule, moves, std::max(0.0, limit - SecondsSince(t0)), 2, &after);
     if (opt.verbose)
       std::fprintf(stderr,
                    "local search: %.1f s before CBC (%ld of %ld moves, %.1f s), %.1f s after CBC, %.1f s polished "
@@ -63,7 +63,7 @@ Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
     plan.solver.best_bound = plan.lower_bound;
     plan.solver.Settle(plan.schedule.makespan(), /*proves=*/false);
   }
-  plan.solver.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  plan.solver.seconds = SecondsSince(t0);
   Status st = CheckSchedule(inst, plan.schedule);
   assert(st.ok() && "every policy makes valid schedules");
   if (!st.ok()) return st;
