@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job, small and real: train a small sweep on the CPU (a tiny GPT-2 on a generated
-# corpus, two learning rates), then plan the example sweep from its example profile with every
+# corpus, two learning rates: one in one process, one on 2 MPI ranks with fsdp), then plan the example sweep from its example profile with every
 # policy and replay the milp plan with noisy step times. Outputs go to runs/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,11 @@ bash scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target saturn
 [ -f datasets/synthetic.txt ] || python3 datasets/make_synthetic.py
-build/saturn run configs/demo-sweep.yaml --restart
+build/saturn run configs/demo-sweep.yaml --restart --only gpt2-tiny.lr=3.0e-3
+# Open MPI refuses root unless told; mpirun is what a cluster user runs (srun inside Slurm).
+[ "$(id -u)" -ne 0 ] || export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpirun -n 2 --oversubscribe build/saturn run configs/demo-sweep.yaml --restart --only gpt2-tiny.lr=1.0e-3 \
+  --technique fsdp --threads 1
 for job in runs/demo/*/metrics.jsonl; do
   echo "$job: $(head -n 1 "$job")"
   echo "$job: $(grep '"loss"' "$job" | tail -n 1)"

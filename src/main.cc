@@ -2,22 +2,32 @@
 #include <cstdio>
 #include <map>
 
+#include <torch/version.h>
+
 #include "cli/command.h"
+#include "comm/registry.h"
 
 namespace {
 
 const saturn::Command kCommands[] = {
     {"plan", "choose each job's technique, devices and start time to finish the sweep soonest", saturn::SetupPlanCommand},
-    {"run", "train the sweep's jobs, one after another on one device", saturn::SetupRunCommand},
+    {"run", "train the sweep's jobs, each on every launched rank with a parallelism technique", saturn::SetupRunCommand},
     {"eval", "score a model on in-context-learning tasks (LAMBADA, PIQA, HellaSwag, any JSONL task)", saturn::SetupEvalCommand},
     {"tokenize", "tokenize text files into a token file", saturn::SetupTokenizeCommand},
 };
+
+std::string Version() {
+  std::string backends;
+  for (const auto& b : saturn::CompiledBackends()) backends += (backends.empty() ? "" : ", ") + b;
+  return std::string("saturn ") + SATURN_VERSION + " (LibTorch " + TORCH_VERSION + "; backends: " +
+         (backends.empty() ? "none" : backends) + ")";
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"saturn: train many large models at once"};
-  app.set_version_flag("--version", std::string("saturn ") + SATURN_VERSION);
+  app.set_version_flag("--version", Version());
   app.require_subcommand(1);
   std::map<CLI::App*, saturn::Action> actions;
   for (const auto& c : kCommands) {
@@ -34,7 +44,10 @@ int main(int argc, char** argv) {
     if (!sub->parsed()) continue;
     saturn::Status st = action();
     if (!st.ok()) {
-      std::fprintf(stderr, "saturn %s: error: %s\n", sub->get_name().c_str(), st.message().c_str());
+      if (!st.message().empty())
+        std::fprintf(stderr, "saturn %s: error: %s\n", sub->get_name().c_str(), st.message().c_str());
+      std::fflush(stderr);
+      saturn::AbortWorld(st.exit_code());  // the other ranks may wait for this one forever
       return st.exit_code();
     }
   }

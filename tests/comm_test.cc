@@ -2,12 +2,12 @@
 // (tests/CMakeLists.txt), where the same checks cross real processes.
 #include <catch2/catch.hpp>
 
-#include "comm/communicator.h"
+#include "comm/registry.h"
 
 TEST_CASE("world communicator: all-gather returns every rank's bytes in rank order", "[comm]") {
-  auto world = saturn::MakeWorldCommunicator();
+  auto world = saturn::GetWorld();
   REQUIRE(world.ok());
-  saturn::Communicator& c = **world;
+  saturn::Communicator& c = *(*world)->control;
   REQUIRE(c.rank() >= 0);
   REQUIRE(c.rank() < c.size());
   // Different sizes per rank, including empty, and bytes that are not text.

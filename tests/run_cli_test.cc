@@ -12,23 +12,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
+#include "run_util.h"
 #include "data/tokenizer.h"
 #include "util/files.h"
 
 namespace {
 
 using nlohmann::json;
-
-// The generated corpus, made once per test process.
-const std::string& Corpus() {
-  static std::string path = [] {
-    std::string p = "/tmp/saturn-test-synthetic-" + std::to_string(::getpid()) + ".txt";
-    std::string cmd = "python3 " SATURN_SOURCE_DIR "/datasets/make_synthetic.py --mb 0.3 --out " + p + " >/dev/null";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-    return p;
-  }();
-  return path;
-}
 
 std::string Sweep(const TempDir& d, int steps, const std::string& extra = "") {
   auto gpt2 = saturn::FindGpt2Dir();
@@ -41,27 +31,6 @@ std::string Sweep(const TempDir& d, int steps, const std::string& extra = "") {
                                    "    seq_len: 64\n    batch_size: 8\n    micro_batch_size: 4\n"
                                    "    steps: " + std::to_string(steps) + "\n    warmup_steps: 3\n"
                                    "    log_every: 1\n    optimizer: {lr: 3.0e-3, weight_decay: 0.1}\n" + extra);
-}
-
-std::vector<json> Metrics(const std::string& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(json::parse(line));
-  return out;
-}
-
-// (step, loss) of every training line, exactly as written.
-std::vector<std::pair<long long, double>> Losses(const std::string& path) {
-  std::vector<std::pair<long long, double>> out;
-  for (const json& j : Metrics(path))
-    if (j.contains("loss")) out.emplace_back(j["step"].get<long long>(), j["loss"].get<double>());
-  return out;
-}
-
-size_t Lines(const std::string& path) {
-  std::ifstream in(path);
-  return size_t(std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
 }
 
 }  // namespace

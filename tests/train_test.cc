@@ -75,7 +75,7 @@ TEST_CASE("optimizers follow torch::optim step for step", "[train]") {
     DYNAMIC_SECTION(name) {
       saturn::OptimizerSpec spec = Spec(name);
       auto mine = Params(1), ref = Params(1);
-      saturn::Optimizer opt(spec, {{"w", mine[0]}, {"b", mine[1]}});
+      saturn::Optimizer opt(spec, saturn::NamedTensors{{"w", mine[0]}, {"b", mine[1]}});
       std::unique_ptr<torch::optim::Optimizer> torch_opt;
       // Weight decay on the matrix only, as ours does.
       if (name == "adamw") {
@@ -115,7 +115,8 @@ TEST_CASE("optimizers follow torch::optim step for step", "[train]") {
 
 TEST_CASE("optimizer state round trips through named tensors", "[train]") {
   auto a = Params(2), b = Params(2);
-  saturn::Optimizer oa(Spec("adamw"), {{"w", a[0]}, {"b", a[1]}}), ob(Spec("adamw"), {{"w", b[0]}, {"b", b[1]}});
+  saturn::Optimizer oa(Spec("adamw"), saturn::NamedTensors{{"w", a[0]}, {"b", a[1]}}),
+      ob(Spec("adamw"), saturn::NamedTensors{{"w", b[0]}, {"b", b[1]}});
   for (int s = 0; s < 3; ++s) SetGrads(a, s), oa.step(1e-2);
   std::map<std::string, torch::Tensor> st;
   for (auto& [n, t] : oa.state()) st[n] = t.clone();
@@ -138,7 +139,7 @@ TEST_CASE("gradient clipping reports the norm before and clips to the limit", "[
   auto p = Params(3);
   saturn::OptimizerSpec spec = Spec("adamw");
   spec.grad_clip = 0.5;
-  saturn::Optimizer opt(spec, {{"w", p[0]}, {"b", p[1]}});
+  saturn::Optimizer opt(spec, saturn::NamedTensors{{"w", p[0]}, {"b", p[1]}});
   SetGrads(p, 0);
   const double want = std::sqrt(p[0].grad().pow(2).sum().item<double>() + p[1].grad().pow(2).sum().item<double>());
   CHECK(opt.clip_gradients() == Approx(want));

@@ -14,7 +14,7 @@
 #include <torch/torch.h>
 
 #include "cli/command.h"
-#include "comm/communicator.h"
+#include "comm/registry.h"
 #include "config/tasks_file.h"
 #include "data/tokenizer.h"
 #include "eval/metrics.h"
@@ -85,9 +85,9 @@ Status Eval(const EvalArgs& a) {
   if (a.output.empty()) return Status::UserError("-o RESULTS.json is required");
   if (a.batch_tokens < 1) return Status::UserError("--batch-tokens must be at least 1");
   if (a.limit < 0) return Status::UserError("--limit must be 0 (every item) or more");
-  Result<std::unique_ptr<Communicator>> world = MakeWorldCommunicator();
+  Result<World*> world = GetWorld();
   if (!world.ok()) return world.status();
-  Communicator& comm = **world;
+  Communicator& comm = *(*world)->control;
   torch::set_num_threads(a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency())));
   KeepLargeAllocationsInHeap();
   if (a.device == "cuda" && !torch::cuda::is_available())

@@ -1,6 +1,7 @@
-// Processes that work together on one job: a rank in [0, size) each. Backends sit behind this
-// interface (a single process; MPI when saturn was built with it and runs under mpirun or srun);
-// the #ifdefs live in this directory only.
+// Processes that work together: a rank in [0, size) each. This is the control plane (bytes: who
+// does what, file names, small results); tensors travel through ProcessGroup (process_group.h).
+// Backends sit behind this interface: a single process, and MPI when saturn was built with it
+// and runs under mpirun or srun. comm/registry.h makes them.
 #pragma once
 
 #include <memory>
@@ -26,9 +27,14 @@ class Communicator {
 // One process alone: rank 0 of 1.
 std::unique_ptr<Communicator> MakeSingleProcessCommunicator();
 
-// MPI_COMM_WORLD when this process was started by a launcher (mpirun, srun) with more than one
-// rank and saturn has MPI; a single process otherwise. Asking for several ranks without MPI in
-// the build is a user error.
-Result<std::unique_ptr<Communicator>> MakeWorldCommunicator();
+// Root's bytes on every rank (built on AllGather).
+Result<std::string> Broadcast(Communicator& c, const std::string& bytes, int root);
+// The first failure among every rank's status (so all ranks stop together when one cannot go
+// on: a missing file on one node, a full disk). Rank 0 gets the message, naming the rank it came
+// from; the other ranks get the same exit code with an empty message: it is reported once.
+Status AgreeOnStatus(Communicator& c, const Status& mine);
+// Whether an AgreeOnStatus in this process returned a failure: every rank knows it and is
+// stopping on its own, so nobody needs to abort the others.
+bool AgreedFailure();
 
 }  // namespace saturn

@@ -1,25 +1,10 @@
-// The MPI backend (Open MPI), compiled only when CMake found MPI.
-#ifdef SATURN_MPI
-
+// The MPI backend of the control plane (Open MPI). CMake adds this file only with SATURN_USE_MPI.
 #include <mpi.h>
 
 #include <cstdint>
-#include <cstdio>
 
 #include "comm/communicator.h"
-
-// Every MPI call goes through this: a failure reports file:line and MPI's own message.
-#define SATURN_MPI_CHECK(call)                                                                   \
-  do {                                                                                           \
-    int _rc = (call);                                                                            \
-    if (_rc != MPI_SUCCESS) {                                                                    \
-      char _msg[MPI_MAX_ERROR_STRING];                                                           \
-      int _len = 0;                                                                              \
-      MPI_Error_string(_rc, _msg, &_len);                                                        \
-      return ::saturn::Status::Internal(std::string(__FILE__) + ":" + std::to_string(__LINE__) + \
-                                        ": " #call ": " + std::string(_msg, size_t(_len)));      \
-    }                                                                                            \
-  } while (0)
+#include "comm/mpi_check.h"
 
 namespace saturn {
 namespace {
@@ -35,13 +20,18 @@ class Mpi : public Communicator {
     int initialized = 0;
     SATURN_MPI_CHECK(MPI_Initialized(&initialized));
     if (!initialized) {
-      int provided = 0;
-      SATURN_MPI_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided));
+      // Tensor groups run their collectives on a thread of their own (overlap with compute)
+      // while this thread keeps talking: that needs MPI_THREAD_MULTIPLE.
+      SATURN_MPI_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &thread_level_));
+    } else {
+      SATURN_MPI_CHECK(MPI_Query_thread(&thread_level_));
     }
-    // Errors come back as codes for SATURN_MPI_CHECK instead of aborting the job.
     SATURN_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
-    SATURN_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
-    SATURN_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+    // The control plane talks on its own communicator, never mixing with tensor traffic.
+    SATURN_MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &comm_));
+    SATURN_MPI_CHECK(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
+    SATURN_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+    SATURN_MPI_CHECK(MPI_Comm_size(comm_, &size_));
     return Status::Ok();
   }
   int rank() const override { return rank_; }
@@ -49,21 +39,22 @@ class Mpi : public Communicator {
   std::string backend() const override { return "MPI"; }
 
   Result<std::vector<std::string>> AllGather(const std::string& bytes) override {
-    Status st = AllGatherInto(bytes);
+    std::vector<std::string> out;
+    Status st = AllGatherInto(bytes, &out);
     if (!st.ok()) return st;
-    return std::move(gathered_);
+    return out;
   }
 
   Status Barrier() override {
-    SATURN_MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    SATURN_MPI_CHECK(MPI_Barrier(comm_));
     return Status::Ok();
   }
 
  private:
-  Status AllGatherInto(const std::string& bytes) {
+  Status AllGatherInto(const std::string& bytes, std::vector<std::string>* out) {
     long long mine = (long long)bytes.size();
     std::vector<long long> sizes(size_t(size_), 0);
-    SATURN_MPI_CHECK(MPI_Allgather(&mine, 1, MPI_LONG_LONG, sizes.data(), 1, MPI_LONG_LONG, MPI_COMM_WORLD));
+    SATURN_MPI_CHECK(MPI_Allgather(&mine, 1, MPI_LONG_LONG, sizes.data(), 1, MPI_LONG_LONG, comm_));
     std::vector<int> counts(size_t(size_), 0), displs(size_t(size_), 0);
     long long total = 0;
     for (int r = 0; r < size_; ++r) {
@@ -75,14 +66,14 @@ class Mpi : public Communicator {
     }
     std::string all(size_t(total), '\0');
     SATURN_MPI_CHECK(MPI_Allgatherv(bytes.data(), int(mine), MPI_BYTE, &all[0], counts.data(), displs.data(),
-                                    MPI_BYTE, MPI_COMM_WORLD));
-    gathered_.assign(size_t(size_), std::string());
-    for (int r = 0; r < size_; ++r) gathered_[size_t(r)] = all.substr(size_t(displs[size_t(r)]), size_t(counts[size_t(r)]));
+                                    MPI_BYTE, comm_));
+    out->assign(size_t(size_), std::string());
+    for (int r = 0; r < size_; ++r) (*out)[size_t(r)] = all.substr(size_t(displs[size_t(r)]), size_t(counts[size_t(r)]));
     return Status::Ok();
   }
 
-  int rank_ = 0, size_ = 1;
-  std::vector<std::string> gathered_;
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1, thread_level_ = MPI_THREAD_SINGLE;
 };
 
 }  // namespace
@@ -94,5 +85,3 @@ std::unique_ptr<Communicator> MakeMpiCommunicator(Status* status) {
 }
 
 }  // namespace saturn
-
-#endif  // SATURN_MPI

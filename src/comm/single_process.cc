@@ -1,7 +1,11 @@
 #include "comm/communicator.h"
 
+#include <atomic>
+
 namespace saturn {
 namespace {
+
+std::atomic<bool> agreed_failure{false};
 
 class SingleProcess : public Communicator {
  public:
@@ -17,5 +21,30 @@ class SingleProcess : public Communicator {
 }  // namespace
 
 std::unique_ptr<Communicator> MakeSingleProcessCommunicator() { return std::make_unique<SingleProcess>(); }
+
+bool AgreedFailure() { return agreed_failure; }
+
+Result<std::string> Broadcast(Communicator& c, const std::string& bytes, int root) {
+  Result<std::vector<std::string>> all = c.AllGather(c.rank() == root ? bytes : std::string());
+  if (!all.ok()) return all.status();
+  return (*all)[size_t(root)];
+}
+
+Status AgreeOnStatus(Communicator& c, const Status& mine) {
+  // code (one digit) + message; an ok status sends nothing.
+  Result<std::vector<std::string>> all = c.AllGather(mine.ok() ? std::string() : std::to_string(mine.exit_code()) + mine.message());
+  if (!all.ok()) return all.status();
+  for (int r = 0; r < c.size(); ++r) {
+    const std::string& s = (*all)[size_t(r)];
+    if (s.empty()) continue;
+    std::string msg = s.substr(1);
+    if (c.size() > 1) {
+      agreed_failure = true;
+      msg = c.rank() != 0 ? std::string() : r != 0 ? "rank " + std::to_string(r) + ": " + msg : msg;
+    }
+    return s[0] == '2' ? Status::UserError(msg) : Status::Internal(msg);
+  }
+  return Status::Ok();
+}
 
 }  // namespace saturn

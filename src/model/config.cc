@@ -1,6 +1,7 @@
 #include "model/config.h"
 
 #include <cmath>
+#include <filesystem>
 #include <tuple>
 #include <vector>
 
@@ -338,6 +339,12 @@ std::string ModelConfigToJson(const ModelConfig& c, const std::string& torch_dty
     j["tie_word_embeddings"] = c.tie_word_embeddings;
   }
   return j.dump(2) + "\n";
+}
+
+std::string ModelConfigPath(const std::string& model) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(model, ec)) return (std::filesystem::path(model) / "config.json").string();
+  return model;
 }
 
 }  // namespace saturn

@@ -36,6 +36,9 @@ struct ModelConfig {
   int64_t parameter_count() const;  // exact, as the built model has
 };
 
+// A job's `model:` is a config.json or a directory holding one (and weights): the config's path.
+std::string ModelConfigPath(const std::string& model);
+
 // Parses a config.json. Unknown model_type, missing or inconsistent sizes (hidden not divisible
 // by heads, heads not divisible by kv_heads) are user errors naming the file and the key.
 Result<ModelConfig> LoadModelConfig(const std::string& path);

@@ -41,24 +41,40 @@ struct CausalLMImpl::Impl {
   RMSNorm rms_norm{nullptr};                 // llama final norm
   torch::nn::Linear head{nullptr};           // undefined when tied to tok
 
-  // The blocks and the final norm on embedded inputs x; mask as CausalAttention takes it
-  // (checkpointing only runs the causal training path). rows as hidden_states takes them: the
-  // last block keeps only those rows, and so does its mask.
-  torch::Tensor trunk(torch::Tensor x, const RotaryTables& rot, const torch::Tensor& mask, bool checkpoint,
-                      const torch::Tensor& rows = {}) {
+  CausalLMImpl::BlockWrapper wrapper;
+
+  // Block i on x in the training path: checkpointed when asked (and recording), then through
+  // the wrapper.
+  torch::Tensor block_forward(size_t i, const torch::Tensor& x, const RotaryTables& rot, bool checkpoint) {
+    std::shared_ptr<Block> block = blocks[i];
+    std::function<torch::Tensor(const torch::Tensor&)> run;
+    if (checkpoint) {
+      run = [block, rot](const torch::Tensor& in) {
+        return Checkpoint([block, rot](const torch::Tensor& v) { return block->forward(v, rot, {}, {}); }, in);
+      };
+    } else {
+      run = [block, rot](const torch::Tensor& in) { return block->forward(in, rot, {}, {}); };
+    }
+    return wrapper ? wrapper(int64_t(i), run, x) : run(x);
+  }
+
+  // The blocks and the final norm on embedded inputs x, for evaluation: mask as CausalAttention
+  // takes it; rows as hidden_states takes them (the last block keeps only those rows, and so does
+  // its mask). Never checkpointed or wrapped.
+  torch::Tensor trunk(torch::Tensor x, const RotaryTables& rot, const torch::Tensor& mask, const torch::Tensor& rows) {
     for (size_t i = 0; i < blocks.size(); ++i) {
       const auto& block = blocks[i];
-      if (checkpoint) {
-        x = Checkpoint([block, rot](const torch::Tensor& in) { return block->forward(in, rot, {}, {}); }, x);
-      } else if (rows.defined() && i + 1 == blocks.size()) {
+      if (rows.defined() && i + 1 == blocks.size()) {
         TORCH_CHECK(mask.defined(), "rows need an explicit mask");
         x = block->forward(x, rot, AtRows(mask, rows, 2), rows);
       } else {
         x = block->forward(x, rot, mask, {});
       }
     }
-    return rms_norm ? rms_norm(x) : layer_norm(x);
+    return final_norm(x);
   }
+
+  torch::Tensor final_norm(const torch::Tensor& x) { return rms_norm ? rms_norm(x) : layer_norm(x); }
 };
 
 CausalLMImpl::CausalLMImpl(ModelConfig cfg, ModelOptions opt)
@@ -95,15 +111,62 @@ CausalLMImpl::CausalLMImpl(ModelConfig cfg, ModelOptions opt)
 }
 
 torch::Tensor CausalLMImpl::forward(const torch::Tensor& ids) {
+  return head_logits(final_norm(run_blocks(embed(ids), 0, num_blocks())));
+}
+
+torch::Tensor CausalLMImpl::embed(const torch::Tensor& ids) {
   Impl& m = *impl_;
   TORCH_CHECK(ids.dim() == 2 && ids.scalar_type() == torch::kInt64, "ids must be [batch, time] int64");
   const int64_t time = ids.size(1);
   TORCH_CHECK(time >= 1 && time <= cfg_.max_positions, "sequence length ", time, " outside 1..", cfg_.max_positions);
   torch::Tensor x = m.tok(ids);
   if (m.pos) x = x + m.pos(torch::arange(time, ids.options()));
-  RotaryTables rot = MakeRotaryTables(time, cfg_.rotary_dims(), cfg_.rope_theta, x.scalar_type(), x.device());
+  return x;
+}
+
+torch::Tensor CausalLMImpl::run_blocks(torch::Tensor x, int64_t begin, int64_t end) {
+  Impl& m = *impl_;
+  TORCH_CHECK(x.dim() == 3 && 0 <= begin && begin <= end && end <= num_blocks(), "run_blocks: bad input or range");
+  RotaryTables rot = MakeRotaryTables(x.size(1), cfg_.rotary_dims(), cfg_.rope_theta, x.scalar_type(), x.device());
   const bool checkpoint = opt_.activation_checkpointing && torch::GradMode::is_enabled();
-  return head_logits(m.trunk(x, rot, /*mask=*/{}, checkpoint));
+  for (int64_t i = begin; i < end; ++i) x = m.block_forward(size_t(i), x, rot, checkpoint);
+  return x;
+}
+
+torch::Tensor CausalLMImpl::final_norm(const torch::Tensor& x) { return impl_->final_norm(x); }
+
+int64_t CausalLMImpl::num_blocks() const { return int64_t(impl_->blocks.size()); }
+
+std::string CausalLMImpl::block_prefix(int64_t i) const {
+  return impl_->prefix + (cfg_.model_type == "gpt2" ? ".h." : ".layers.") + std::to_string(i) + ".";
+}
+
+std::vector<std::string> CausalLMImpl::embedding_names() const {
+  const std::string& p = impl_->prefix;
+  if (cfg_.model_type == "gpt2") return {p + ".wte.weight", p + ".wpe.weight"};
+  return {p + (cfg_.model_type == "gpt_neox" ? ".embed_in.weight" : ".embed_tokens.weight")};
+}
+
+std::vector<std::string> CausalLMImpl::final_names() const {
+  std::vector<std::string> out;
+  for (const auto& item : named_parameters()) {
+    const std::string& n = item.key();
+    if (n.rfind(impl_->prefix + ".", 0) != 0) {
+      out.push_back(n);  // the untied head
+      continue;
+    }
+    const std::string rest = n.substr(impl_->prefix.size() + 1);
+    if (rest.rfind("ln_f.", 0) == 0 || rest.rfind("final_layer_norm.", 0) == 0 || rest.rfind("norm.", 0) == 0)
+      out.push_back(n);
+  }
+  return out;
+}
+
+void CausalLMImpl::set_block_wrapper(BlockWrapper wrapper) { impl_->wrapper = std::move(wrapper); }
+
+torch::Tensor CausalLMImpl::LossFromLogits(const torch::Tensor& logits, const torch::Tensor& targets) {
+  torch::Tensor flat = logits.reshape({-1, logits.size(-1)}).to(AtLeastFloat32(logits.scalar_type()));
+  return torch::nn::functional::cross_entropy(flat, targets.reshape({-1}));
 }
 
 torch::Tensor CausalLMImpl::hidden_states(const torch::Tensor& ids, const torch::Tensor& positions,
@@ -128,7 +191,7 @@ torch::Tensor CausalLMImpl::hidden_states(const torch::Tensor& ids, const torch:
     TORCH_CHECK(rlo.item<int64_t>() >= 0 && rhi.item<int64_t>() < time, "rows outside 0..", time - 1);
   }
   RotaryTables rot = MakeRotaryTables(positions, cfg_.rotary_dims(), cfg_.rope_theta, x.scalar_type());
-  return m.trunk(x, rot, AdditiveMask(mask, x.scalar_type()), /*checkpoint=*/false, rows);
+  return m.trunk(x, rot, AdditiveMask(mask, x.scalar_type()), rows);
 }
 
 torch::Tensor CausalLMImpl::head_logits(const torch::Tensor& hidden) {
@@ -137,9 +200,7 @@ torch::Tensor CausalLMImpl::head_logits(const torch::Tensor& hidden) {
 }
 
 torch::Tensor CausalLMImpl::loss(const torch::Tensor& ids, const torch::Tensor& targets) {
-  torch::Tensor logits = forward(ids);
-  logits = logits.reshape({-1, logits.size(-1)}).to(AtLeastFloat32(logits.scalar_type()));
-  return torch::nn::functional::cross_entropy(logits, targets.reshape({-1}));
+  return LossFromLogits(forward(ids), targets);
 }
 
 void CausalLMImpl::init_weights(uint64_t seed) {

@@ -2,6 +2,7 @@
 // names. Includes <torch/torch.h>: include it only where a model is built or run.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -62,6 +63,34 @@ class CausalLMImpl : public torch::nn::Module {
   // GPT2Model etc.), old non-parameter buffers (attn.bias, masked_bias, inv_freq) and, for tied
   // models, the output head's copy of the embeddings.
   Status load_hf_tensors(const std::map<std::string, torch::Tensor>& tensors, const std::string& where);
+
+  // The pieces forward() is made of, for techniques that split the model (a pipeline stage runs
+  // some of them; FSDP gathers a block's parameters around it):
+  //   forward(ids) = head_logits(final_norm(run_blocks(embed(ids), 0, num_blocks())))
+  int64_t num_blocks() const;
+  // Token (and, for gpt2, position) embeddings of ids [batch, time] int64 -> [batch, time, hidden].
+  torch::Tensor embed(const torch::Tensor& ids);
+  // Blocks [begin, end) on x [batch, time, hidden], causal, checkpointed when the options say so
+  // and grad mode is on, each through the block wrapper when one is set.
+  torch::Tensor run_blocks(torch::Tensor x, int64_t begin, int64_t end);
+  torch::Tensor final_norm(const torch::Tensor& x);
+  // Mean next-token cross entropy of logits [..., vocab] against targets [...] (as loss()).
+  static torch::Tensor LossFromLogits(const torch::Tensor& logits, const torch::Tensor& targets);
+
+  // Where parameters live, by Hugging Face name: block i's start with block_prefix(i); the
+  // embeddings (token, position) and the final norm and untied head are listed by name. A tied
+  // head reads the token embedding's weight (embedding_names()[0]).
+  std::string block_prefix(int64_t i) const;
+  std::vector<std::string> embedding_names() const;
+  std::vector<std::string> final_names() const;
+  bool tied() const { return cfg_.tie_word_embeddings; }
+
+  // A wrapper around every block's forward in the training path (forward, loss, run_blocks):
+  // wrapper(i, run, x) must return run(x), doing what it needs around the call (FSDP gathers the
+  // block's parameters before and frees them after). Empty: call run directly.
+  using BlockWrapper = std::function<torch::Tensor(int64_t block, const std::function<torch::Tensor(const torch::Tensor&)>& run,
+                                                   const torch::Tensor& x)>;
+  void set_block_wrapper(BlockWrapper wrapper);
 
   const ModelConfig& config() const { return cfg_; }
   ModelOptions& options() { return opt_; }

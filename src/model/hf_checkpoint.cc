@@ -16,14 +16,19 @@ std::string ConfigPath(const std::string& dir) { return (fs::path(dir) / "config
 }  // namespace
 
 Status SaveHfModel(const std::string& dir, CausalLM& model, torch::ScalarType dtype, int64_t max_shard_bytes) {
+  return SaveHfTensors(dir, model->config(), model->hf_tensors(), dtype, max_shard_bytes);
+}
+
+Status SaveHfTensors(const std::string& dir, const ModelConfig& cfg, const NamedTensors& tensors,
+                     torch::ScalarType dtype, int64_t max_shard_bytes) {
   std::string torch_dtype = dtype == torch::kFloat32    ? "float32"
                             : dtype == torch::kBFloat16 ? "bfloat16"
                             : dtype == torch::kFloat16  ? "float16"
                                                         : "";
-  TORCH_CHECK(!torch_dtype.empty(), "SaveHfModel: dtype must be float32, bfloat16 or float16");
+  TORCH_CHECK(!torch_dtype.empty(), "SaveHfTensors: dtype must be float32, bfloat16 or float16");
   // Weights first: a config.json beside missing weights would look like a complete model.
-  SATURN_RETURN_IF_ERROR(WriteSafetensorsDir(dir, model->hf_tensors(), dtype, max_shard_bytes));
-  return WriteFileAtomic(ConfigPath(dir), ModelConfigToJson(model->config(), torch_dtype));
+  SATURN_RETURN_IF_ERROR(WriteSafetensorsDir(dir, tensors, dtype, max_shard_bytes));
+  return WriteFileAtomic(ConfigPath(dir), ModelConfigToJson(cfg, torch_dtype));
 }
 
 Result<CausalLM> LoadHfModel(const std::string& dir, ModelOptions opt) {

@@ -1,5 +1,6 @@
 // The parallelism techniques Saturn knows by name. Sweeps, profiles and plans refer to them by
-// these names; the executable techniques themselves arrive with `saturn profile` and `saturn run`.
+// these names without LibTorch; the executable techniques are technique/registry.h's, which a
+// test keeps equal to this list.
 #pragma once
 
 #include <string>

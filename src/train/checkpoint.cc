@@ -93,15 +93,16 @@ Status Verify(const std::string& dir, const json& state) {
 
 }  // namespace
 
-Status SaveCheckpoint(const std::string& root, const TrainerState& s, CausalLM& model, const Optimizer& opt, int keep) {
+Status SaveCheckpoint(const std::string& root, const TrainerState& s, const ModelConfig& cfg,
+                      const CheckpointTensors& tensors, int keep) {
   std::error_code ec;
   fs::create_directories(root, ec);
   if (ec) return Status::UserError(root + ": cannot create: " + ec.message());
   const std::string final_dir = root + "/step-" + std::to_string(s.step);
   const std::string tmp = root + "/.tmp-step-" + std::to_string(s.step) + "-" + std::to_string(::getpid());
   fs::remove_all(tmp, ec);
-  SATURN_RETURN_IF_ERROR(SaveHfModel(tmp, model, torch::kFloat32));
-  SATURN_RETURN_IF_ERROR(WriteSafetensors(tmp + "/optimizer.safetensors", opt.state(), torch::kFloat32));
+  SATURN_RETURN_IF_ERROR(SaveHfTensors(tmp, cfg, tensors.model, torch::kFloat32));
+  SATURN_RETURN_IF_ERROR(WriteSafetensors(tmp + "/optimizer.safetensors", tensors.optimizer, torch::kFloat32));
   json files = json::object();
   for (const char* f : kChecked) {
     Result<std::pair<uint64_t, uint64_t>> got = SizeAndChecksum(tmp + "/" + f);
@@ -115,7 +116,9 @@ Status SaveCheckpoint(const std::string& root, const TrainerState& s, CausalLM& 
             {"seed", s.seed},
             {"train_checksum", Hex(s.train_checksum)},
             {"train_seconds", s.train_seconds},
-            {"optimizer_updates", opt.updates()},
+            {"optimizer_updates", tensors.updates},
+            {"technique", s.technique},
+            {"ranks", s.ranks},
             {"files", files}};
   SATURN_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/trainer_state.json", j.dump(2) + "\n"));
   SyncDir(tmp);
@@ -141,14 +144,24 @@ Result<std::string> LatestCheckpoint(const std::string& root, std::vector<std::s
   return std::string();
 }
 
-Result<TrainerState> LoadCheckpoint(const std::string& dir, CausalLM& model, Optimizer& opt) {
+Result<LoadedCheckpoint> ReadCheckpoint(const std::string& dir, const ModelConfig& cfg) {
   Result<json> j = ReadState(dir);
   if (!j.ok()) return j.status();
   SATURN_RETURN_IF_ERROR(Verify(dir, *j));
-  SATURN_RETURN_IF_ERROR(LoadHfWeights(dir, model));
+  Result<ModelConfig> saved = LoadModelConfig(dir + "/config.json");
+  if (!saved.ok()) return saved.status();
+  const std::string diff = ModelConfigDifference(cfg, *saved);
+  if (!diff.empty())
+    return Status::UserError(dir + "/config.json: describes another model than " + cfg.source + " (" + diff +
+                             "); pass --restart to start over with this model");
+  LoadedCheckpoint out;
+  Result<std::map<std::string, torch::Tensor>> model = ReadSafetensors(dir + "/model.safetensors");
+  if (!model.ok()) return model.status();
   Result<std::map<std::string, torch::Tensor>> ost = ReadSafetensors(dir + "/optimizer.safetensors");
   if (!ost.ok()) return ost.status();
-  TrainerState s;
+  out.model = std::move(*model);
+  out.optimizer = std::move(*ost);
+  TrainerState& s = out.state;
   try {
     s.job = (*j)["job"].get<std::string>();
     s.step = (*j)["step"].get<long long>();
@@ -156,12 +169,13 @@ Result<TrainerState> LoadCheckpoint(const std::string& dir, CausalLM& model, Opt
     s.seed = (*j)["seed"].get<long long>();
     s.train_checksum = std::stoull((*j)["train_checksum"].get<std::string>(), nullptr, 16);
     s.train_seconds = (*j)["train_seconds"].get<double>();
-    SATURN_RETURN_IF_ERROR(opt.load_state(*ost, (*j)["optimizer_updates"].get<long long>(),
-                                          dir + "/optimizer.safetensors"));
+    s.technique = j->value("technique", std::string());
+    s.ranks = j->value("ranks", 1);
+    out.updates = (*j)["optimizer_updates"].get<long long>();
   } catch (const std::exception& e) {
     return Status::UserError(dir + "/trainer_state.json: " + e.what());
   }
-  return s;
+  return out;
 }
 
 }  // namespace saturn

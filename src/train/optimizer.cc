@@ -4,34 +4,55 @@
 
 namespace saturn {
 
-Optimizer::Optimizer(const OptimizerSpec& spec, std::vector<std::pair<std::string, torch::Tensor>> named_params)
-    : spec_(spec) {
+Optimizer::Optimizer(const OptimizerSpec& spec, std::vector<OptimSlot> slots) : spec_(spec), slots_(std::move(slots)) {
   torch::NoGradGuard no_grad;
-  for (auto& [name, p] : named_params) {
-    Param q{name, p, torch::zeros_like(p), {}, p.dim() >= 2};
-    if (spec_.name != "sgd") q.v = torch::zeros_like(p);
-    params_.push_back(std::move(q));
+  for (auto& s : slots_) {
+    if (!s.m.defined()) s.m = torch::zeros_like(s.value);
+    if (spec_.name != "sgd" && !s.v.defined()) s.v = torch::zeros_like(s.value);
   }
+}
+
+Optimizer::Optimizer(const OptimizerSpec& spec, const std::vector<std::pair<std::string, torch::Tensor>>& named_params)
+    : Optimizer(spec, [&] {
+        std::vector<OptimSlot> slots;
+        for (const auto& [name, p] : named_params) slots.push_back({name, p, {}, p.dim() >= 2, {}, {}});
+        return slots;
+      }()) {}
+
+std::vector<std::string> OptimizerStateNames(const OptimizerSpec& spec, const std::string& param) {
+  if (spec.name == "sgd") return {param + ".momentum"};
+  return {param + ".exp_avg", param + ".exp_avg_sq"};
 }
 
 void Optimizer::zero_grad() {
-  for (auto& q : params_)
-    if (q.p.grad().defined()) q.p.mutable_grad() = torch::Tensor();
+  for (auto& s : slots_) {
+    if (s.grad.defined()) s.grad.zero_();
+    else if (s.value.grad().defined()) s.value.mutable_grad() = torch::Tensor();
+  }
 }
 
-double Optimizer::clip_gradients() {
+double Optimizer::grad_sq_norm() const {
   torch::NoGradGuard no_grad;
   // As torch.nn.utils.clip_grad_norm_: the norm of the per-tensor norms, one sync at the end.
   std::vector<torch::Tensor> norms;
-  for (auto& q : params_)
-    if (q.p.grad().defined()) norms.push_back(q.p.grad().norm().to(torch::kFloat64));
-  if (norms.empty()) return 0;
-  const double norm = torch::stack(norms).norm().item<double>();
-  if (spec_.grad_clip > 0 && norm > spec_.grad_clip) {
-    const double coef = spec_.grad_clip / (norm + 1e-6);
-    for (auto& q : params_)
-      if (q.p.grad().defined()) q.p.grad().mul_(coef);
+  for (const auto& s : slots_) {
+    torch::Tensor g = grad_of(s);
+    if (g.defined() && g.numel() > 0) norms.push_back(torch::linalg_vector_norm(g, 2, c10::nullopt, false, torch::kFloat64));
   }
+  if (norms.empty()) return 0;
+  return torch::stack(norms).pow(2).sum().item<double>();
+}
+
+void Optimizer::scale_grads(double coef) {
+  torch::NoGradGuard no_grad;
+  for (auto& s : slots_) {
+    torch::Tensor g = grad_of(s);
+    if (g.defined()) g.mul_(coef);
+  }
+}
+
+double Optimizer::clip_to(double norm) {
+  if (spec_.grad_clip > 0 && norm > spec_.grad_clip) scale_grads(spec_.grad_clip / (norm + 1e-6));
   return norm;
 }
 
@@ -40,39 +61,37 @@ void Optimizer::step(double lr) {
   ++updates_;
   const double b1 = spec_.beta1, b2 = spec_.beta2, wd = spec_.weight_decay;
   const double bc1 = 1 - std::pow(b1, double(updates_)), bc2 = 1 - std::pow(b2, double(updates_));
-  for (auto& q : params_) {
-    if (!q.p.grad().defined()) continue;
-    torch::Tensor g = q.p.grad();
+  for (auto& q : slots_) {
+    torch::Tensor g = grad_of(q);
+    if (!g.defined() || q.value.numel() == 0) continue;
+    torch::Tensor p = q.value;
     const bool decay = q.decay && wd > 0;
     if (spec_.name == "sgd") {
-      if (decay) g = g.add(q.p, wd);
+      if (decay) g = g.add(p, wd);
       if (b1 > 0) {
         // torch.optim.SGD: the first step's buffer is the gradient itself.
         if (updates_ == 1) q.m.copy_(g);
         else q.m.mul_(b1).add_(g);
         g = q.m;
       }
-      q.p.add_(g, -lr);
+      p.add_(g, -lr);
       continue;
     }
-    if (decay && spec_.name == "adamw") q.p.mul_(1 - lr * wd);
-    if (decay && spec_.name == "adam") g = g.add(q.p, wd);
+    if (decay && spec_.name == "adamw") p.mul_(1 - lr * wd);
+    if (decay && spec_.name == "adam") g = g.add(p, wd);
     q.m.mul_(b1).add_(g, 1 - b1);
     q.v.mul_(b2).addcmul_(g, g, 1 - b2);
     torch::Tensor denom = (q.v.sqrt() / std::sqrt(bc2)).add_(kEps);
-    q.p.addcdiv_(q.m, denom, -lr / bc1);
+    p.addcdiv_(q.m, denom, -lr / bc1);
   }
 }
 
 NamedTensors Optimizer::state() const {
   NamedTensors out;
-  for (const auto& q : params_) {
-    if (spec_.name == "sgd") {
-      out.emplace_back(q.name + ".momentum", q.m);
-    } else {
-      out.emplace_back(q.name + ".exp_avg", q.m);
-      out.emplace_back(q.name + ".exp_avg_sq", q.v);
-    }
+  for (const auto& q : slots_) {
+    const auto names = OptimizerStateNames(spec_, q.name);
+    out.emplace_back(names[0], q.m);
+    if (names.size() > 1) out.emplace_back(names[1], q.v);
   }
   return out;
 }

@@ -4,7 +4,11 @@
 //   adamw: Adam with decoupled weight decay, p -= lr x wd x p before the Adam update;
 //   adam:  weight decay added to the gradient (L2);
 //   sgd:   momentum beta1 (dampening 0), weight decay added to the gradient.
-// Weight decay applies to matrices and embeddings (dim >= 2), never to biases or norm gains.
+// Weight decay applies to matrices and embeddings, never to biases or norm gains.
+//
+// The optimizer updates slots: a tensor and its gradient, under a parameter's name. A slot may
+// be a whole parameter or the piece of one that a rank owns (FSDP shards); every update is
+// elementwise, so pieces updated apart equal the whole updated at once.
 #pragma once
 
 #include <map>
@@ -20,30 +24,50 @@
 
 namespace saturn {
 
+struct OptimSlot {
+  std::string name;     // the parameter's name; its state is saved as "<name>.exp_avg" etc.
+  torch::Tensor value;  // updated in place
+  torch::Tensor grad;   // read by step(); undefined: value.grad() at that moment
+  bool decay = false;   // weight decay applies (a matrix or embedding piece)
+  // Optional storage for the state (shaped as value): FSDP passes views of its flat shards so
+  // that a unit's state gathers in one collective. Undefined: the optimizer allocates zeros.
+  torch::Tensor m, v;
+};
+
 class Optimizer {
  public:
-  Optimizer(const OptimizerSpec& spec, std::vector<std::pair<std::string, torch::Tensor>> named_params);
+  Optimizer(const OptimizerSpec& spec, std::vector<OptimSlot> slots);
+  // A slot per parameter, gradients read from .grad(), decay for dim >= 2.
+  Optimizer(const OptimizerSpec& spec, const std::vector<std::pair<std::string, torch::Tensor>>& named_params);
 
-  // Clips the gradients to a total norm of spec.grad_clip (when > 0); returns the norm before.
-  double clip_gradients();
-  // One update at learning rate lr, from each parameter's .grad().
+  // Sum over slots of the squared gradient norm, in float64: a rank's share of the global norm.
+  double grad_sq_norm() const;
+  void scale_grads(double coef);
+  // Clips to spec.grad_clip given the global norm (from every rank's grad_sq_norm); returns it.
+  double clip_to(double global_norm);
+  // Clips this optimizer's gradients alone to a total norm of spec.grad_clip; returns the norm before.
+  double clip_gradients() { return clip_to(std::sqrt(grad_sq_norm())); }
+  // One update at learning rate lr.
   void step(double lr);
+  // Zeroes explicit gradients; drops .grad() of the others.
   void zero_grad();
 
+  const OptimizerSpec& spec() const { return spec_; }
   long long updates() const { return updates_; }
-  NamedTensors state() const;  // "<param>.exp_avg", "<param>.exp_avg_sq" or "<param>.momentum"
+  void set_updates(long long u) { updates_ = u; }
+  const std::vector<OptimSlot>& slots() const { return slots_; }
+  NamedTensors state() const;  // "<name>.exp_avg", "<name>.exp_avg_sq" or "<name>.momentum"
   Status load_state(const std::map<std::string, torch::Tensor>& tensors, long long updates, const std::string& where);
 
  private:
-  struct Param {
-    std::string name;
-    torch::Tensor p, m, v;
-    bool decay;
-  };
+  torch::Tensor grad_of(const OptimSlot& s) const { return s.grad.defined() ? s.grad : s.value.grad(); }
   OptimizerSpec spec_;
-  std::vector<Param> params_;
+  std::vector<OptimSlot> slots_;
   long long updates_ = 0;
   static constexpr double kEps = 1e-8;
 };
+
+// The state names of one parameter under this optimizer ("<name>.exp_avg", ...), in order.
+std::vector<std::string> OptimizerStateNames(const OptimizerSpec& spec, const std::string& param);
 
 }  // namespace saturn

@@ -1,6 +1,8 @@
 // Status and Result<T>: how user errors travel up to main, which alone exits.
 // A user error (bad file, bad flag) is a Status with a message that already names the place
 // (file:line:column), what is wrong and what to do. Broken invariants assert instead.
+// A failure with an empty message was reported by another rank of the same launch: main prints
+// nothing for it and exits with its code.
 #pragma once
 
 #include <cassert>

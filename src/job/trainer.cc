@@ -1,0 +1,425 @@
+#include "job/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "data/prepare.h"
+#include "data/tokenizer.h"
+#include "data/windows.h"
+#include "model/hf_checkpoint.h"
+#include "technique/registry.h"
+#include "technique/train_step.h"
+#include "train/checkpoint.h"
+#include "train/lr_schedule.h"
+#include "train/progress.h"
+#include "util/files.h"
+
+namespace saturn {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+// Windows of the held-out split scored for valid_loss; in order, the same every time.
+constexpr uint64_t kValidWindows = 64;
+
+// A batch of `count` samples starting at sample `first`: [count, seq_len + 1] int64.
+torch::Tensor Batch(const WindowSampler& s, uint64_t first, int count) {
+  torch::Tensor b = torch::empty({count, s.seq_len() + 1}, torch::kInt64);
+  int64_t* p = b.data_ptr<int64_t>();
+  for (int i = 0; i < count; ++i) s.fill(first + uint64_t(i), p + int64_t(i) * (s.seq_len() + 1));
+  return b;
+}
+
+// Keeps the metric lines of steps <= step: what an uninterrupted run had written by then.
+Status TruncateMetrics(const std::string& path, long long step) {
+  if (!fs::exists(path)) return Status::Ok();
+  Result<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  std::istringstream in(*text);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("step")) continue;  // a line cut short by the kill
+    if (j["step"].get<long long>() <= step) kept += line + "\n";
+  }
+  return WriteFileAtomic(path, kept);
+}
+
+std::string Fmt(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+// The model a job names: a config.json (trained from scratch, initialized from the job's seed),
+// or a directory with config.json and weights (fine-tuned from them). On the CPU, float32.
+Result<CausalLM> BuildModel(const JobSpec& job, ModelOptions mo) {
+  if (fs::is_directory(job.model)) return LoadHfModel(job.model, mo);
+  Result<ModelConfig> cfg = LoadModelConfig(job.model);
+  if (!cfg.ok()) return cfg.status();
+  CausalLM model(*cfg, mo);
+  model->init_weights(uint64_t(job.seed));
+  return model;
+}
+
+// This node's cores shared among the ranks the launcher put on it.
+int DefaultThreads() {
+  int local = 1;
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE", "PMIX_LOCAL_SIZE"}) {
+    const char* v = std::getenv(var);
+    if (v && std::atoi(v) > 0) {
+      local = std::atoi(v);
+      break;
+    }
+  }
+  return std::max(1, int(std::thread::hardware_concurrency()) / local);
+}
+
+// The technique that trains the job here, its knobs, and the job as the knobs change it.
+struct Choice {
+  const Technique* technique = nullptr;
+  Knobs knobs;
+  JobSpec job;
+};
+
+Result<Choice> ChooseTechnique(const Sweep& sweep, const JobSpec& job, const RunOptions& opt, int ranks) {
+  std::string name = opt.technique;
+  if (name.empty()) {
+    if (job.techniques.size() == 1) name = job.techniques[0];
+    else if (ranks == 1) name = "ddp";  // one device: ddp on one rank is plain training
+    else
+      return Status::UserError(job.loc.str() + ": job '" + job.name + "' allows several techniques (" +
+                               Join(job.techniques) + "); pick one with --technique");
+  }
+  Result<const Technique*> t = FindTechnique(name);
+  if (!t.ok()) return Status::UserError("--technique: " + t.status().message());
+  if (!opt.technique.empty() && std::find(job.techniques.begin(), job.techniques.end(), name) == job.techniques.end())
+    return Status::UserError(job.loc.str() + ": job '" + job.name + "' does not allow technique " + name +
+                             " (its techniques: " + Join(job.techniques) + "); add it to the job's `techniques`");
+  if (ranks > 1 && std::find(job.devices.begin(), job.devices.end(), ranks) == job.devices.end()) {
+    std::vector<std::string> counts;
+    for (int d : job.devices) counts.push_back(std::to_string(d));
+    return Status::UserError(job.loc.str() + ": job '" + job.name + "' runs on " + std::to_string(ranks) +
+                             " ranks, but its `devices` allow " + Join(counts) + "; start as many ranks as one of "
+                             "those, or add " + std::to_string(ranks) + " to the job's `devices`");
+  }
+  Result<Knobs> knobs = ParseKnobs(**t, opt.knobs, "--knobs");
+  if (!knobs.ok()) return knobs.status();
+  Choice c{*t, *knobs, job};
+  const int micro = int(KnobNumber(c.knobs, "micro_batch_size"));
+  if (micro > 0) c.job.micro_batch_size = micro;
+  const std::string ac = c.knobs["activation_checkpointing"];
+  if (ac == "true" || ac == "false") c.job.activation_checkpointing = ac == "true";
+  Feasibility f = (*t)->Feasible(c.job, sweep.cluster, ranks);
+  if (!f.ok)
+    return Status::UserError(job.loc.str() + ": job '" + job.name + "' cannot train with " + name + " on " +
+                             std::to_string(ranks) + (ranks == 1 ? " rank: " : " ranks: ") + f.reason);
+  return c;
+}
+
+// Rank 0's handling of what an earlier run left in the job's directory.
+Status PrepareJobDir(const std::string& dir, const JobSpec& job, const RunOptions& opt) {
+  std::error_code ec;
+  const bool started =
+      fs::exists(dir + "/metrics.jsonl") || fs::exists(dir + "/checkpoints") || fs::exists(dir + "/final");
+  if (started && opt.restart) {
+    fs::remove_all(dir, ec);
+  } else if (started && !opt.resume) {
+    return Status::UserError(dir + ": job '" + job.name + "' has already run here; pass --resume to continue it, "
+                             "or --restart to delete its results and start over");
+  }
+  fs::create_directories(dir, ec);
+  if (ec) return Status::UserError(dir + ": cannot create: " + ec.message());
+  return Status::Ok();
+}
+
+// One job's run on this rank: set up, resume, train, finish. Every phase ends with the ranks
+// agreeing on success, so one rank's failure stops all of them with its message.
+class JobRun {
+ public:
+  JobRun(const Sweep& sweep, const JobSpec& job, const RunOptions& opt, World& world)
+      : sweep_(sweep), spec_(job), opt_(opt), world_(world), comm_(*world.control), lead_(comm_.rank() == 0),
+        dir_(JobDir(sweep, job)), progress_(job.name, job.steps, job.log_every, opt.quiet || !lead_) {}
+
+  Status Run() {
+    SATURN_RETURN_IF_ERROR(Agree(Choose()));
+    SATURN_RETURN_IF_ERROR(Agree(lead_ ? PrepareJobDir(dir_, spec_, opt_) : Status::Ok()));
+    SATURN_RETURN_IF_ERROR(Agree(SetUpDevice()));
+    // Rank 0 tokenizes into the shared cache first; the others then find the tokens there.
+    SATURN_RETURN_IF_ERROR(Agree(lead_ ? LoadData() : Status::Ok()));
+    SATURN_RETURN_IF_ERROR(Agree(lead_ ? Status::Ok() : LoadData()));
+    SATURN_RETURN_IF_ERROR(Agree(BuildStep()));
+    bool finished = false;
+    SATURN_RETURN_IF_ERROR(Agree(Resume(&finished)));
+    if (finished) return Status::Ok();
+    SATURN_RETURN_IF_ERROR(Train());
+    return Finish();
+  }
+
+ private:
+  Status Agree(const Status& mine) { return AgreeOnStatus(comm_, mine); }
+
+  Status Choose() {
+    Result<Choice> c = ChooseTechnique(sweep_, spec_, opt_, comm_.size());
+    if (!c.ok()) return c.status();
+    choice_ = *c;
+    return Status::Ok();
+  }
+  const JobSpec& job() const { return choice_.job; }
+
+  Status SetUpDevice() {
+    torch::set_num_threads(opt_.threads > 0 ? opt_.threads : DefaultThreads());
+    if (opt_.device == "cuda") {
+      if (!torch::cuda::is_available())
+        return Status::UserError("--device cuda: this LibTorch has no CUDA device available; use --device cpu");
+      device_ = torch::Device(torch::kCUDA, int(world_.local_rank % int(torch::cuda::device_count())));
+    }
+    bf16_ = job().precision == "bf16" || (job().precision == "auto" && device_.is_cuda());
+    return Status::Ok();
+  }
+
+  Status LoadData() {
+    Result<std::shared_ptr<const Tokenizer>> tok = Tokenizer::Load(job().tokenizer);
+    if (!tok.ok()) return tok.status();
+    tok_ = *tok;
+    auto note = [this](const std::string& line) { progress_.note(line); };
+    const std::string cache = (fs::path(sweep_.output_dir) / "cache").string();
+    Result<std::shared_ptr<const TokenFile>> train = PrepareTokens(job().data_train, *tok_, cache, note);
+    if (!train.ok()) return train.status();
+    std::shared_ptr<const TokenFile> valid_file;
+    if (!job().data_valid.empty()) {
+      Result<std::shared_ptr<const TokenFile>> v = PrepareTokens(job().data_valid, *tok_, cache, note);
+      if (!v.ok()) return v.status();
+      valid_file = *v;
+    }
+    Result<DataSplit> split = SplitData(*train, valid_file, job().valid_fraction, job().seq_len);
+    if (!split.ok()) return split.status();
+    split_ = *split;
+    sampler_ = std::make_unique<WindowSampler>(split_.train, split_.train_begin, split_.train_end, job().seq_len,
+                                               uint64_t(job().seed));
+    return Status::Ok();
+  }
+
+  Status BuildStep() {
+    ModelOptions mo;
+    mo.activation_checkpointing = job().activation_checkpointing;
+    Result<CausalLM> built = BuildModel(job(), mo);
+    if (!built.ok()) return built.status();
+    const ModelConfig& cfg = (*built)->config();
+    cfg_ = cfg;
+    if (tok_->vocab_size() > cfg.vocab_size)
+      return Status::UserError(job().model + ": vocab_size " + std::to_string(cfg.vocab_size) + " is smaller than "
+                               "the tokenizer's " + std::to_string(tok_->vocab_size()) + "; use a matching tokenizer");
+    if (job().seq_len > cfg.max_positions)
+      return Status::UserError(job().loc.str() + ": seq_len " + std::to_string(job().seq_len) + " is longer than the "
+                               "model's " + std::to_string(cfg.max_positions) + " positions");
+    Result<std::shared_ptr<ProcessGroup>> group = MakeTensorGroup(world_, device_.is_cuda() ? "cuda" : "cpu");
+    if (!group.ok()) return group.status();
+    StepContext ctx;
+    ctx.job = job();
+    ctx.cluster = sweep_.cluster;
+    ctx.model = *built;
+    ctx.device = device_;
+    ctx.bf16 = bf16_;
+    ctx.group = *group;
+    ctx.knobs = choice_.knobs;
+    Result<std::unique_ptr<TrainStep>> step = choice_.technique->MakeStep(std::move(ctx));
+    if (!step.ok()) return step.status();
+    step_ = std::move(*step);
+    state_.job = job().name;
+    state_.seed = job().seed;
+    state_.train_checksum = split_.train->header().checksum;
+    state_.technique = choice_.technique->name();
+    state_.ranks = comm_.size();
+    return Status::Ok();
+  }
+
+  // Continues from the newest intact checkpoint when asked; *finished when the job is done.
+  Status Resume(bool* finished) {
+    if (!opt_.resume) return Status::Ok();
+    std::string latest;
+    if (lead_) {
+      std::vector<std::string> skipped;
+      Result<std::string> l = LatestCheckpoint(dir_ + "/checkpoints", &skipped);
+      if (!l.ok()) return l.status();
+      for (const auto& s : skipped) progress_.note("warning: skipping a damaged checkpoint: " + s);
+      latest = *l;
+    }
+    Result<std::string> chosen = Broadcast(comm_, latest, 0);  // every rank reads the same one
+    if (!chosen.ok()) return chosen.status();
+    latest = *chosen;
+    if (!latest.empty()) {
+      Result<LoadedCheckpoint> ck = ReadCheckpoint(latest, cfg_);
+      if (!ck.ok()) return ck.status();
+      const TrainerState& loaded = ck->state;
+      if (loaded.train_checksum != state_.train_checksum)
+        return Status::UserError(latest + ": the checkpoint was trained on other data than " + job().data_train +
+                                 "; pass --restart to start over on this data");
+      if (loaded.seed != job().seed)
+        return Status::UserError(latest + ": the checkpoint has seed " + std::to_string(loaded.seed) + ", the job " +
+                                 std::to_string(job().seed) + "; pass --restart to start over");
+      SATURN_RETURN_IF_ERROR(step_->Load(ck->model, ck->optimizer, ck->updates, latest));
+      const std::string technique = state_.technique;
+      const int ranks = state_.ranks;
+      state_ = loaded;
+      state_.technique = technique;
+      state_.ranks = ranks;
+      std::string from = latest;
+      if (!loaded.technique.empty() && (loaded.technique != technique || loaded.ranks != ranks))
+        from += " (written by " + loaded.technique + " on " + std::to_string(loaded.ranks) + " ranks)";
+      progress_.note(job().name + ": resuming from " + from);
+    }
+    if (state_.step >= job().steps && fs::exists(dir_ + "/final/config.json")) {
+      progress_.note(job().name + ": already finished " + std::to_string(job().steps) + " steps");
+      *finished = true;
+      return Status::Ok();
+    }
+    return lead_ ? TruncateMetrics(dir_ + "/metrics.jsonl", state_.step) : Status::Ok();
+  }
+
+  BatchFn TrainBatches() {
+    return [this](uint64_t first, int count) { return Batch(*sampler_, first, count).to(device_); };
+  }
+
+  Result<double> ValidLoss() {
+    WindowSampler vs(split_.valid, split_.valid_begin, split_.valid_end, job().seq_len, 0, /*shuffle=*/false);
+    const uint64_t n = std::min<uint64_t>(vs.windows(), kValidWindows);
+    return step_->MeanLoss([&](uint64_t first, int count) { return Batch(vs, first, count).to(device_); }, n);
+  }
+
+  void WriteMetric(const json& j) {
+    if (!lead_) return;
+    metrics_ << j.dump() << "\n";
+    metrics_.flush();
+  }
+
+  Status Train() {
+    if (lead_) {
+      metrics_.open(dir_ + "/metrics.jsonl", std::ios::app);
+      if (!metrics_) return Agree(Status::UserError(dir_ + "/metrics.jsonl: cannot open for writing"));
+    }
+    SATURN_RETURN_IF_ERROR(Agree(Status::Ok()));
+    const BatchFn batches = TrainBatches();
+    const auto run_start = Clock::now();
+    const double seconds_before = state_.train_seconds;
+    while (state_.step < job().steps) {
+      const auto t0 = Clock::now();
+      const double lr = LearningRate(job().optimizer, state_.step, job().steps, job().warmup_steps);
+      Result<StepResult> r = step_->Step(batches, state_.samples, lr);
+      if (!r.ok()) return r.status();
+      state_.samples += uint64_t(job().batch_size);
+      ++state_.step;
+      loss_ = r->loss;
+      if (!std::isfinite(loss_))
+        return Status::UserError(dir_ + ": the loss became " + Fmt(loss_) + " at step " + std::to_string(state_.step) +
+                                 "; lower optimizer.lr or raise warmup_steps");
+      const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+      state_.train_seconds = seconds_before + std::chrono::duration<double>(Clock::now() - run_start).count();
+      const double tps = double(job().batch_size) * job().seq_len / dt;
+      const bool last = state_.step == job().steps;
+      if (state_.step % job().log_every == 0 || last)
+        WriteMetric({{"step", state_.step}, {"loss", loss_}, {"lr", lr}, {"grad_norm", r->grad_norm},
+                     {"tokens_per_second", tps}, {"seconds", state_.train_seconds}});
+      progress_.update(state_.step, loss_, tps, lr);
+      const bool checkpoint = (job().checkpoint_every > 0 && state_.step % job().checkpoint_every == 0) || last;
+      if (split_.valid && checkpoint) {
+        Result<double> v = ValidLoss();
+        if (!v.ok()) return v.status();
+        WriteMetric({{"step", state_.step}, {"valid_loss", *v}});
+      }
+      if (checkpoint) SATURN_RETURN_IF_ERROR(SaveState());
+    }
+    return Status::Ok();
+  }
+
+  // Gathers the whole state (collective); rank 0 writes it.
+  Status SaveState() {
+    Result<FullState> full = step_->Gather();
+    if (!full.ok()) return full.status();
+    Status st = Status::Ok();
+    if (lead_) {
+      CheckpointTensors t{full->model, full->optimizer, full->updates};
+      st = SaveCheckpoint(dir_ + "/checkpoints", state_, cfg_, t, job().keep_checkpoints);
+      final_model_ = full->model;
+    }
+    final_step_ = state_.step;
+    return Agree(st);
+  }
+
+  // final/: the trained model alone, in the Hugging Face layout (the last checkpoint's gather,
+  // or a new one when a resumed job had nothing left to train).
+  Status Finish() {
+    if (final_step_ != state_.step) {
+      Result<FullState> full = step_->Gather();
+      if (!full.ok()) return full.status();
+      final_model_ = full->model;
+      final_step_ = state_.step;
+    }
+    Status st = Status::Ok();
+    if (lead_) {
+      std::error_code ec;
+      const std::string tmp = dir_ + "/.tmp-final-" + std::to_string(::getpid());
+      fs::remove_all(tmp, ec);
+      st = SaveHfTensors(tmp, cfg_, final_model_, torch::kFloat32);
+      if (st.ok()) {
+        fs::remove_all(dir_ + "/final", ec);
+        fs::rename(tmp, dir_ + "/final", ec);
+        if (ec) st = Status::UserError(dir_ + "/final: cannot rename into place: " + ec.message());
+      }
+    }
+    SATURN_RETURN_IF_ERROR(Agree(st));
+    progress_.finish(state_.step, loss_, state_.train_seconds);
+    return Status::Ok();
+  }
+
+  const Sweep& sweep_;
+  const JobSpec& spec_;
+  const RunOptions& opt_;
+  World& world_;
+  Communicator& comm_;
+  const bool lead_;
+  const std::string dir_;
+  Progress progress_;
+  Choice choice_;
+  torch::Device device_ = torch::kCPU;
+  bool bf16_ = false;
+  std::shared_ptr<const Tokenizer> tok_;
+  DataSplit split_;
+  std::unique_ptr<WindowSampler> sampler_;
+  ModelConfig cfg_;
+  std::unique_ptr<TrainStep> step_;
+  TrainerState state_;
+  std::ofstream metrics_;
+  NamedTensors final_model_;  // rank 0's, gathered at final_step_
+  long long final_step_ = -1;
+  double loss_ = 0;
+};
+
+}  // namespace
+
+std::string JobDir(const Sweep& sweep, const JobSpec& job) { return (fs::path(sweep.output_dir) / job.name).string(); }
+
+Status TrainJob(const Sweep& sweep, const JobSpec& job, const RunOptions& opt, World& world) {
+  JobRun run(sweep, job, opt, world);
+  return run.Run();
+}
+
+}  // namespace saturn

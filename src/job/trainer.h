@@ -1,0 +1,37 @@
+// Trains one job of a sweep in <output_dir>/<job>/ (layout: docs/run.md): metrics.jsonl,
+// checkpoints/step-N/, final/. The loop, logging, metrics, validation and checkpoint policy
+// live here and are the same for every technique; the technique's TrainStep does the rest
+// (technique/train_step.h). Every rank of the world runs this together; rank 0 alone writes.
+// Resuming from a checkpoint with the same technique and rank count continues exactly: the
+// losses that follow equal, bit for bit on the same machine and thread count, those of a run
+// that was never interrupted. Under another technique or rank count it continues from the same
+// weights, optimizer state and data position.
+#pragma once
+
+#include <string>
+
+#include "comm/registry.h"
+#include "config/sweep.h"
+#include "util/status.h"
+
+namespace saturn {
+
+struct RunOptions {
+  std::string device = "cpu";  // cpu | cuda
+  int threads = 0;             // per rank; 0: this node's cores shared among its ranks
+  bool quiet = false;
+  bool resume = false;   // continue from the job's newest checkpoint
+  bool restart = false;  // delete what an earlier run left and start over
+  std::string technique;  // "": the job's only technique; ddp on one rank when it allows several
+  std::string knobs;      // the technique's knobs, a JSON object ("" for defaults)
+};
+
+// The job's directory: <sweep output_dir>/<job name>.
+std::string JobDir(const Sweep& sweep, const JobSpec& job);
+
+// Trains the job on every rank of `world` with the technique the options (or the job) name.
+// A technique that is not feasible there, or a rank count the job or cluster does not allow,
+// is a user error before anything trains.
+Status TrainJob(const Sweep& sweep, const JobSpec& job, const RunOptions& opt, World& world);
+
+}  // namespace saturn

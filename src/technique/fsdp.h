@@ -1,0 +1,9 @@
+#pragma once
+
+#include "technique/step_base.h"
+
+namespace saturn {
+
+const Technique& FsdpTechnique();
+
+}  // namespace saturn
