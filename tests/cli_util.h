@@ -19,8 +19,9 @@ struct Run {
   std::string out;  // stdout and stderr together
 };
 
-inline Run Saturn(const std::string& args) {
-  std::string cmd = std::string(SATURN_BINARY) + " " + args + " 2>&1";
+// A shell command's exit code and its stdout and stderr together.
+inline Run Shell(const std::string& command) {
+  std::string cmd = command + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::string out;
@@ -30,6 +31,8 @@ inline Run Saturn(const std::string& args) {
   int st = pclose(p);
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
+
+inline Run Saturn(const std::string& args) { return Shell(std::string(SATURN_BINARY) + " " + args); }
 
 struct TempDir {
   std::filesystem::path path;

@@ -23,6 +23,7 @@
 #include "train/lr_schedule.h"
 #include "train/progress.h"
 #include "util/files.h"
+#include "util/heap.h"
 
 namespace saturn {
 namespace {
@@ -337,7 +338,8 @@ class JobRun {
       const bool last = state_.step == job().steps;
       if (state_.step % job().log_every == 0 || last)
         WriteMetric({{"step", state_.step}, {"loss", loss_}, {"lr", lr}, {"grad_norm", r->grad_norm},
-                     {"tokens_per_second", tps}, {"seconds", state_.train_seconds}});
+                     {"tokens_per_second", tps}, {"seconds", state_.train_seconds},
+                     {"heap_bytes", HeapBytesInUse()}, {"peak_rss_bytes", PeakResidentBytes()}});
       progress_.update(state_.step, loss_, tps, lr);
       const bool checkpoint = (job().checkpoint_every > 0 && state_.step % job().checkpoint_every == 0) || last;
       if (split_.valid && checkpoint) {

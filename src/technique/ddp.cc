@@ -54,20 +54,10 @@ class DdpStep : public DataParallelStep {
     return Status::Ok();
   }
   Status FinishGradients() override { return buckets_->Finish(); }
-  double LocalGradSqNorm(bool* sharded) override {
-    *sharded = false;
-    return opt_->grad_sq_norm();
-  }
-  Status ApplyUpdate(double coef, double lr) override {
-    if (coef != 1.0) opt_->scale_grads(coef);
-    opt_->step(lr);
-    return Status::Ok();
-  }
   void ZeroGradients() override { buckets_->Zero(); }
 
  private:
   std::unique_ptr<GradBuckets> buckets_;
-  std::unique_ptr<Optimizer> opt_;
 };
 
 class Ddp : public Technique {
@@ -81,9 +71,7 @@ class Ddp : public Technique {
   }
   std::vector<KnobSpec> knobs() const override { return {BucketKnob()}; }
   Result<std::unique_ptr<TrainStep>> MakeStep(StepContext ctx) const override {
-    auto step = std::make_unique<DdpStep>(std::move(ctx));
-    SATURN_RETURN_IF_ERROR(step->Init());
-    return std::unique_ptr<TrainStep>(std::move(step));
+    return MakeInitialized<DdpStep>(std::move(ctx));
   }
 };
 

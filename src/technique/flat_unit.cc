@@ -119,8 +119,8 @@ Result<std::vector<std::pair<std::string, torch::Tensor>>> FlatUnit::GatherWhole
   if (!st.ok()) return st;
   torch::Tensor cpu = whole.to(torch::kCPU);
   std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (size_t i = 0; i < params_.size(); ++i)
-    out.emplace_back(names_[i], cpu.narrow(0, offsets_[i], params_[i].numel()).view(params_[i].sizes()).clone());
+  for (size_t i = 0; i < params_.size(); ++i)  // views: the one gathered buffer serves them all
+    out.emplace_back(names_[i], cpu.narrow(0, offsets_[i], params_[i].numel()).view(params_[i].sizes()));
   return out;
 }
 

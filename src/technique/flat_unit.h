@@ -47,8 +47,8 @@ class FlatUnit {
   void ZeroShardGrad() { shard_grad_.zero_(); }
   torch::Tensor shard_grad() const { return shard_grad_; }
 
-  // The whole unit gathered to every rank: each parameter as a whole CPU float32 tensor, from
-  // the master shards or from the optimizer state shards m or v.
+  // The whole unit gathered to every rank: each parameter as a whole CPU float32 tensor (views
+  // into one buffer), from the master shards or from the optimizer state shards m or v.
   Result<std::vector<std::pair<std::string, torch::Tensor>>> GatherWhole(const torch::Tensor& shard);
   // Copies this rank's range of whole tensors (looked up by `name_of(param name)`) into shard.
   Status LoadWhole(const std::map<std::string, torch::Tensor>& tensors, const std::function<std::string(const std::string&)>& name_of,

@@ -61,15 +61,22 @@ class FsdpStep : public DataParallelStep {
     FullState s;
     std::map<std::string, torch::Tensor> weights, state;
     const auto names = OptimizerStateNames(job().optimizer, "");
+    const bool keep = rank() == 0;  // every rank takes part; rank 0 alone keeps the result
     for (auto& u : units_) {
       auto w = u->GatherWhole(u->master());
       if (!w.ok()) return w.status();
-      for (auto& [n, t] : *w) weights[n] = t;
+      for (auto& [n, t] : *w)
+        if (keep) weights[n] = t;
       for (size_t k = 0; k < names.size(); ++k) {
         auto st = u->GatherWhole(k == 0 ? u->m() : u->v());
         if (!st.ok()) return st.status();
-        for (auto& [n, t] : *st) state[n + names[k]] = t;
+        for (auto& [n, t] : *st)
+          if (keep) state[n + names[k]] = t;
       }
+    }
+    if (!keep) {
+      s.updates = opt_->updates();
+      return s;
     }
     for (auto& [name, p] : NamedParams(model_)) {
       s.model.emplace_back(name, weights[name]);
@@ -148,15 +155,7 @@ class FsdpStep : public DataParallelStep {
     for (auto& u : units_) u->shard_grad().div_(double(ranks()));
     return Status::Ok();
   }
-  double LocalGradSqNorm(bool* sharded) override {
-    *sharded = true;
-    return opt_->grad_sq_norm();
-  }
-  Status ApplyUpdate(double coef, double lr) override {
-    if (coef != 1.0) opt_->scale_grads(coef);
-    opt_->step(lr);
-    return Status::Ok();
-  }
+  bool GradientsSharded() const override { return true; }
   void ZeroGradients() override {
     for (auto& u : units_) u->ZeroShardGrad();
   }
@@ -169,7 +168,6 @@ class FsdpStep : public DataParallelStep {
   }
 
   std::vector<std::unique_ptr<FlatUnit>> units_;  // blocks 0..L-1, then the outer unit
-  std::unique_ptr<Optimizer> opt_;
   std::deque<int64_t> pending_;  // blocks whose reduce-scatter is in flight, oldest first
   bool prefetch_ = true;
   Status error_ = Status::Ok();
@@ -231,9 +229,7 @@ class Fsdp : public Technique {
     return {{"prefetch", "bool", "true", {}, 0, 0, "gather the next block's weights while this block computes"}};
   }
   Result<std::unique_ptr<TrainStep>> MakeStep(StepContext ctx) const override {
-    auto step = std::make_unique<FsdpStep>(std::move(ctx));
-    SATURN_RETURN_IF_ERROR(step->Init());
-    return std::unique_ptr<TrainStep>(std::move(step));
+    return MakeInitialized<FsdpStep>(std::move(ctx));
   }
 };
 

@@ -82,13 +82,8 @@ class OffloadStep : public DataParallelStep {
     Synchronize();
     return Status::Ok();
   }
-  double LocalGradSqNorm(bool* sharded) override {
-    *sharded = false;
-    return opt_->grad_sq_norm();
-  }
   Status ApplyUpdate(double coef, double lr) override {
-    if (coef != 1.0) opt_->scale_grads(coef);
-    opt_->step(lr);
+    SATURN_RETURN_IF_ERROR(DataParallelStep::ApplyUpdate(coef, lr));
     CopyUp();
     return Status::Ok();
   }
@@ -107,7 +102,6 @@ class OffloadStep : public DataParallelStep {
   }
 
   std::unique_ptr<GradBuckets> buckets_;
-  std::unique_ptr<Optimizer> opt_;
   std::vector<torch::Tensor> params_, masters_, host_grads_;
 };
 
@@ -127,9 +121,7 @@ class Offload : public Technique {
   Result<std::unique_ptr<TrainStep>> MakeStep(StepContext ctx) const override {
     if (ctx.device.is_cpu() && !ctx.allow_cpu_offload)
       return Status::UserError("offload needs CUDA devices: on the CPU there is nothing to offload (use ddp or fsdp)");
-    auto step = std::make_unique<OffloadStep>(std::move(ctx));
-    SATURN_RETURN_IF_ERROR(step->Init());
-    return std::unique_ptr<TrainStep>(std::move(step));
+    return MakeInitialized<OffloadStep>(std::move(ctx));
   }
 };
 

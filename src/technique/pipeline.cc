@@ -295,9 +295,7 @@ class Pipeline : public Technique {
     if (stages > layers)
       return Status::UserError("pipeline: " + std::to_string(stages) + " stages, but the model has only " +
                                std::to_string(layers) + " blocks; use at most " + std::to_string(layers) + " ranks");
-    auto step = std::make_unique<PipelineStep>(std::move(ctx));
-    SATURN_RETURN_IF_ERROR(step->Init());
-    return std::unique_ptr<TrainStep>(std::move(step));
+    return MakeInitialized<PipelineStep>(std::move(ctx));
   }
 };
 

@@ -49,9 +49,8 @@ Result<StepResult> DataParallelStep::Step(const BatchFn& batch, uint64_t first, 
     loss_sum += l.item<double>();
   }
   SATURN_RETURN_IF_ERROR(FinishGradients());
-  bool sharded = false;
-  double sq = LocalGradSqNorm(&sharded);
-  if (sharded) {
+  double sq = opt_->grad_sq_norm();
+  if (GradientsSharded()) {
     Result<double> all = SumOverGroup(sq);
     if (!all.ok()) return all.status();
     sq = *all;

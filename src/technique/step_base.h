@@ -44,19 +44,34 @@ class DataParallelStep : public StepBase {
   // After the last backward: every rank's gradients summed, averaged and where the optimizer
   // reads them.
   virtual Status FinishGradients() = 0;
-  // This rank's share of the squared global gradient norm; `sharded`: shares add up over ranks
-  // (otherwise every rank holds the whole gradient).
-  virtual double LocalGradSqNorm(bool* sharded) = 0;
-  // Scales every gradient by coef, then updates the weights at lr.
-  virtual Status ApplyUpdate(double coef, double lr) = 0;
+  // Whether each rank's optimizer sees only its shard of the gradient (the squared norms then
+  // add up over ranks) rather than the whole of it.
+  virtual bool GradientsSharded() const { return false; }
+  // Scales every gradient by coef, then updates the weights at lr (offload also copies them back
+  // to the device).
+  virtual Status ApplyUpdate(double coef, double lr) {
+    if (coef != 1.0) opt_->scale_grads(coef);
+    opt_->step(lr);
+    return Status::Ok();
+  }
   // Around Step and MeanLoss (FSDP gathers the parameters outside the blocks here).
   virtual Status BeginPass(bool training) { (void)training; return Status::Ok(); }
   virtual Status EndPass(bool training) { (void)training; return Status::Ok(); }
   virtual void ZeroGradients() = 0;
 
   CausalLM model_{nullptr};
-  int micro_ = 1, accum_ = 1;  // sequences per micro-batch; micro-batches per rank per step
+  std::unique_ptr<Optimizer> opt_;  // over what this rank updates; the technique's Init makes it
+  int micro_ = 1, accum_ = 1;       // sequences per micro-batch; micro-batches per rank per step
 };
+
+// A step of type T built and initialized (T::Init), as a technique's MakeStep returns it.
+template <typename T>
+Result<std::unique_ptr<TrainStep>> MakeInitialized(StepContext ctx) {
+  auto step = std::make_unique<T>(std::move(ctx));
+  Status st = step->Init();
+  if (!st.ok()) return st;
+  return std::unique_ptr<TrainStep>(std::move(step));
+}
 
 // The model's parameters by Hugging Face name, in registration order.
 std::vector<std::pair<std::string, torch::Tensor>> NamedParams(CausalLM& model);

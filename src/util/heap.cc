@@ -1,5 +1,7 @@
 #include "util/heap.h"
 
+#include <sys/resource.h>
+
 #include <cstdlib>  // defines __GLIBC__ (through <features.h>) on glibc
 
 #if defined(__GLIBC__)
@@ -15,6 +17,21 @@ void KeepLargeAllocationsInHeap() {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
+}
+
+unsigned long long HeapBytesInUse() {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 m = mallinfo2();
+  return (unsigned long long)m.uordblks + (unsigned long long)m.hblkhd;
+#else
+  return 0;
+#endif
+}
+
+unsigned long long PeakResidentBytes() {
+  struct rusage u {};
+  if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
+  return (unsigned long long)u.ru_maxrss * 1024ull;  // Linux reports KiB
 }
 
 }  // namespace saturn

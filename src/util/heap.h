@@ -15,4 +15,11 @@ namespace saturn {
 // size). Call once, before the work.
 void KeepLargeAllocationsInHeap();
 
+// Bytes this process has allocated and not freed, by the allocator's own count (glibc's
+// mallinfo2: heap blocks in use plus mapped blocks); 0 where unknown. LibTorch's CPU tensors
+// are among them, so this is what training keeps on a CPU device.
+unsigned long long HeapBytesInUse();
+// The process's peak resident set so far (getrusage), in bytes.
+unsigned long long PeakResidentBytes();
+
 }  // namespace saturn

@@ -2,8 +2,6 @@
 // (tests/CMakeLists.txt). The bytes a rank keeps between steps for parameters, gradients and
 // optimizer state (glibc's in-use bytes after a step, less those before the model was built)
 // must fall as 1/ranks for fsdp, and stay whole for ddp (which shows the measure sees them).
-#include <malloc.h>
-
 #include <torch/torch.h>
 
 #include "comm/registry.h"
@@ -18,10 +16,7 @@ namespace {
 
 using namespace saturn;
 
-size_t InUse() {
-  struct mallinfo2 m = mallinfo2();
-  return m.uordblks + m.hblkhd;
-}
+size_t InUse() { return size_t(HeapBytesInUse()); }
 
 // Bytes this rank keeps after one step of `technique` on `group` (collective over it).
 size_t KeptBytes(const std::string& technique, const std::shared_ptr<ProcessGroup>& group) {

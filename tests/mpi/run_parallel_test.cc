@@ -48,15 +48,7 @@ std::string Sweep(const TempDir& d, const std::string& name, int steps, const st
 }
 
 Run Launch(int ranks, const std::string& args) {
-  std::string cmd = kMpirun + " -n " + std::to_string(ranks) + " " SATURN_BINARY " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+  return Shell(kMpirun + " -n " + std::to_string(ranks) + " " SATURN_BINARY " " + args);
 }
 
 // A saturn process among the descendants of `root` (a rank that mpirun started), or 0.
