@@ -1,6 +1,7 @@
 // Tensor collectives, checked on the in-process thread backend for 1 to 4 ranks and, under
 // mpirun (tests/CMakeLists.txt runs "[comm]" with 3 ranks), on the MPI backend across real
 // processes: the same checks run on each.
+#include <chrono>
 #include <cstdlib>
 #include <thread>
 
@@ -121,4 +122,20 @@ TEST_CASE("world tensor group: every collective across the launched ranks", "[co
   REQUIRE(g.size() == (*world)->size());
   if (std::getenv("OMPI_COMM_WORLD_SIZE")) REQUIRE(g.backend() == "MPI");
   REQUIRE(Exercise(g).empty());
+}
+
+TEST_CASE("thread groups: ranks that disagree on a shape all get the error, at once", "[pg]") {
+  auto groups = saturn::MakeThreadGroups(2, 30);
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      torch::Tensor in = torch::ones({3 + r}), out = torch::empty({2 * (3 + r)});
+      errors[size_t(r)] = groups[size_t(r)]->AllGather(out, in)->Wait().message();
+    });
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  for (auto& t : threads) t.join();
+  REQUIRE(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));  // not the 30 s timeout
+  for (const auto& e : errors) REQUIRE_THAT(e, Catch::Contains("AllGather #0"));
 }

@@ -79,6 +79,12 @@ class FutureWork : public Work {
 class RequestWork : public Work {
  public:
   RequestWork(MPI_Request r, at::Tensor keep) : req_(r), keep_(std::move(keep)) {}
+  // Dropped unwaited (a step that failed half way): MPI must finish with the buffer first.
+  ~RequestWork() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (req_ != MPI_REQUEST_NULL && !finalized) MPI_Wait(&req_, MPI_STATUS_IGNORE);
+  }
   Status Wait() override {
     if (req_ != MPI_REQUEST_NULL) {
       int rc = MPI_Wait(&req_, MPI_STATUS_IGNORE);

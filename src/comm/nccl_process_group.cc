@@ -2,11 +2,19 @@
 // SATURN_USE_NCCL. The unique id travels over the control communicator (MPI), as llm.c does.
 //
 // Streams: LibTorch computes on the legacy default stream unless told otherwise, and so does
-// saturn. Collectives run on a stream of their own, after an event recorded on the default
+// saturn. Operations run on a stream of their own, after an event recorded on the default
 // stream (their inputs are ready); Wait() makes the default stream wait for their end event, so
-// compute overlaps communication until the result is needed. Sends and receives have a stream
-// each, so that a send and a receive between the same two ranks (a pipeline's activations one
-// way, gradients the other) cannot block each other.
+// compute overlaps communication until the result is needed. A Work keeps its tensors alive
+// until it is waited on or destroyed (the caching allocator must not hand their memory to the
+// default stream while NCCL still reads or writes it); destroying an unwaited Work orders the
+// default stream after it.
+//
+// Point to point: NCCL runs a communicator's operations in issue order, so a send that waits
+// for a receive the peer issues later would block everything behind it (a 1F1B pipeline sends
+// activations forward while the next stage sends gradients back). Sends and receives are
+// therefore held back and launched together in one ncclGroupStart/End the moment anything needs
+// them: a Wait on one of them, or the next collective. Within a group NCCL progresses them all
+// at once, as torch's batch_isend_irecv does.
 #include <ATen/ATen.h>
 #include <nccl.h>
 
@@ -42,21 +50,64 @@ Result<ncclDataType_t> NcclType(at::ScalarType t) {
   }
 }
 
-class EventWork : public Work {
- public:
-  EventWork(cudaEvent_t done, ncclComm_t comm) : done_(done), comm_(comm) {}
-  ~EventWork() override { cudaEventDestroy(done_); }
-  Status Wait() override {
-    SATURN_CUDA_CHECK(cudaStreamWaitEvent(nullptr, done_, 0));
+Status CheckTensor(const at::Tensor& t) {
+  if (!t.defined() || !t.is_cuda() || !t.is_contiguous())
+    return Status::Internal("NCCL process group: takes contiguous CUDA tensors (CPU tensors go through MPI)");
+  return NcclType(t.scalar_type()).status();
+}
+
+// An operation's end on the group's stream, and the tensors it uses.
+struct Launched {
+  cudaEvent_t done = nullptr;
+  ncclComm_t comm = nullptr;
+  std::vector<at::Tensor> keep;
+  Status status = Status::Ok();
+  ~Launched() {
+    if (done) {
+      cudaStreamWaitEvent(nullptr, done, 0);  // whatever reuses the memory comes after
+      cudaEventDestroy(done);
+    }
+  }
+  Status Wait() {
+    if (!status.ok()) return status;
+    SATURN_CUDA_CHECK(cudaStreamWaitEvent(nullptr, done, 0));
     ncclResult_t async = ncclSuccess;
-    SATURN_NCCL_CHECK(ncclCommGetAsyncError(comm_, &async));
+    SATURN_NCCL_CHECK(ncclCommGetAsyncError(comm, &async));
     if (async != ncclSuccess) return Status::Internal(std::string("NCCL: ") + ncclGetErrorString(async));
     return Status::Ok();
   }
+};
+
+class LaunchedWork : public Work {
+ public:
+  explicit LaunchedWork(std::shared_ptr<Launched> l) : l_(std::move(l)) {}
+  Status Wait() override { return l_->Wait(); }
 
  private:
-  cudaEvent_t done_;
-  ncclComm_t comm_;
+  std::shared_ptr<Launched> l_;
+};
+
+class NcclGroup;
+
+// Sends and receives held back until something needs them (see the top of the file).
+struct P2pBatch {
+  struct Op {
+    bool send;
+    at::Tensor t;
+    int peer;
+  };
+  std::vector<Op> ops;
+  std::shared_ptr<Launched> launched;  // set once launched
+};
+
+class P2pWork : public Work {
+ public:
+  P2pWork(NcclGroup* g, std::shared_ptr<P2pBatch> b) : g_(g), b_(std::move(b)) {}
+  Status Wait() override;
+
+ private:
+  NcclGroup* g_;  // outlives its works: callers wait before they drop a group
+  std::shared_ptr<P2pBatch> b_;
 };
 
 class NcclGroup : public ProcessGroup {
@@ -67,14 +118,14 @@ class NcclGroup : public ProcessGroup {
     g->device_ = device;
     SATURN_NCCL_CHECK(ncclCommUserRank(comm, &g->rank_));
     SATURN_NCCL_CHECK(ncclCommCount(comm, &g->size_));
-    for (cudaStream_t* s : {&g->coll_, &g->send_, &g->recv_})
-      SATURN_CUDA_CHECK(cudaStreamCreateWithFlags(s, cudaStreamNonBlocking));
+    SATURN_CUDA_CHECK(cudaStreamCreateWithFlags(&g->stream_, cudaStreamNonBlocking));
     return std::shared_ptr<ProcessGroup>(g);
   }
   ~NcclGroup() override {
+    (void)Flush();
+    if (stream_) cudaStreamSynchronize(stream_);
     if (comm_) ncclCommDestroy(comm_);
-    for (cudaStream_t s : {coll_, send_, recv_})
-      if (s) cudaStreamDestroy(s);
+    if (stream_) cudaStreamDestroy(stream_);
   }
 
   int rank() const override { return rank_; }
@@ -82,79 +133,134 @@ class NcclGroup : public ProcessGroup {
   std::string backend() const override { return "NCCL"; }
 
   WorkPtr AllReduce(const at::Tensor& t, ReduceOp op) override {
-    return Launch(coll_, t, [&](ncclDataType_t type) {
+    return Collective({t}, t.scalar_type(), [&](ncclDataType_t type) {
       return ncclAllReduce(t.data_ptr(), t.data_ptr(), size_t(t.numel()), type, op == ReduceOp::kSum ? ncclSum : ncclMax,
-                           comm_, coll_);
+                           comm_, stream_);
     });
   }
   WorkPtr ReduceScatter(const at::Tensor& out, const at::Tensor& in) override {
     if (in.numel() != out.numel() * size_) return DoneWork(Status::Internal("NCCL: ReduceScatter input is not size() x output"));
-    return Launch(coll_, in, [&](ncclDataType_t type) {
-      return ncclReduceScatter(in.data_ptr(), out.data_ptr(), size_t(out.numel()), type, ncclSum, comm_, coll_);
+    return Collective({out, in}, in.scalar_type(), [&](ncclDataType_t type) {
+      return ncclReduceScatter(in.data_ptr(), out.data_ptr(), size_t(out.numel()), type, ncclSum, comm_, stream_);
     });
   }
   WorkPtr AllGather(const at::Tensor& out, const at::Tensor& in) override {
     if (out.numel() != in.numel() * size_) return DoneWork(Status::Internal("NCCL: AllGather output is not size() x input"));
-    return Launch(coll_, in, [&](ncclDataType_t type) {
-      return ncclAllGather(in.data_ptr(), out.data_ptr(), size_t(in.numel()), type, comm_, coll_);
+    return Collective({out, in}, in.scalar_type(), [&](ncclDataType_t type) {
+      return ncclAllGather(in.data_ptr(), out.data_ptr(), size_t(in.numel()), type, comm_, stream_);
     });
   }
   WorkPtr Broadcast(const at::Tensor& t, int root) override {
-    return Launch(coll_, t, [&](ncclDataType_t type) {
-      return ncclBroadcast(t.data_ptr(), t.data_ptr(), size_t(t.numel()), type, root, comm_, coll_);
+    return Collective({t}, t.scalar_type(), [&](ncclDataType_t type) {
+      return ncclBroadcast(t.data_ptr(), t.data_ptr(), size_t(t.numel()), type, root, comm_, stream_);
     });
   }
   // NCCL has no tags: messages between two ranks match in issue order, which is what callers
-  // rely on anyway (the tag is checked by the other backends).
-  WorkPtr Send(const at::Tensor& t, int dst, int /*tag*/) override {
-    return Launch(send_, t, [&](ncclDataType_t type) { return ncclSend(t.data_ptr(), size_t(t.numel()), type, dst, comm_, send_); });
-  }
-  WorkPtr Recv(const at::Tensor& t, int src, int /*tag*/) override {
-    return Launch(recv_, t, [&](ncclDataType_t type) { return ncclRecv(t.data_ptr(), size_t(t.numel()), type, src, comm_, recv_); });
-  }
+  // rely on anyway (the other backends check the tag).
+  WorkPtr Send(const at::Tensor& t, int dst, int /*tag*/) override { return PointToPoint(true, t, dst); }
+  WorkPtr Recv(const at::Tensor& t, int src, int /*tag*/) override { return PointToPoint(false, t, src); }
 
   Result<std::shared_ptr<ProcessGroup>> Split(int color) override {
+#if NCCL_VERSION_CODE >= NCCL_VERSION(2, 18, 0)
+    SATURN_RETURN_IF_ERROR(Flush());
     ncclComm_t sub = nullptr;
     SATURN_NCCL_CHECK(ncclCommSplit(comm_, color < 0 ? NCCL_SPLIT_NOCOLOR : color, rank_, &sub, nullptr));
     if (color < 0) return std::shared_ptr<ProcessGroup>();
     return Make(sub, device_);
+#else
+    (void)color;
+    return Status::UserError("NCCL sub-groups need NCCL 2.18 or newer (ncclCommSplit); this saturn was built "
+                             "against " + std::to_string(NCCL_VERSION_CODE));
+#endif
+  }
+
+  // Launches the held-back sends and receives as one group.
+  Status Flush() {
+    if (!batch_ || batch_->ops.empty()) return Status::Ok();
+    std::shared_ptr<P2pBatch> b = std::move(batch_);
+    batch_ = nullptr;
+    auto l = std::make_shared<Launched>();
+    l->comm = comm_;
+    for (const auto& op : b->ops) l->keep.push_back(op.t);
+    b->launched = l;
+    l->status = Launch(l.get(), [&]() -> Status {
+      SATURN_NCCL_CHECK(ncclGroupStart());
+      for (const auto& op : b->ops) {
+        ncclDataType_t type = *NcclType(op.t.scalar_type());
+        ncclResult_t r = op.send ? ncclSend(op.t.data_ptr(), size_t(op.t.numel()), type, op.peer, comm_, stream_)
+                                 : ncclRecv(op.t.data_ptr(), size_t(op.t.numel()), type, op.peer, comm_, stream_);
+        if (r != ncclSuccess) {
+          ncclGroupEnd();
+          return Status::Internal(std::string(op.send ? "ncclSend: " : "ncclRecv: ") + ncclGetErrorString(r));
+        }
+      }
+      SATURN_NCCL_CHECK(ncclGroupEnd());
+      return Status::Ok();
+    });
+    return l->status;
   }
 
  private:
   NcclGroup() = default;
 
-  template <typename F>
-  WorkPtr Launch(cudaStream_t stream, const at::Tensor& t, F call) {
-    Status st = Enqueue(stream, t, call);
+  WorkPtr PointToPoint(bool send, const at::Tensor& t, int peer) {
+    Status st = CheckTensor(t);
+    if (st.ok() && (peer < 0 || peer >= size_ || peer == rank_))
+      st = Status::Internal("NCCL: point to point with rank " + std::to_string(peer) + " from rank " + std::to_string(rank_));
     if (!st.ok()) return DoneWork(st);
-    return std::make_shared<EventWork>(done_, comm_);
+    if (!batch_) batch_ = std::make_shared<P2pBatch>();
+    batch_->ops.push_back({send, t, peer});
+    return std::make_shared<P2pWork>(this, batch_);
   }
+
   template <typename F>
-  Status Enqueue(cudaStream_t stream, const at::Tensor& t, F call) {
-    if (!t.is_cuda() || !t.is_contiguous())
-      return Status::Internal("NCCL process group: takes contiguous CUDA tensors (CPU tensors go through MPI)");
-    Result<ncclDataType_t> type = NcclType(t.scalar_type());
-    if (!type.ok()) return type.status();
+  WorkPtr Collective(std::vector<at::Tensor> tensors, at::ScalarType dtype, F call) {
+    for (const auto& t : tensors) {
+      Status st = CheckTensor(t);
+      if (!st.ok()) return DoneWork(st);
+    }
+    Status flushed = Flush();  // NCCL keeps issue order: sends and receives issued before go first
+    if (!flushed.ok()) return DoneWork(flushed);
+    auto l = std::make_shared<Launched>();
+    l->comm = comm_;
+    l->keep = std::move(tensors);
+    ncclDataType_t type = *NcclType(dtype);
+    l->status = Launch(l.get(), [&]() -> Status {
+      SATURN_NCCL_CHECK(call(type));
+      return Status::Ok();
+    });
+    return std::make_shared<LaunchedWork>(l);
+  }
+
+  // Orders the group's stream after the default stream, runs `enqueue` on it, records the end.
+  template <typename F>
+  Status Launch(Launched* l, F enqueue) {
     cudaEvent_t ready = nullptr;
     SATURN_CUDA_CHECK(cudaEventCreateWithFlags(&ready, cudaEventDisableTiming));
-    SATURN_CUDA_CHECK(cudaEventRecord(ready, nullptr));  // inputs written by the default stream
-    SATURN_CUDA_CHECK(cudaStreamWaitEvent(stream, ready, 0));
+    cudaError_t e = cudaEventRecord(ready, nullptr);  // inputs written by the default stream
+    if (e == cudaSuccess) e = cudaStreamWaitEvent(stream_, ready, 0);
     cudaEventDestroy(ready);
-    SATURN_NCCL_CHECK(call(*type));
-    SATURN_CUDA_CHECK(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
-    SATURN_CUDA_CHECK(cudaEventRecord(done_, stream));
+    SATURN_CUDA_CHECK(e);
+    SATURN_RETURN_IF_ERROR(enqueue());
+    SATURN_CUDA_CHECK(cudaEventCreateWithFlags(&l->done, cudaEventDisableTiming));
+    SATURN_CUDA_CHECK(cudaEventRecord(l->done, stream_));
     return Status::Ok();
   }
 
   ncclComm_t comm_ = nullptr;
-  cudaStream_t coll_ = nullptr, send_ = nullptr, recv_ = nullptr;
-  cudaEvent_t done_ = nullptr;  // the last launch's end event, handed to its Work
+  cudaStream_t stream_ = nullptr;
+  std::shared_ptr<P2pBatch> batch_;  // sends and receives not launched yet
   int rank_ = 0, size_ = 1, device_ = 0;
 };
 
+Status P2pWork::Wait() {
+  if (!b_->launched) SATURN_RETURN_IF_ERROR(g_->Flush());
+  return b_->launched->Wait();
+}
+
 }  // namespace
 
-// Every rank of `control` joins one NCCL communicator on CUDA device `device`.
+// Every rank of `control` joins one NCCL communicator on CUDA device `device` (this process's).
 Result<std::shared_ptr<ProcessGroup>> MakeNcclGroup(Communicator& control, int device) {
   SATURN_CUDA_CHECK(cudaSetDevice(device));
   ncclUniqueId id;

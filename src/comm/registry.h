@@ -31,13 +31,14 @@ struct World {
 // process alone otherwise. Asking for several ranks without MPI in the build is a user error.
 Result<World*> GetWorld();
 
-// A tensor group over the world's ranks for tensors on `device` ("cpu" or "cuda"): MPI (or the
-// group of one) for CPU tensors, NCCL for CUDA tensors. A backend this build lacks is a user
-// error that says how to get it.
-Result<std::shared_ptr<ProcessGroup>> MakeTensorGroup(World& world, const std::string& device);
+// A tensor group over the world's ranks for tensors on `device` ("cpu" or "cuda"; for cuda,
+// device_index is this rank's GPU): MPI (or the group of one) for CPU tensors, NCCL for CUDA
+// tensors. A backend this build lacks is a user error that says how to get it.
+Result<std::shared_ptr<ProcessGroup>> MakeTensorGroup(World& world, const std::string& device, int device_index = 0);
 
-// Makes CUDA device `index` this process's current device (before any CUDA work); an error
-// where the build has no CUDA.
+// Makes CUDA device `index` this process's current device (before any CUDA work), so that
+// NCCL and anything allocated without an explicit index land there. Does nothing where the
+// build has no CUDA runtime (LibTorch still places tensors by their device index).
 Status BindCudaDevice(int index);
 
 // The backends compiled in, for `saturn --version`: e.g. {"MPI", "CUDA", "NCCL"}.

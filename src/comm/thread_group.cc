@@ -164,7 +164,11 @@ class ThreadGroup : public ProcessGroup {
     m.b[size_t(rank_)] = b;
     m.colors[size_t(rank_)] = color;
     if (++m.arrived == h.n) {
-      if (m.status.ok()) Compute(h, m);
+      try {
+        if (m.status.ok()) Compute(h, m);
+      } catch (const std::exception& e) {  // a shape the operation cannot take: every rank hears it
+        m.status = Status::Internal("thread group: " + kind + " #" + std::to_string(id) + ": " + e.what());
+      }
       m.done = true;
       h.cv.notify_all();
     } else if (!h.cv.wait_for(l, std::chrono::duration<double>(h.timeout), [&] { return m.done; })) {

@@ -191,7 +191,10 @@ class JobRun {
     if (opt_.device == "cuda") {
       if (!torch::cuda::is_available())
         return Status::UserError("--device cuda: this LibTorch has no CUDA device available; use --device cpu");
+      // Local rank r takes the r-th GPU it sees (one each when the launcher gives every rank its
+      // own CUDA_VISIBLE_DEVICES, as srun --gpus-per-task does).
       device_ = torch::Device(torch::kCUDA, int(world_.local_rank % int(torch::cuda::device_count())));
+      SATURN_RETURN_IF_ERROR(BindCudaDevice(device_.index()));
     }
     bf16_ = job().precision == "bf16" || (job().precision == "auto" && device_.is_cuda());
     return Status::Ok();
@@ -232,7 +235,8 @@ class JobRun {
     if (job().seq_len > cfg.max_positions)
       return Status::UserError(job().loc.str() + ": seq_len " + std::to_string(job().seq_len) + " is longer than the "
                                "model's " + std::to_string(cfg.max_positions) + " positions");
-    Result<std::shared_ptr<ProcessGroup>> group = MakeTensorGroup(world_, device_.is_cuda() ? "cuda" : "cpu");
+    Result<std::shared_ptr<ProcessGroup>> group =
+        MakeTensorGroup(world_, device_.is_cuda() ? "cuda" : "cpu", device_.is_cuda() ? device_.index() : 0);
     if (!group.ok()) return group.status();
     StepContext ctx;
     ctx.job = job();

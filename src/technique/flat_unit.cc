@@ -1,6 +1,5 @@
 #include "technique/flat_unit.h"
 
-#include <c10/core/CPUAllocator.h>
 #include <c10/core/StorageImpl.h>
 
 namespace saturn {
@@ -12,8 +11,8 @@ void ResizeStorage(torch::Tensor& t, size_t nbytes, torch::Device device) {
   if (nbytes == 0) {
     s->set_data_ptr_noswap(at::DataPtr(nullptr, device));
   } else {
-    c10::Allocator* a = c10::GetAllocator(device.type());
-    s->set_data_ptr_noswap(a->allocate(nbytes));
+    // The allocator the storage was made with (LibTorch's caching allocator on CUDA).
+    s->set_data_ptr_noswap(s->allocator()->allocate(nbytes));
   }
   s->set_nbytes(nbytes);
 }

@@ -9,6 +9,8 @@
 
 #include <deque>
 
+#include <ATen/autocast_mode.h>
+
 #include "technique/flat_unit.h"
 
 namespace saturn {
@@ -112,6 +114,9 @@ class FsdpStep : public DataParallelStep {
     if (prefetch_ && i + 1 < model_->num_blocks()) units_[size_t(i) + 1]->StartGather();
   }
   void AfterForward(int64_t i, bool training) {
+    // Autocast caches its bf16 copies of weights until the outermost autocast ends: drop them
+    // with the block (those its backward needs stay saved in the block's graph).
+    if (ctx_.bf16) at::autocast::clear_cache();
     // The last block's backward comes next: keep it gathered.
     if (!(training && i + 1 == model_->num_blocks())) units_[size_t(i)]->Free();
   }

@@ -1,7 +1,9 @@
 // offload (ZeRO-Offload style): data parallel as ddp, but the float32 master weights, their
 // gradients and the optimizer state live in host memory and the optimizer steps on the CPU.
-// The device holds compute weights (bf16 when the job's precision is bf16) and activations:
-// per step, gradients go down to the host after the all-reduce and updated weights come back.
+// The device holds float32 compute weights and their gradients (bf16 precision computes under
+// autocast, as everywhere) and activations: per step, gradients go to the host after the
+// all-reduce and updated weights come back. (bf16 device copies of the weights would halve the
+// device's share again, but then gradients accumulate and reduce in bf16.)
 #include "technique/offload.h"
 
 #include "technique/ddp.h"
@@ -16,7 +18,6 @@ class OffloadStep : public DataParallelStep {
 
   Status Init() {
     torch::NoGradGuard no_grad;
-    const torch::ScalarType compute = ctx_.bf16 && ctx_.device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
     const bool pin = ctx_.device.is_cuda();
     auto named = NamedParams(model_);
     std::vector<OptimSlot> slots;
@@ -29,7 +30,7 @@ class OffloadStep : public DataParallelStep {
       slots.push_back({name, master, host_grad, master.dim() >= 2, {}, {}});
       masters_.push_back(master);
       host_grads_.push_back(host_grad);
-      p.set_data(p.to(ctx_.device, compute));
+      p.set_data(p.to(ctx_.device, torch::kFloat32));
       params.push_back(p);
     }
     params_ = params;

@@ -15,9 +15,14 @@
 namespace saturn {
 namespace {
 
-constexpr int kGradTag = 1 << 20;     // + micro-batch index; activations use the index alone
-constexpr int kGatherTag = 1 << 21;   // + tensor index, Gather's transfers to rank 0
-constexpr int kTiedTag = (1 << 21) - 1;
+// Tags stay below 32768, the least MPI_TAG_UB the standard allows. They may repeat: messages
+// with the same source and tag arrive in the order they were sent, which is the order both
+// sides issue them in.
+constexpr int kTagSpan = 8192;
+int ActivationTag(int micro_batch) { return micro_batch % kTagSpan; }
+int GradTag(int micro_batch) { return kTagSpan + micro_batch % kTagSpan; }
+constexpr int kTiedTag = 2 * kTagSpan;
+int GatherTag(int k) { return 2 * kTagSpan + 1 + k % (2 * kTagSpan - 1); }
 
 class PipelineStep : public StepBase {
  public:
@@ -115,16 +120,17 @@ class PipelineStep : public StepBase {
     std::map<std::string, torch::Tensor> weights;
     for (auto& [n, p] : params_) weights[n] = p;
     std::vector<WorkPtr> works;
-    int tag = kGatherTag;  // every rank counts the same tensors in the same order
+    int k = 0;  // every rank counts the same tensors in the same order
     for (const auto& [name, shape] : shapes_) {
       const int owner = OwnerOf(name);
       std::vector<std::string> names = {name};
       for (const auto& n : OptimizerStateNames(job().optimizer, name)) names.push_back(n);
-      for (size_t k = 0; k < names.size(); ++k, ++tag) {
-        const std::string& n = names[k];
-        NamedTensors& out = k == 0 ? s.model : s.optimizer;
+      for (size_t j = 0; j < names.size(); ++j, ++k) {
+        const std::string& n = names[j];
+        const int tag = GatherTag(k);
+        NamedTensors& out = j == 0 ? s.model : s.optimizer;
         if (rank() == owner) {
-          const torch::Tensor& src = k == 0 ? weights[n] : state[n];
+          const torch::Tensor& src = j == 0 ? weights[n] : state[n];
           if (owner == 0) out.emplace_back(n, src.to(torch::kCPU, torch::kFloat32, false, true));
           else works.push_back(group().Send(ToDevice(src), 0, tag));
         } else if (rank() == 0) {
@@ -203,7 +209,7 @@ class PipelineStep : public StepBase {
       x = model_->embed(rows.slice(1, 0, t));
     } else {
       torch::Tensor in = ActivationLike(n);
-      SATURN_RETURN_IF_ERROR(group().Recv(in, rank() - 1, i)->Wait());
+      SATURN_RETURN_IF_ERROR(group().Recv(in, rank() - 1, ActivationTag(i))->Wait());
       x = training ? in.requires_grad_(true) : in;
       pass->input = x;
     }
@@ -214,7 +220,7 @@ class PipelineStep : public StepBase {
       if (training) pass->loss = l;
     } else {
       torch::Tensor out = x.to(torch::kFloat32);
-      sends->push_back(group().Send(out.detach().contiguous(), rank() + 1, i));
+      sends->push_back(group().Send(out.detach().contiguous(), rank() + 1, ActivationTag(i)));
       if (training) pass->output = out;
     }
     return Status::Ok();
@@ -225,10 +231,10 @@ class PipelineStep : public StepBase {
       (pass->loss / double(micro_batches_)).backward();
     } else {
       torch::Tensor g = torch::empty_like(pass->output);
-      SATURN_RETURN_IF_ERROR(group().Recv(g, rank() + 1, kGradTag + i)->Wait());
+      SATURN_RETURN_IF_ERROR(group().Recv(g, rank() + 1, GradTag(i))->Wait());
       pass->output.backward(g);
     }
-    if (!first()) sends->push_back(group().Send(pass->input.grad().contiguous(), rank() - 1, kGradTag + i));
+    if (!first()) sends->push_back(group().Send(pass->input.grad().contiguous(), rank() - 1, GradTag(i)));
     *pass = Pass();
     return Status::Ok();
   }
