@@ -1,11 +1,15 @@
 // saturn: plan, profile, run and evaluate many training jobs at once. main only dispatches.
+#include <algorithm>
 #include <cstdio>
 #include <map>
+#include <string>
+#include <vector>
 
 #include <torch/version.h>
 
 #include "cli/command.h"
 #include "comm/registry.h"
+#include "util/suggest.h"
 
 namespace {
 
@@ -33,6 +37,16 @@ int main(int argc, char** argv) {
   for (const auto& c : kCommands) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
     actions[sub] = c.setup(sub);
+  }
+  // A word where the subcommand goes that is none of them: say which it was nearest.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const auto& c : kCommands) names.push_back(c.name);
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      std::fprintf(stderr, "saturn: unknown subcommand '%s'%s; one of: plan, run, eval, tokenize (saturn --help)\n",
+                   argv[1], saturn::DidYouMean(argv[1], names).c_str());
+      return 2;
+    }
   }
   try {
     app.parse(argc, argv);

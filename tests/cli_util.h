@@ -12,6 +12,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "temp_dir.h"
+
 namespace testutil {
 
 struct Run {
@@ -34,19 +36,6 @@ inline Run Shell(const std::string& command) {
 
 inline Run Saturn(const std::string& args) { return Shell(std::string(SATURN_BINARY) + " " + args); }
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/saturn-cli-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return (path / name).string();
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 }  // namespace testutil
 

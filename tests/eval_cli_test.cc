@@ -1,4 +1,4 @@
-// `saturn eval` as a user runs it, on subsets of every task layout in ../shared/data with a small
+// `saturn eval` as a user runs it, on subsets of every task layout in datasets/eval with a small
 // random-weight GPT-2: the per-example log-likelihoods equal a plain one-request-at-a-time loop,
 // and 1, 2 and 3 MPI ranks give identical results.
 #include <filesystem>
@@ -19,30 +19,15 @@
 #include <catch2/catch.hpp>
 
 #include "cli_util.h"
+#include "model_util.h"
 
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const std::string kData = SATURN_SOURCE_DIR "/../shared/data";
-
-// A random GPT-2 of 2 layers from models/gpt2-tiny.json, its hidden size replaced when `hidden`
-// is given, saved under `folder` (removed when the test process ends).
-std::string SaveRandomModel(const TempDir& folder, uint64_t seed, int hidden = 0) {
-  auto cfg = saturn::LoadModelConfig(SATURN_SOURCE_DIR "/models/gpt2-tiny.json");
-  REQUIRE(cfg.ok());
-  if (hidden > 0) {
-    cfg->hidden = hidden;
-    cfg->heads = cfg->kv_heads = 2;
-    cfg->intermediate = 4 * hidden;
-  }
-  saturn::CausalLM m(*cfg);
-  m->init_weights(seed);
-  const std::string dir = folder / "model";
-  REQUIRE(saturn::SaveHfModel(dir, m).ok());
-  return dir;
-}
+// The evaluation sets the project ships, bzip2-compressed (datasets/eval/README.md).
+const std::string kData = SATURN_SOURCE_DIR "/datasets";
 
 // Saved once per test process.
 const std::string& ModelDir() {
@@ -63,12 +48,12 @@ std::string TasksYaml(const TempDir& d) {
   auto gpt2 = saturn::FindGpt2Dir();
   REQUIRE(gpt2.ok());
   return d.write("tasks.yaml", "tokenizer: {kind: gpt2, path: " + *gpt2 + "}\ntasks:\n"
-      "  - {name: lambada, kind: lm, path: " + kData + "/eval/lambada_openai_test.jsonl, format: lambada}\n"
-      "  - {name: piqa, kind: mc, path: " + kData + "/eval/piqa/valid.jsonl, format: piqa}\n"
+      "  - {name: lambada, kind: lm, path: " + kData + "/eval/lambada_openai_test.jsonl.bz2, format: lambada}\n"
+      "  - {name: piqa, kind: mc, path: " + kData + "/eval/piqa/valid.jsonl.bz2, format: piqa}\n"
       "  - {name: hellaswag, kind: mc, path: " + kData + "/eval/hellaswag_val.txt.bz2, format: hellaswag-text}\n"
-      "  - {name: arc_easy, kind: mc, path: " + kData + "/eval/composer/arc_easy.jsonl, num_fewshot: 2}\n"
-      "  - {name: winogrande, kind: schema, path: " + kData + "/eval/composer/winogrande.jsonl}\n"
-      "  - {name: lambada_composer, kind: lm, path: " + kData + "/eval/composer/lambada_openai.jsonl}\n");
+      "  - {name: arc_easy, kind: mc, path: " + kData + "/eval/composer/arc_easy.jsonl.bz2, num_fewshot: 2}\n"
+      "  - {name: winogrande, kind: schema, path: " + kData + "/eval/composer/winogrande.jsonl.bz2}\n"
+      "  - {name: lambada_composer, kind: lm, path: " + kData + "/eval/composer/lambada_openai.jsonl.bz2}\n");
 }
 
 std::vector<json> JsonLines(const std::string& path) {
@@ -131,10 +116,6 @@ void RequireEqualsPlainLoop(const std::string& model_dir, const std::string& tas
 }  // namespace
 
 TEST_CASE("saturn eval: every layout, batched and shared, equals the plain loop per example", "[eval]") {
-  if (!fs::exists(kData)) {
-    WARN("skipped: " << kData << " is absent");
-    return;
-  }
   TempDir d;
   const std::string tasks = TasksYaml(d);
   Run r = Saturn("eval --model " + ModelDir() + " --tasks " + tasks + " -o " + (d / "r.json") + " --per-example " +
@@ -157,31 +138,27 @@ TEST_CASE("saturn eval: every layout, batched and shared, equals the plain loop 
   RequireEqualsPlainLoop(ModelDir(), tasks, d / "ex.jsonl", 24, saturn::PlainHead::kAllRows);
 }
 
-// The slower test: every item of every task in ../shared/data, every layout, few-shot prompts
+// The slower test: every item of every task in datasets/eval, every layout, few-shot prompts
 // that overflow the model's 256 positions (left truncation), against the plain loop.
-TEST_CASE("saturn eval: every item of every task in ../shared/data equals the plain loop", "[eval][full]") {
-  if (!fs::exists(kData)) {
-    WARN("skipped: " << kData << " is absent");
-    return;
-  }
+TEST_CASE("saturn eval: every item of every task in datasets/eval equals the plain loop", "[eval][full]") {
   TempDir d;
   auto gpt2 = saturn::FindGpt2Dir();
   REQUIRE(gpt2.ok());
   std::string yaml = "tokenizer: {kind: gpt2, path: " + *gpt2 + "}\ntasks:\n"
-      "  - {name: lambada, kind: lm, path: " + kData + "/eval/lambada_openai_test.jsonl, format: lambada}\n"
-      "  - {name: piqa, kind: mc, path: " + kData + "/eval/piqa/valid.jsonl, format: piqa}\n"
+      "  - {name: lambada, kind: lm, path: " + kData + "/eval/lambada_openai_test.jsonl.bz2, format: lambada}\n"
+      "  - {name: piqa, kind: mc, path: " + kData + "/eval/piqa/valid.jsonl.bz2, format: piqa}\n"
       "  - {name: hellaswag, kind: mc, path: " + kData + "/eval/hellaswag_val.txt.bz2, format: hellaswag-text}\n";
   const std::vector<std::string> composer = {"arc_challenge:mc:5", "arc_easy:mc:0", "boolq:mc:0", "commonsense_qa:mc:0",
       "copa:mc:2", "lambada_openai:lm:0", "openbook_qa:mc:0", "piqa:mc:0", "siqa:mc:0", "winograd_wsc:schema:0",
       "winogrande:schema:1"};
   size_t files = 0;
-  for (const auto& e : fs::directory_iterator(kData + "/eval/composer")) files += e.path().extension() == ".jsonl";
-  CHECK(files == composer.size());  // a new task file in ../shared/data belongs in this list
+  for (const auto& e : fs::directory_iterator(kData + "/eval/composer")) files += e.path().extension() == ".bz2";
+  CHECK(files == composer.size());  // a new task file in datasets/eval/composer belongs in this list
   for (const std::string& t : composer) {
     const size_t a = t.find(':'), b = t.rfind(':');
     const std::string name = t.substr(0, a);
     yaml += "  - {name: composer_" + name + ", kind: " + t.substr(a + 1, b - a - 1) + ", path: " + kData +
-            "/eval/composer/" + name + ".jsonl, num_fewshot: " + t.substr(b + 1) + "}\n";
+            "/eval/composer/" + name + ".jsonl.bz2, num_fewshot: " + t.substr(b + 1) + "}\n";
   }
   const std::string tasks = d.write("tasks.yaml", yaml);
   Run r = Saturn("eval --model " + MicroModelDir() + " --tasks " + tasks + " -o " + (d / "r.json") + " --per-example " +
@@ -198,10 +175,6 @@ TEST_CASE("saturn eval: every item of every task in ../shared/data equals the pl
 }
 
 TEST_CASE("saturn eval: 1, 2 and 3 ranks under mpirun give identical results", "[eval]") {
-  if (!fs::exists(kData)) {
-    WARN("skipped: " << kData << " is absent");
-    return;
-  }
   TempDir d;
   const std::string tasks = TasksYaml(d);
   std::string metrics[4], examples[4];

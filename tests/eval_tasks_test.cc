@@ -1,4 +1,4 @@
-// The task side of `saturn eval`: every layout reads the real files in ../shared/data with the
+// The task side of `saturn eval`: every layout reads the real files in datasets/eval with the
 // item counts and facts its README states, prompts are exactly as docs/eval.md specifies (zero-
 // and few-shot), tokenization follows lm-evaluation-harness, metrics match hand computations, and
 // malformed task files and TASKS.yaml mistakes are user errors naming the place and the field.
@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "config/tasks_file.h"
 #include "data/tokenizer.h"
@@ -20,6 +21,7 @@
 #include "eval/task.h"
 #include "eval/text_file.h"
 #include "util/files.h"
+#include "temp_dir.h"
 
 using Catch::Matchers::Contains;
 using namespace saturn;
@@ -27,27 +29,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kShared = std::string(SATURN_SOURCE_DIR) + "/../shared/data";
-const std::string kEval = kShared + "/eval";
+// The evaluation sets the project ships (datasets/eval/README.md), bzip2-compressed.
+const std::string kEval = std::string(SATURN_SOURCE_DIR) + "/datasets/eval";
 
-bool HaveShared() {
-  if (fs::is_directory(kShared)) return true;
-  WARN("skipped: " << kShared << " is absent (the real evaluation data lives there)");
-  return false;
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/saturn-evtasks-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name, std::ios::binary) << text;
-    return (path / name).string();
-  }
-};
 
 TaskSpec Spec(const std::string& name, const std::string& kind, const std::string& path,
               const std::string& format = "composer") {
@@ -87,7 +71,9 @@ std::shared_ptr<const Tokenizer> Gpt2OrNull() {
 
 std::vector<nlohmann::json> JsonLines(const std::string& path) {
   std::vector<nlohmann::json> out;
-  std::ifstream in(path);
+  Result<std::string> text = ReadTaskText(path);
+  REQUIRE(text.ok());
+  std::istringstream in(*text);
   std::string line;
   while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
   return out;
@@ -106,8 +92,7 @@ std::string Trim(std::string s) {
 // The real files
 
 TEST_CASE("lambada: 5153 items; context + ' ' + target is the OpenAI text", "[evaltasks]") {
-  if (!HaveShared()) return;
-  const std::string path = kEval + "/lambada_openai_test.jsonl";
+  const std::string path = kEval + "/lambada_openai_test.jsonl.bz2";
   EvalTask t = Load(Spec("lambada", "lm", path, "lambada"));
   REQUIRE(t.items.size() == 5153);
   std::vector<nlohmann::json> raw = JsonLines(path);
@@ -125,9 +110,8 @@ TEST_CASE("lambada: 5153 items; context + ' ' + target is the OpenAI text", "[ev
 
 TEST_CASE("composer lambada_openai: context + ' ' + continuation == the OpenAI text, all lines",
           "[evaltasks]") {
-  if (!HaveShared()) return;
-  EvalTask c = Load(Spec("lambada_c", "lm", kEval + "/composer/lambada_openai.jsonl"));
-  EvalTask l = Load(Spec("lambada", "lm", kEval + "/lambada_openai_test.jsonl", "lambada"));
+  EvalTask c = Load(Spec("lambada_c", "lm", kEval + "/composer/lambada_openai.jsonl.bz2"));
+  EvalTask l = Load(Spec("lambada", "lm", kEval + "/lambada_openai_test.jsonl.bz2", "lambada"));
   REQUIRE(c.items.size() == 5153);
   REQUIRE(l.items.size() == 5153);
   int differ = 0;
@@ -140,9 +124,8 @@ TEST_CASE("composer lambada_openai: context + ' ' + continuation == the OpenAI t
 
 TEST_CASE("piqa: 1838 items with labels; composer piqa agrees in labels and choices",
           "[evaltasks]") {
-  if (!HaveShared()) return;
-  EvalTask p = Load(Spec("piqa", "mc", kEval + "/piqa/valid.jsonl", "piqa"));
-  EvalTask c = Load(Spec("piqa_c", "mc", kEval + "/composer/piqa.jsonl"));
+  EvalTask p = Load(Spec("piqa", "mc", kEval + "/piqa/valid.jsonl.bz2", "piqa"));
+  EvalTask c = Load(Spec("piqa_c", "mc", kEval + "/composer/piqa.jsonl.bz2"));
   REQUIRE(p.items.size() == 1838);
   REQUIRE(c.items.size() == 1838);
   CHECK(p.items[0].contexts[0] ==
@@ -170,7 +153,6 @@ TEST_CASE("piqa: 1838 items with labels; composer piqa agrees in labels and choi
 }
 
 TEST_CASE("hellaswag-text: the .bz2 decompresses to 10042 items of 6 lines", "[evaltasks]") {
-  if (!HaveShared()) return;
   EvalTask t = Load(Spec("hellaswag", "mc", kEval + "/hellaswag_val.txt.bz2", "hellaswag-text"));
   REQUIRE(t.items.size() == 10042);
   for (const EvalItem& it : t.items) {
@@ -189,7 +171,6 @@ TEST_CASE("hellaswag-text: the .bz2 decompresses to 10042 items of 6 lines", "[e
 }
 
 TEST_CASE("every composer task parses with its item count and kind", "[evaltasks]") {
-  if (!HaveShared()) return;
   struct Case {
     const char* file;
     const char* kind;
@@ -206,7 +187,7 @@ TEST_CASE("every composer task parses with its item count and kind", "[evaltasks
   };
   for (const Case& c : cases) {
     INFO(c.file);
-    EvalTask t = Load(Spec(c.file, c.kind, kEval + "/composer/" + c.file + ".jsonl"));
+    EvalTask t = Load(Spec(c.file, c.kind, kEval + "/composer/" + c.file + ".jsonl.bz2"));
     CHECK(t.items.size() == c.items);
     for (const EvalItem& it : t.items) {
       REQUIRE(static_cast<size_t>(it.num_requests()) == c.choices);
@@ -214,20 +195,18 @@ TEST_CASE("every composer task parses with its item count and kind", "[evaltasks
       REQUIRE(it.gold < it.num_requests());
     }
   }
-  EvalTask w = Load(Spec("winogrande", "schema", kEval + "/composer/winogrande.jsonl"));
+  EvalTask w = Load(Spec("winogrande", "schema", kEval + "/composer/winogrande.jsonl.bz2"));
   CHECK(w.items[0].contexts[1] == "Sarah was a much better surgeon than Maria so Maria");
   CHECK(w.items[0].continuations[0] == "always got the easier cases.");
   CHECK(w.items[0].gold == 1);
 }
 
 TEST_CASE("a composer file read with the wrong kind names the missing field", "[evaltasks]") {
-  if (!HaveShared()) return;
-  std::string msg = LoadError(Spec("arc", "schema", kEval + "/composer/arc_easy.jsonl"));
-  CHECK_THAT(msg, Contains("arc_easy.jsonl:1: context_options: missing"));
+  std::string msg = LoadError(Spec("arc", "schema", kEval + "/composer/arc_easy.jsonl.bz2"));
+  CHECK_THAT(msg, Contains("arc_easy.jsonl.bz2:1: context_options: missing"));
 }
 
 TEST_CASE("BuildRequests on the real hellaswag: 4 requests an item, none empty", "[evaltasks]") {
-  if (!HaveShared()) return;
   auto tok = Gpt2OrNull();
   if (!tok) return;
   EvalTask t = Load(Spec("hellaswag", "mc", kEval + "/hellaswag_val.txt.bz2", "hellaswag-text"));
@@ -305,6 +284,8 @@ TEST_CASE("composer, lambada and piqa layouts on hand-made files", "[evaltasks]"
   CHECK(t.items[1].gold == 0);
   CHECK(PiqaLabelsPath("x/valid.jsonl") == "x/valid-labels.lst");
   CHECK(PiqaLabelsPath("x/valid.json").empty());
+  CHECK(PiqaLabelsPath("x/valid.jsonl.bz2") == "x/valid-labels.lst");
+  CHECK(PiqaLabelsPath("x/valid.bz2").empty());
 }
 
 TEST_CASE("Bunzip2 reads concatenated streams and rejects damaged data", "[evaltasks]") {
@@ -528,8 +509,7 @@ TEST_CASE("few-shot sampling: splitmix64, distinct, never the item, fixed by the
 }
 
 TEST_CASE("few-shot on a real task: the item's own text is never an example", "[evaltasks]") {
-  if (!HaveShared()) return;
-  TaskSpec spec = Spec("arc", "mc", kEval + "/composer/arc_easy.jsonl");
+  TaskSpec spec = Spec("arc", "mc", kEval + "/composer/arc_easy.jsonl.bz2");
   spec.num_fewshot = 5;
   EvalTask t = Load(spec);
   std::vector<Prompt> a = BuildPrompts(t);
@@ -814,18 +794,17 @@ TEST_CASE("TASKS.yaml mistakes: file:line:col, the field, a suggestion", "[evalt
 }
 
 TEST_CASE("TASKS.yaml with the real data: every task loads and builds requests", "[evaltasks]") {
-  if (!HaveShared()) return;
   auto tok = Gpt2OrNull();
   if (!tok) return;
-  // The file sits in the project root, so ../shared/data is the shared folder.
+  // The file sits in the project root, so datasets/eval holds the tasks.
   const std::string root = SATURN_SOURCE_DIR;
   Result<TasksFile> f = ParseTasksFile(
       "tasks:\n"
-      "  - {name: piqa, kind: mc, path: ../shared/data/eval/piqa/valid.jsonl, format: piqa}\n"
-      "  - {name: arc_easy, kind: mc, path: ../shared/data/eval/composer/arc_easy.jsonl, "
+      "  - {name: piqa, kind: mc, path: datasets/eval/piqa/valid.jsonl.bz2, format: piqa}\n"
+      "  - {name: arc_easy, kind: mc, path: datasets/eval/composer/arc_easy.jsonl.bz2, "
       "num_fewshot: 5}\n"
-      "  - {name: winogrande, kind: schema, path: ../shared/data/eval/composer/winogrande.jsonl}\n"
-      "  - {name: lambada, kind: lm, path: ../shared/data/eval/composer/lambada_openai.jsonl}\n",
+      "  - {name: winogrande, kind: schema, path: datasets/eval/composer/winogrande.jsonl.bz2}\n"
+      "  - {name: lambada, kind: lm, path: datasets/eval/composer/lambada_openai.jsonl.bz2}\n",
       root + "/TASKS.yaml");
   REQUIRE(f.ok());
   const size_t expect[] = {2 * 1838, 4 * 2376, 2 * 1267, 5153};

@@ -13,6 +13,7 @@
 #include "model/hf_checkpoint.h"
 #include "model/safetensors.h"
 #include "util/files.h"
+#include "temp_dir.h"
 
 // LibTorch pulls in glog, whose one-argument CHECK would shadow Catch's: include Catch last.
 #undef CHECK
@@ -25,15 +26,6 @@ using torch::Tensor;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/saturn-model-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
 
 ModelConfig Config(const std::string& json_text) {
   auto r = ParseModelConfig(json_text, "test.json");

@@ -125,3 +125,27 @@ TEST_CASE("saturn plan refuses bad profiles with exit 2 and writes nothing", "[c
   CHECK_THAT(r.out, Catch::Contains("unknown policy"));
   CHECK(Saturn("plan " + sweep + " -o " + d / "plan.json").code == 2);  // no profile
 }
+
+TEST_CASE("saturn plan: a record needing more memory than a device has is planned as infeasible, with a note", "[cli]") {
+  TempDir d;
+  std::string sweep = d.write("sweep.yaml", kSweep);
+  // big's fsdp x4 claims 90 GiB a device; the cluster's devices have 80 (the default).
+  std::string profile = Profile();
+  const std::string rec = R"("technique": "fsdp", "devices": 4, "feasible": true, "step_seconds": 30.0)";
+  profile.replace(profile.find(rec), rec.size(), rec + R"(, "peak_memory_bytes": 96636764160)");
+  Run r = Saturn("plan " + sweep + " --profile " + d.write("profile.json", profile) + " -o " + d / "plan.json");
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("note: ") && Catch::Contains("profile.json:") &&
+                        Catch::Contains("job 'big' fsdp x4 needs 90.0 GiB per device, above device_memory_gib 80"));
+  auto plan = saturn::LoadPlan(d / "plan.json");
+  REQUIRE(plan.ok());
+  for (const auto& job : plan->instance.jobs)
+    for (const auto& c : job.configs) CHECK_FALSE((job.name == "big" && c.technique == "fsdp" && c.devices == 4));
+  // With every record of a job over the limit, the job has nothing left, and says why.
+  std::string all = profile;
+  const std::string rec8 = R"("technique": "fsdp", "devices": 8, "feasible": true, "step_seconds": 16.0)";
+  all.replace(all.find(rec8), rec8.size(), rec8 + R"(, "peak_memory_bytes": 96636764160)");
+  Run none = Saturn("plan " + sweep + " --profile " + d.write("p2.json", all) + " -o " + d / "p2-plan.json");
+  CHECK(none.code == 2);
+  CHECK_THAT(none.out, Catch::Contains("job 'big' has no feasible configuration") && Catch::Contains("needs 90.0 GiB"));
+}

@@ -12,6 +12,7 @@
 
 #include "model/safetensors.h"
 #include "util/files.h"
+#include "temp_dir.h"
 
 // LibTorch pulls in glog, whose one-argument CHECK would shadow Catch's: include Catch last.
 #undef CHECK
@@ -23,15 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/saturn-st-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
 
 NamedTensors Sample() {
   torch::manual_seed(3);

@@ -90,7 +90,7 @@ TEST_CASE("the example sweep parses as documented", "[sweep]") {
                         "gpt2-xl.lr=1.0e-4.batch_size=16", "gpt2-xl.lr=1.0e-4.batch_size=32",
                         "gpt2-xl.lr=3.0e-4.batch_size=16", "gpt2-xl.lr=3.0e-4.batch_size=32",
                         "gpt2-xl.lr=1.0e-3.batch_size=16", "gpt2-xl.lr=1.0e-3.batch_size=32",
-                        "gptj-6b"});
+                        "llama-7b"});
   const JobSpec& g = s.jobs[5];
   CHECK(g.base_name == "gpt2-xl");
   CHECK(g.model == "models/gpt2-xl.json");
@@ -110,9 +110,9 @@ TEST_CASE("the example sweep parses as documented", "[sweep]") {
                              {"optimizer.lr", "1.0e-3"}, {"batch_size", "32"}});
   CHECK(g.loc.str() == path + ":10:5");
 
-  const JobSpec* j = s.find_job("gptj-6b");
+  const JobSpec* j = s.find_job("llama-7b");
   REQUIRE(j != nullptr);
-  CHECK(j->base_name == "gptj-6b");
+  CHECK(j->base_name == "llama-7b");
   CHECK(j->grid_values.empty());
   CHECK(j->seq_len == 2048);
   CHECK(j->micro_batch_size == 0);
@@ -134,17 +134,17 @@ TEST_CASE("grid jobs are named <base>.<key>=<value as written>, first key slowes
   Sweep s = Parse(kBase +
                   "    grid:\n"
                   "      seed: [1, 2]\n"
-                  "      optimizer.lr: [1e-4, 0.00010, 2.5e-4]\n"
+                  "      optimizer.lr: [1e-4, 0.00020, 2.5e-4]\n"
                   "      model: [\"models/a b.json\"]\n");
   CHECK(Names(s) == std::vector<std::string>{
                         "j.seed=1.lr=1e-4.model=models_a_b.json",
-                        "j.seed=1.lr=0.00010.model=models_a_b.json",
+                        "j.seed=1.lr=0.00020.model=models_a_b.json",
                         "j.seed=1.lr=2.5e-4.model=models_a_b.json",
                         "j.seed=2.lr=1e-4.model=models_a_b.json",
-                        "j.seed=2.lr=0.00010.model=models_a_b.json",
+                        "j.seed=2.lr=0.00020.model=models_a_b.json",
                         "j.seed=2.lr=2.5e-4.model=models_a_b.json"});
   CHECK(s.jobs[4].seed == 2);
-  CHECK(s.jobs[4].optimizer.lr == Approx(1e-4));
+  CHECK(s.jobs[4].optimizer.lr == Approx(2e-4));
   CHECK(s.jobs[4].model == "models/a b.json");  // the field keeps the real value
   CHECK(s.jobs[4].grid_values[2] == std::make_pair(std::string("model"),
                                                    std::string("models/a b.json")));
@@ -497,6 +497,13 @@ TEST_CASE("sweep errors: grid keys and values are checked like the fields", "[sw
     CHECK_THAT(ErrorOf(kBase + "    grid:\n      optimizer.lr: [1.0e-4, -1]\n"),
                Contains("t.yaml:10:30: jobs[0].grid.optimizer.lr[1]: -1 is out of range"));
   }
+  SECTION("equal values written differently") {
+    CHECK_THAT(ErrorOf(kBase + "    grid:\n      optimizer.lr: [1e-4, 1.0e-4, 0.0001]\n"),
+               Contains("t.yaml:10:28: jobs[0].grid.optimizer.lr[1]: '1.0e-4' is the same value as '1e-4' at "
+                        "t.yaml:10:22"));
+    CHECK_THAT(ErrorOf(kBase + "    grid:\n      batch_size: [8, 08]\n"),
+               Contains("jobs[0].grid.batch_size[1]: '08' is the same value as '8'"));
+  }
   SECTION("a value that breaks a rule between fields") {
     CHECK_THAT(ErrorOf(kBase + "    micro_batch_size: 4\n    grid:\n      batch_size: [8, 6]\n"),
                Contains("t.yaml:9:23: jobs[0].micro_batch_size: 4 does not divide batch_size 6"));
@@ -571,6 +578,11 @@ TEST_CASE("sweep errors: names that cannot name a directory", "[sweep]") {
              Contains("t.yaml:7:11: jobs[0].name: got an empty string; expected a name"));
   CHECK_THAT(ErrorOf(Replace(kBase, "name: s", "name: a/b")),
              Contains("t.yaml:1:7: name: 'a/b' is not a valid name"));
+  // "." and ".." would put a job's results in the output folder itself, or above it.
+  CHECK_THAT(ErrorOf(Replace(kBase, "name: j", "name: .")), Contains("t.yaml:7:11: jobs[0].name: '.' is not a valid name"));
+  CHECK_THAT(ErrorOf(Replace(kBase, "name: j", "name: ..")), Contains("t.yaml:7:11: jobs[0].name: '..' is not a valid name"));
+  CHECK_THAT(ErrorOf(Replace(kBase, "devices: 4}\n    - {name: n1", "devices: 100000000}\n    - {name: n1")),
+             Contains("t.yaml:4:27: cluster.nodes[0].devices: 100000000 is out of range; expected an integer in [1, 4096]"));
 }
 
 TEST_CASE("sweep errors: invalid YAML reports yaml-cpp's position", "[sweep]") {

@@ -20,6 +20,7 @@
 #include "data/pretokenize.h"
 #include "data/unicode.h"
 #include "util/files.h"
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 using saturn::Tokenizer;
@@ -40,18 +41,6 @@ std::string Utf8(char32_t cp) {
   return std::string(buf, len);
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/saturn-tok-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name, std::ios::binary) << text;
-    return (path / name).string();
-  }
-};
 
 std::shared_ptr<const Tokenizer> Load(const std::string& spec) {
   auto t = Tokenizer::Load(spec);

@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include "cli/command.h"
+#include "cli/torch_errors.h"
 #include "comm/registry.h"
 #include "config/tasks_file.h"
 #include "data/tokenizer.h"
@@ -24,6 +25,7 @@
 #include "model/hf_checkpoint.h"
 #include "util/files.h"
 #include "util/heap.h"
+#include "util/threads.h"
 
 namespace saturn {
 namespace {
@@ -35,7 +37,7 @@ struct EvalArgs {
   std::string model, tasks, output, per_example, device = "cpu";
   int64_t batch_tokens = 8192;
   int threads = 0;
-  int limit = 0;
+  int limit = -1;  // -1: every item
   bool quiet = false;
 };
 
@@ -79,15 +81,41 @@ Status Unpack(const std::string& bytes, std::vector<Score>* scores, std::vector<
   return Status::Ok();
 }
 
+// The results as a table on stdout (what plan and tokenize do too): task, n, each metric.
+std::string Summary(const json& results) {
+  std::string out;
+  for (const auto& [name, t] : results["tasks"].items()) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%-20s n %-6d", name.c_str(), t["n"].get<int>());
+    out += buf;
+    for (const auto& [k, v] : t["metrics"].items()) {
+      std::snprintf(buf, sizeof buf, "  %s %.4f", k.c_str(), v.get<double>());
+      out += buf;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
 Status Eval(const EvalArgs& a) {
   if (a.model.empty()) return Status::UserError("--model DIR is required (a Hugging Face model directory)");
   if (a.tasks.empty()) return Status::UserError("--tasks TASKS.yaml is required");
   if (a.output.empty()) return Status::UserError("-o RESULTS.json is required");
   if (a.batch_tokens < 1) return Status::UserError("--batch-tokens must be at least 1");
-  if (a.limit < 0) return Status::UserError("--limit must be 0 (every item) or more");
+  if (a.limit == 0 || a.limit < -1) return Status::UserError("--limit must be 1 or more (leave it out for every item)");
+  SATURN_RETURN_IF_ERROR(CheckThreadCount(a.threads));
+  if (!a.per_example.empty() && SameFile(a.per_example, a.output))
+    return Status::UserError("--per-example " + a.per_example + " is the same file as -o; give two files");
   Result<World*> world = GetWorld();
   if (!world.ok()) return world.status();
   Communicator& comm = *(*world)->control;
+  // Before any work: outputs that cannot be written fail now, on every rank together.
+  Status writable = Status::Ok();
+  if (comm.rank() == 0) {
+    writable = CheckWritable(a.output, "-o");
+    if (writable.ok() && !a.per_example.empty()) writable = CheckWritable(a.per_example, "--per-example");
+  }
+  SATURN_RETURN_IF_ERROR(AgreeOnStatus(comm, writable));
   torch::set_num_threads(a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency())));
   KeepLargeAllocationsInHeap();
   if (a.device == "cuda" && !torch::cuda::is_available())
@@ -115,9 +143,11 @@ Status Eval(const EvalArgs& a) {
   so.batch_tokens = a.batch_tokens;
   so.device = a.device;
   json results = {{"model", a.model},
+                  {"tasks_file", a.tasks},
                   {"device", a.device},
                   {"ranks", comm.size()},
                   {"tokenizer", (*tok)->name()},
+                  {"limit", a.limit > 0 ? json(a.limit) : json(nullptr)},
                   {"tasks", json::object()}};
   std::string per_example;
   for (const EvalTask& task : tasks) {
@@ -143,6 +173,9 @@ Status Eval(const EvalArgs& a) {
     json metrics = json::object();
     for (const auto& [k, v] : m->values) metrics[k] = v;
     results["tasks"][task.spec.name] = {{"metrics", metrics},
+                                        {"path", task.spec.path},
+                                        {"format", task.spec.format},
+                                        {"num_fewshot", task.spec.num_fewshot},
                                         {"n", m->n},
                                         {"requests", tr.requests.size()},
                                         {"seconds", seconds},
@@ -165,10 +198,13 @@ Status Eval(const EvalArgs& a) {
       }
     }
   }
-  if (comm.rank() != 0) return comm.Barrier();
-  if (!a.per_example.empty()) SATURN_RETURN_IF_ERROR(WriteFileAtomic(a.per_example, per_example));
-  SATURN_RETURN_IF_ERROR(WriteFileAtomic(a.output, results.dump(2) + "\n"));
-  return comm.Barrier();
+  Status written = Status::Ok();
+  if (comm.rank() == 0) {
+    if (!a.per_example.empty()) written = WriteFileAtomic(a.per_example, per_example);
+    if (written.ok()) written = WriteFileAtomic(a.output, results.dump(2) + "\n");
+    if (written.ok() && !a.quiet) std::printf("%s", Summary(results).c_str());
+  }
+  return AgreeOnStatus(comm, written);
 }
 
 }  // namespace
@@ -184,7 +220,7 @@ Action SetupEvalCommand(CLI::App* sub) {
   sub->add_option("--threads", a->threads, "CPU threads for LibTorch (default: every core)");
   sub->add_option("--limit", a->limit, "score only the first N items of each task (default: all)");
   sub->add_flag("-q,--quiet", a->quiet, "print nothing but errors");
-  return [a] { return Eval(*a); };
+  return [a] { return CatchTorchErrors([&] { return Eval(*a); }, "lower --batch-tokens"); };
 }
 
 }  // namespace saturn

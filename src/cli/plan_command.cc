@@ -1,4 +1,5 @@
 // `saturn plan SWEEP --profile PROFILE -o PLAN` and `saturn plan --simulate PLAN`.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -8,6 +9,7 @@
 #include "plan/simulate.h"
 #include "profile/profile.h"
 #include "util/files.h"
+#include "util/suggest.h"
 
 namespace saturn {
 namespace {
@@ -27,7 +29,11 @@ std::string SvgPathFor(const std::string& plan_path) {
 
 Status RunSimulate(const PlanArgs& a) {
   if (a.sim.trials < 1) return Status::UserError("--trials must be at least 1");
-  if (!(a.sim.noise >= 0)) return Status::UserError("--noise must be 0 or more");
+  // Past sigma 1 the log-normal factor (mean 1) puts most draws far below 1 and a rare few far
+  // above: 20 trials then report a sweep that finishes in no time, which says nothing.
+  if (!(a.sim.noise >= 0 && a.sim.noise <= 1))
+    return Status::UserError("--noise must be between 0 and 1: the sigma of a log-normal step-time factor with "
+                             "mean 1 (0.1: step times vary by about 10%)");
   auto plan = LoadPlan(a.simulate);
   if (!plan.ok()) return plan.status();
   SimReport r = Simulate(*plan, a.sim);
@@ -37,16 +43,29 @@ Status RunSimulate(const PlanArgs& a) {
 
 Status RunPlan(const PlanArgs& a) {
   if (!a.simulate.empty()) return RunSimulate(a);
+  const std::vector<std::string> policies = {"milp", "greedy", "uniform", "current-practice"};
+  if (std::find(policies.begin(), policies.end(), a.policy) == policies.end())
+    return Status::UserError("--policy " + a.policy + ": unknown policy" + DidYouMean(a.policy, policies) +
+                             "; one of milp, greedy, uniform, current-practice");
   if (a.sweep.empty()) return Status::UserError("give a sweep file: saturn plan SWEEP.yaml --profile PROFILE.json -o PLAN.json");
-  if (a.profile.empty()) return Status::UserError("--profile PROFILE.json is required (made by `saturn profile`)");
+  if (a.profile.empty()) return Status::UserError("--profile PROFILE.json is required: step times per job, technique and device count, as docs/profile.md describes (configs/example-profile.json is one)");
   if (a.output.empty()) return Status::UserError("-o PLAN.json is required");
   if (!(a.time_limit > 0)) return Status::UserError("--time-limit must be a positive number of seconds");
   auto sweep = LoadSweep(a.sweep);
   if (!sweep.ok()) return sweep.status();
   auto profile = LoadProfile(a.profile);
   if (!profile.ok()) return profile.status();
+  for (const auto& [input, what] : {std::make_pair(a.sweep, "the sweep"), std::make_pair(a.profile, "the profile")})
+    for (const std::string& out : {a.output, SvgPathFor(a.output)})
+      if (SameFile(out, input))
+        return Status::UserError("-o " + a.output + ": would overwrite " + what + " " + input +
+                                 "; write the plan to another file");
+  // Before the solve: a plan that cannot be written should fail now, not after minutes of search.
+  SATURN_RETURN_IF_ERROR(CheckWritable(a.output, "-o"));
+  SATURN_RETURN_IF_ERROR(CheckWritable(SvgPathFor(a.output), "the Gantt chart"));
   auto inst = BuildInstance(*sweep, *profile);
   if (!inst.ok()) return inst.status();
+  for (const std::string& note : inst->notes) std::fprintf(stderr, "note: %s\n", note.c_str());
   PlanOptions opt;
   opt.policy = a.policy;
   opt.time_limit_seconds = a.time_limit;
@@ -64,7 +83,7 @@ Status RunPlan(const PlanArgs& a) {
 Action SetupPlanCommand(CLI::App* sub) {
   auto a = std::make_shared<PlanArgs>();
   sub->add_option("sweep", a->sweep, "the sweep (YAML); only its cluster and jobs are read");
-  sub->add_option("--profile", a->profile, "measured step times (JSON, from `saturn profile`)");
+  sub->add_option("--profile", a->profile, "step times per job, technique and device count (JSON; docs/profile.md)");
   sub->add_option("-o,--output", a->output, "where to write the plan (JSON); the Gantt chart goes beside it as .svg");
   sub->add_option("--policy", a->policy, "milp (default), greedy, uniform or current-practice");
   sub->add_option("--time-limit", a->time_limit, "seconds the milp policy may search (default 60)");

@@ -4,11 +4,15 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/torch_errors.h"
 #include "comm/registry.h"
 #include "config/sweep.h"
+#include "job/preflight.h"
 #include "job/trainer.h"
 #include "technique/names.h"
 #include "util/heap.h"
+#include "util/signals.h"
+#include "util/threads.h"
 
 namespace saturn {
 namespace {
@@ -38,27 +42,25 @@ Result<std::vector<const JobSpec*>> PickJobs(const Sweep& sweep, const RunArgs& 
 Status Run(const RunArgs& a) {
   if (a.sweep.empty()) return Status::UserError("give a sweep file: saturn run SWEEP.yaml");
   if (a.opt.resume && a.opt.restart) return Status::UserError("--resume and --restart contradict each other; pick one");
-  if (a.opt.threads < 0) return Status::UserError("--threads must be 0 (every core) or more");
+  SATURN_RETURN_IF_ERROR(CheckThreadCount(a.opt.threads));
   Result<Sweep> sweep = LoadSweep(a.sweep);
   if (!sweep.ok()) return sweep.status();
   Result<std::vector<const JobSpec*>> jobs = PickJobs(*sweep, a);
   if (!jobs.ok()) return jobs.status();
   Result<World*> world = GetWorld();
   if (!world.ok()) return world.status();
+  // Every job's inputs before the first trains; rank 0 checks, every rank hears.
+  Communicator& comm = *(*world)->control;
+  SATURN_RETURN_IF_ERROR(AgreeOnStatus(comm, comm.rank() == 0 ? CheckJobInputs(*sweep, *jobs) : Status::Ok()));
+  CatchStopSignals();
   KeepLargeAllocationsInHeap();
   for (const JobSpec* j : *jobs) {
-    Status st = Status::Ok();
-    try {
-      st = TrainJob(*sweep, *j, a.opt, **world);
-    } catch (const c10::Error& e) {
-      st = Status::Internal("LibTorch: " + std::string(e.what_without_backtrace()) +
-                            " (out of memory? lower micro_batch_size or use activation_checkpointing)");
-    }
+    Status st = CatchTorchErrors([&] { return TrainJob(*sweep, *j, a.opt, **world); },
+                                 "lower micro_batch_size, turn on activation_checkpointing, or use more ranks with fsdp");
     if (st.ok()) continue;
     // A failure the ranks did not agree on is this rank's alone: say whose.
     if ((*world)->size() > 1 && !AgreedFailure() && !st.message().empty())
-      return st.exit_code() == 2 ? Status::UserError((*world)->label() + ": " + st.message())
-                                 : Status::Internal((*world)->label() + ": " + st.message());
+      return Status::FromCode(st.exit_code(), (*world)->label() + ": " + st.message());
     return st;
   }
   return Status::Ok();

@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "data/token_file.h"
 #include "data/tokenizer.h"
+#include "util/files.h"
 
 namespace saturn {
 namespace {
@@ -19,6 +20,11 @@ struct TokenizeArgs {
 Status Tokenize(const TokenizeArgs& a) {
   if (a.inputs.empty()) return Status::UserError("give one or more text files: saturn tokenize -o OUT.tokens TEXT...");
   if (a.output.empty()) return Status::UserError("-o OUT.tokens is required");
+  for (const std::string& in : a.inputs)
+    if (SameFile(in, a.output))
+      return Status::UserError("-o " + a.output + " is also an input; writing it would destroy the text. Give "
+                               "another output file");
+  SATURN_RETURN_IF_ERROR(CheckWritable(a.output, "-o"));
   Result<std::shared_ptr<const Tokenizer>> tok = Tokenizer::Load(a.tokenizer);
   if (!tok.ok()) return tok.status();
   auto t0 = std::chrono::steady_clock::now();

@@ -1,6 +1,7 @@
 #include "comm/communicator.h"
 
 #include <atomic>
+#include <cstdlib>
 
 namespace saturn {
 namespace {
@@ -31,18 +32,21 @@ Result<std::string> Broadcast(Communicator& c, const std::string& bytes, int roo
 }
 
 Status AgreeOnStatus(Communicator& c, const Status& mine) {
-  // code (one digit) + message; an ok status sends nothing.
-  Result<std::vector<std::string>> all = c.AllGather(mine.ok() ? std::string() : std::to_string(mine.exit_code()) + mine.message());
+  // "code:message"; an ok status sends nothing.
+  Result<std::vector<std::string>> all =
+      c.AllGather(mine.ok() ? std::string() : std::to_string(mine.exit_code()) + ":" + mine.message());
   if (!all.ok()) return all.status();
   for (int r = 0; r < c.size(); ++r) {
     const std::string& s = (*all)[size_t(r)];
     if (s.empty()) continue;
-    std::string msg = s.substr(1);
+    const size_t colon = s.find(':');
+    const int code = std::atoi(s.substr(0, colon).c_str());
+    std::string msg = s.substr(colon + 1);
     if (c.size() > 1) {
       agreed_failure = true;
       msg = c.rank() != 0 ? std::string() : r != 0 ? "rank " + std::to_string(r) + ": " + msg : msg;
     }
-    return s[0] == '2' ? Status::UserError(msg) : Status::Internal(msg);
+    return Status::FromCode(code, msg);
   }
   return Status::Ok();
 }

@@ -52,7 +52,7 @@ std::vector<FieldSpec> BuildTable() {
           .def("`80`").min(0, kOpen),
       Row("cluster.nodes", T::kMapList, "The nodes.").required(),
       Row("cluster.nodes[].name", T::kString, "Node name (a host name); unique.").required(),
-      Row("cluster.nodes[].devices", T::kInt, "Devices on the node.").required().min(1),
+      Row("cluster.nodes[].devices", T::kInt, "Devices on the node (at most 4096).").required().min(1).max(4096),
 
       Row("jobs", T::kMapList, "The training jobs; a job with a `grid` stands for one job per "
                                "combination of its values.").required(),
@@ -233,7 +233,8 @@ std::string ExpectedText(const FieldSpec& f) {
 
 bool IsSafeName(const std::string& s) {
   static const std::regex re("[A-Za-z0-9._+-]+");
-  return std::regex_match(s, re);
+  // "." and ".." match the characters but name the output folder itself and its parent.
+  return std::regex_match(s, re) && s != "." && s != "..";
 }
 
 std::string SanitizeJobName(const std::string& s) {
@@ -325,8 +326,8 @@ jobs:
     grid:                                        # expands into one job per combination
       optimizer.lr: [1.0e-4, 3.0e-4, 1.0e-3]
       batch_size: [16, 32]
-  - name: gptj-6b
-    model: models/gptj-6b.json
+  - name: llama-7b
+    model: models/llama-7b.json
     tokenizer: gpt2
     data: {train: datasets/wikitext103.tokens}
     seq_len: 2048

@@ -456,6 +456,8 @@ class SweepParser {
                                                  ExpectedText(*f) + " values");
       }
       std::map<std::string, YAML::Node> seen;  // name part -> first value giving it
+      std::map<double, YAML::Node> seen_number;  // numeric fields: 1e-4 and 0.0001 are one value
+      const bool numeric = f->type == FieldType::kInt || f->type == FieldType::kNumber;
       for (const auto& v : values) {
         std::string vwhere = Index(axis.where, axis.values.size());
         ScalarValue sv;
@@ -466,6 +468,14 @@ class SweepParser {
           return job.Error(v, vwhere,
                            "'" + sv.text + "' gives the same job names as the value at " +
                                job.Loc(first.first->second).str() + "; expected distinct values");
+        }
+        if (numeric) {
+          auto same = seen_number.emplace(sv.number, v);
+          if (!same.second)
+            return job.Error(v, vwhere,
+                             "'" + sv.text + "' is the same value as '" + same.first->second.Scalar() + "' at " +
+                                 job.Loc(same.first->second).str() + "; expected distinct values (each would "
+                                 "train the same job twice)");
         }
         axis.values.push_back(v);
       }

@@ -6,6 +6,7 @@
 #include "data/bpe_vocab.h"
 #include "data/tokenizer.h"
 #include "util/files.h"
+#include "util/json_error.h"
 
 namespace saturn {
 
@@ -65,8 +66,11 @@ Result<std::shared_ptr<const Tokenizer>> LoadGpt2Named(const std::string& dir, c
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(*vocab_text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return Status::UserError(vocab_file + ": not valid JSON (" + e.what() + "); fix or replace the file");
+  } catch (const nlohmann::json::exception& e) {
+    std::string at;
+    const std::string why = JsonReason(e, *vocab_text, &at);
+    return Status::UserError(vocab_file + (at.empty() ? "" : ":" + at) + ": not valid JSON (" + why +
+                             "); fix or replace the file");
   }
   if (!j.is_object()) {
     return Status::UserError(vocab_file + ": expected a JSON object mapping tokens to ids; fix or replace the file");

@@ -17,6 +17,7 @@
 #include "data/bpe_vocab.h"
 #include "data/tokenizer.h"
 #include "util/files.h"
+#include "util/json_error.h"
 
 namespace saturn {
 
@@ -84,8 +85,10 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::LoadHf(const std::string& pa
   json j;
   try {
     j = json::parse(*text);
-  } catch (const json::parse_error& e) {
-    return Status::UserError(file + ": not valid JSON (" + e.what() + "); fix or replace the file");
+  } catch (const json::exception& e) {
+    std::string at;
+    const std::string why = JsonReason(e, *text, &at);
+    return Status::UserError(file + (at.empty() ? "" : ":" + at) + ": not valid JSON (" + why + "); fix or replace the file");
   }
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) {
     return Status::UserError(file + ": no \"model\" object; this is not a Hugging Face tokenizer.json");

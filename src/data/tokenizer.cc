@@ -55,4 +55,24 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::Load(const std::string& spec
                            "there) or \"hf:PATH\" (a tokenizer.json, or a directory holding one)");
 }
 
+Result<std::vector<std::string>> TokenizerFiles(const std::string& spec) {
+  std::string dir;
+  if (spec == "gpt2") {
+    Result<std::string> found = FindGpt2Dir();
+    if (!found.ok()) return found.status();
+    dir = *found;
+  } else if (spec.rfind("gpt2:", 0) == 0) {
+    dir = spec.substr(5);
+  } else if (spec.rfind("hf:", 0) == 0) {
+    const fs::path p(spec.substr(3));
+    return std::vector<std::string>{fs::is_directory(p) ? (p / "tokenizer.json").string() : p.string()};
+  } else {
+    return Status::UserError("tokenizer \"" + spec + "\": unknown");
+  }
+  const fs::path d(dir);
+  if (fs::exists(d / "encoder.json") && fs::exists(d / "vocab.bpe"))
+    return std::vector<std::string>{(d / "encoder.json").string(), (d / "vocab.bpe").string()};
+  return std::vector<std::string>{(d / "vocab.json").string(), (d / "merges.txt").string()};
+}
+
 }  // namespace saturn

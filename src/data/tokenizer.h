@@ -41,4 +41,9 @@ class Tokenizer {
 // checkout. A user error saying how to get the files when none has them.
 Result<std::string> FindGpt2Dir();
 
+// The files a tokenizer spec reads (GPT-2's encoder.json + vocab.bpe or vocab.json + merges.txt;
+// a tokenizer.json), so that a trained model's directory can carry them as a Hugging Face model
+// directory does.
+Result<std::vector<std::string>> TokenizerFiles(const std::string& spec);
+
 }  // namespace saturn

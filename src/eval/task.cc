@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "eval/text_file.h"
+#include "util/json_error.h"
 
 namespace saturn {
 namespace {
@@ -142,13 +143,9 @@ Status ForEachJsonLine(const std::string& file, const std::string& text,
     json obj;
     try {
       obj = json::parse(l.text);
-    } catch (const json::parse_error& e) {
-      // Keep nlohmann's reason, dropping its "[json.exception.parse_error.101] ..." prefix.
-      std::string what = e.what();
-      size_t colon = what.rfind(": ");
-      if (colon != std::string::npos) what = what.substr(colon + 2);
+    } catch (const json::exception& e) {
       return LineError(file, l.number, "(line)",
-                       "not valid JSON (" + what + "); expected one JSON object a line");
+                       "not valid JSON (" + JsonReason(e, l.text) + "); expected one JSON object a line");
     }
     if (!obj.is_object()) {
       return LineError(file, l.number, "(line)",
@@ -357,12 +354,15 @@ std::string HellaswagPreprocess(const std::string& text) {
 }
 
 std::string PiqaLabelsPath(const std::string& jsonl_path) {
-  const std::string ext = ".jsonl";
-  if (jsonl_path.size() < ext.size() ||
-      jsonl_path.compare(jsonl_path.size() - ext.size(), ext.size(), ext) != 0) {
-    return "";
-  }
-  return jsonl_path.substr(0, jsonl_path.size() - ext.size()) + "-labels.lst";
+  auto strip = [](std::string& s, const std::string& ext) {
+    if (s.size() < ext.size() || s.compare(s.size() - ext.size(), ext.size(), ext) != 0) return false;
+    s.resize(s.size() - ext.size());
+    return true;
+  };
+  std::string base = jsonl_path;
+  strip(base, ".bz2");
+  if (!strip(base, ".jsonl")) return "";
+  return base + "-labels.lst";
 }
 
 Result<EvalTask> LoadTask(const TaskSpec& spec) {

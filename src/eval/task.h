@@ -42,8 +42,8 @@ Result<EvalTask> LoadTask(const TaskSpec& spec);
 // (regex \[.*?\], which does not cross a newline), then each "  " -> " " (one pass).
 std::string HellaswagPreprocess(const std::string& text);
 
-// The labels file PIQA ships beside its jsonl: "dir/valid.jsonl" -> "dir/valid-labels.lst".
-// "" when the path does not end in ".jsonl".
+// The labels file PIQA ships beside its jsonl: "dir/valid.jsonl" (or "dir/valid.jsonl.bz2") ->
+// "dir/valid-labels.lst". "" when the path does not end in ".jsonl" or ".jsonl.bz2".
 std::string PiqaLabelsPath(const std::string& jsonl_path);
 
 }  // namespace saturn

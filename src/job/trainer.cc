@@ -22,8 +22,10 @@
 #include "train/checkpoint.h"
 #include "train/lr_schedule.h"
 #include "train/progress.h"
+#include "util/dir_lock.h"
 #include "util/files.h"
 #include "util/heap.h"
+#include "util/signals.h"
 
 namespace saturn {
 namespace {
@@ -136,20 +138,30 @@ Result<Choice> ChooseTechnique(const Sweep& sweep, const JobSpec& job, const Run
   return c;
 }
 
-// Rank 0's handling of what an earlier run left in the job's directory.
-Status PrepareJobDir(const std::string& dir, const JobSpec& job, const RunOptions& opt) {
+// What saturn itself writes in a job's directory: all --restart deletes (a user's notes, or
+// another tool's files, stay).
+bool OursToDelete(const std::string& name) {
+  return name == "metrics.jsonl" || name == "checkpoints" || name == "final" || name.rfind(".tmp-final-", 0) == 0;
+}
+
+// Rank 0's handling of the job's directory: locked for this run, and what an earlier run left
+// there continued (--resume), deleted (--restart) or refused.
+Result<std::unique_ptr<DirLock>> PrepareJobDir(const std::string& dir, const JobSpec& job, const RunOptions& opt) {
   std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::UserError(dir + ": cannot create: " + ec.message());
+  Result<std::unique_ptr<DirLock>> lock = DirLock::Acquire(dir, "job '" + job.name + "'");
+  if (!lock.ok()) return lock.status();
   const bool started =
       fs::exists(dir + "/metrics.jsonl") || fs::exists(dir + "/checkpoints") || fs::exists(dir + "/final");
   if (started && opt.restart) {
-    fs::remove_all(dir, ec);
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (OursToDelete(e.path().filename().string())) fs::remove_all(e.path(), ec);
   } else if (started && !opt.resume) {
     return Status::UserError(dir + ": job '" + job.name + "' has already run here; pass --resume to continue it, "
                              "or --restart to delete its results and start over");
   }
-  fs::create_directories(dir, ec);
-  if (ec) return Status::UserError(dir + ": cannot create: " + ec.message());
-  return Status::Ok();
+  return lock;
 }
 
 // One job's run on this rank: set up, resume, train, finish. Every phase ends with the ranks
@@ -162,7 +174,7 @@ class JobRun {
 
   Status Run() {
     SATURN_RETURN_IF_ERROR(Agree(Choose()));
-    SATURN_RETURN_IF_ERROR(Agree(lead_ ? PrepareJobDir(dir_, spec_, opt_) : Status::Ok()));
+    SATURN_RETURN_IF_ERROR(Agree(lead_ ? LockDir() : Status::Ok()));
     SATURN_RETURN_IF_ERROR(Agree(SetUpDevice()));
     // Rank 0 tokenizes into the shared cache first; the others then find the tokens there.
     SATURN_RETURN_IF_ERROR(Agree(lead_ ? LoadData() : Status::Ok()));
@@ -177,6 +189,13 @@ class JobRun {
 
  private:
   Status Agree(const Status& mine) { return AgreeOnStatus(comm_, mine); }
+
+  Status LockDir() {
+    Result<std::unique_ptr<DirLock>> lock = PrepareJobDir(dir_, spec_, opt_);
+    if (!lock.ok()) return lock.status();
+    lock_ = std::move(*lock);
+    return Status::Ok();
+  }
 
   Status Choose() {
     Result<Choice> c = ChooseTechnique(sweep_, spec_, opt_, comm_.size());
@@ -265,8 +284,13 @@ class JobRun {
       std::vector<std::string> skipped;
       Result<std::string> l = LatestCheckpoint(dir_ + "/checkpoints", &skipped);
       if (!l.ok()) return l.status();
-      for (const auto& s : skipped) progress_.note("warning: skipping a damaged checkpoint: " + s);
       latest = *l;
+      // Say exactly what happens; never start over silently when asked to resume.
+      if (latest.empty() && !skipped.empty())
+        return Status::UserError("--resume: every checkpoint in " + dir_ + "/checkpoints is damaged (" +
+                                 skipped.front() + "); restore one, or pass --restart to start over");
+      for (const auto& s : skipped) progress_.note("warning: " + s + "; resuming from " + latest + " instead");
+      if (latest.empty()) progress_.note(job().name + ": no checkpoint yet in " + dir_ + "/checkpoints: starting at step 0");
     }
     Result<std::string> chosen = Broadcast(comm_, latest, 0);  // every rank reads the same one
     if (!chosen.ok()) return chosen.status();
@@ -322,6 +346,9 @@ class JobRun {
       if (!metrics_) return Agree(Status::UserError(dir_ + "/metrics.jsonl: cannot open for writing"));
     }
     SATURN_RETURN_IF_ERROR(Agree(Status::Ok()));
+    if (Result<int> sig = AgreedStopSignal(); !sig.ok() || *sig != 0)
+      return sig.ok() ? Status::Stopped(*sig, std::string(SignalName(*sig)) + " before training started; nothing to save")
+                      : sig.status();
     const BatchFn batches = TrainBatches();
     const auto run_start = Clock::now();
     const double seconds_before = state_.train_seconds;
@@ -352,8 +379,41 @@ class JobRun {
         WriteMetric({{"step", state_.step}, {"valid_loss", *v}});
       }
       if (checkpoint) SATURN_RETURN_IF_ERROR(SaveState());
+      // SIGINT or SIGTERM on any rank: checkpoint here, at the step boundary, and stop.
+      Result<int> sig = AgreedStopSignal();
+      if (!sig.ok()) return sig.status();
+      if (*sig != 0 && !last) {
+        if (!checkpoint) SATURN_RETURN_IF_ERROR(SaveState());
+        return Status::Stopped(*sig, std::string(SignalName(*sig)) + ": stopped after step " +
+                                         std::to_string(state_.step) + " of " + std::to_string(job().steps) +
+                                         "; checkpoint " + dir_ + "/checkpoints/step-" + std::to_string(state_.step) +
+                                         " written; continue with: saturn run " + sweep_.path + " --resume");
+      }
     }
     return Status::Ok();
+  }
+
+  // final/ carries the job's tokenizer, as a Hugging Face model directory does, so that
+  // `saturn eval --model final/` needs no `tokenizer:` line.
+  Status CopyTokenizerFiles(const std::string& dir) {
+    Result<std::vector<std::string>> files = TokenizerFiles(job().tokenizer);
+    if (!files.ok()) return files.status();
+    for (const std::string& f : *files) {
+      std::error_code ec;
+      fs::copy_file(f, fs::path(dir) / fs::path(f).filename(), fs::copy_options::overwrite_existing, ec);
+      if (ec) return Status::UserError(dir + ": cannot copy the tokenizer file " + f + ": " + ec.message());
+    }
+    return Status::Ok();
+  }
+
+  // The first stop signal any rank received (0: none), the same on every rank.
+  Result<int> AgreedStopSignal() {
+    if (comm_.size() == 1) return StopSignal();
+    Result<std::vector<std::string>> all = comm_.AllGather(std::to_string(StopSignal()));
+    if (!all.ok()) return all.status();
+    for (const auto& s : *all)
+      if (std::atoi(s.c_str()) != 0) return std::atoi(s.c_str());
+    return 0;
   }
 
   // Gathers the whole state (collective); rank 0 writes it.
@@ -385,6 +445,7 @@ class JobRun {
       const std::string tmp = dir_ + "/.tmp-final-" + std::to_string(::getpid());
       fs::remove_all(tmp, ec);
       st = SaveHfTensors(tmp, cfg_, final_model_, torch::kFloat32);
+      if (st.ok()) st = CopyTokenizerFiles(tmp);
       if (st.ok()) {
         fs::remove_all(dir_ + "/final", ec);
         fs::rename(tmp, dir_ + "/final", ec);
@@ -414,6 +475,7 @@ class JobRun {
   std::unique_ptr<TrainStep> step_;
   TrainerState state_;
   std::ofstream metrics_;
+  std::unique_ptr<DirLock> lock_;  // rank 0's, on the job's directory
   NamedTensors final_model_;  // rank 0's, gathered at final_step_
   long long final_step_ = -1;
   double loss_ = 0;

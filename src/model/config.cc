@@ -9,6 +9,7 @@
 
 #include "util/files.h"
 #include "util/suggest.h"
+#include "util/json_error.h"
 
 namespace saturn {
 namespace {
@@ -219,8 +220,11 @@ Result<ModelConfig> ParseModelConfig(const std::string& json_text, const std::st
   json doc;
   try {
     doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    return Status::UserError(path + ": not valid JSON: " + e.what() + "; a model config is a Hugging Face config.json");
+  } catch (const json::exception& e) {
+    std::string at;
+    const std::string why = JsonReason(e, json_text, &at);
+    return Status::UserError(path + (at.empty() ? "" : ":" + at) + ": not valid JSON: " + why +
+                             "; a model config is a Hugging Face config.json");
   }
   if (!doc.is_object())
     return Status::UserError(path + ": a model config is a JSON object (a Hugging Face config.json)");

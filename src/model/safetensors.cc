@@ -15,7 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/safetensors_header.h"
 #include "util/files.h"
+#include "util/json_error.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors data is little-endian; this reader maps it directly and needs a little-endian host"
@@ -28,8 +30,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
 
-// The header size limit safetensors itself enforces (100 MB): anything larger is corrupt.
-constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 const char* kSingleFile = "model.safetensors";
 const char* kIndexFile = "model.safetensors.index.json";
 
@@ -69,49 +69,6 @@ class MappedFile {
   void* addr_;
   size_t size_;
 };
-
-struct Entry {
-  std::string name;
-  const DType* dtype;
-  std::vector<int64_t> shape;
-  uint64_t begin, end;
-};
-
-Status Corrupt(const std::string& path, const std::string& what) {
-  return Status::UserError(path + ": " + what + "; the file is truncated or not a safetensors file (re-save or re-download it)");
-}
-
-Status ParseEntry(const std::string& path, const std::string& name, const json& v, uint64_t data_size, Entry* e) {
-  auto bad = [&](const std::string& what) { return Corrupt(path, "tensor '" + name + "': " + what); };
-  if (!v.is_object()) return bad("header entry is not an object");
-  if (!v.contains("dtype") || !v["dtype"].is_string()) return bad("no \"dtype\"");
-  e->name = name;
-  e->dtype = FindDType(v["dtype"].get<std::string>());
-  if (!e->dtype)
-    return Status::UserError(path + ": tensor '" + name + "': dtype " + v["dtype"].dump() +
-                             " is not supported (F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)");
-  if (!v.contains("shape") || !v["shape"].is_array()) return bad("no \"shape\" array");
-  uint64_t numel = 1;
-  for (const auto& d : v["shape"]) {
-    if (!d.is_number_unsigned()) return bad("shape " + v["shape"].dump() + " is not a list of sizes");
-    uint64_t n = d.get<uint64_t>();
-    if (n > (1ULL << 48) || __builtin_mul_overflow(numel, n, &numel)) return bad("shape " + v["shape"].dump() + " is too large");
-    e->shape.push_back(static_cast<int64_t>(n));
-  }
-  const json& off = v.contains("data_offsets") ? v["data_offsets"] : json();
-  if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-    return bad("\"data_offsets\" is not [begin, end]");
-  e->begin = off[0].get<uint64_t>();
-  e->end = off[1].get<uint64_t>();
-  uint64_t bytes;
-  if (__builtin_mul_overflow(numel, static_cast<uint64_t>(e->dtype->size), &bytes)) return bad("shape is too large");
-  if (e->end < e->begin || e->end - e->begin != bytes)
-    return bad("data_offsets " + off.dump() + " span " + std::to_string(e->end - e->begin) + " bytes, but shape " +
-               v["shape"].dump() + " of " + e->dtype->name + " needs " + std::to_string(bytes));
-  if (e->end > data_size)
-    return bad("data_offsets " + off.dump() + " end past the data section (" + std::to_string(data_size) + " bytes)");
-  return Status::Ok();
-}
 
 // Where the tensors of `tensors` are converted to on writing: floating point to `dtype`, others kept.
 torch::ScalarType TargetType(const torch::Tensor& t, torch::ScalarType dtype) {
@@ -153,67 +110,22 @@ Result<std::map<std::string, torch::Tensor>> ReadSafetensors(const std::string& 
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   if (size < 8) {
     ::close(fd);
-    return Corrupt(path, "only " + std::to_string(size) + " bytes, shorter than the 8-byte header length");
+    return ParseSafetensorsHeader("", size, path).status();
   }
   void* addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   int map_errno = errno;
   ::close(fd);
   if (addr == MAP_FAILED) return Status::UserError(path + ": cannot map: " + std::strerror(map_errno));
   auto file = std::make_shared<MappedFile>(addr, size);
-
-  uint64_t header_len;
-  std::memcpy(&header_len, file->data(), 8);
-  if (header_len > kMaxHeaderBytes || header_len > size - 8)
-    return Corrupt(path, "header length " + std::to_string(header_len) + " does not fit the file's " +
-                             std::to_string(size) + " bytes");
-  json header;
-  try {
-    header = json::parse(file->data() + 8, file->data() + 8 + header_len);
-  } catch (const json::parse_error& e) {
-    return Corrupt(path, std::string("header is not valid JSON: ") + e.what());
-  }
-  if (!header.is_object()) return Corrupt(path, "header is not a JSON object");
-  const char* data = file->data() + 8 + header_len;
-  const uint64_t data_size = size - 8 - header_len;
-
-  std::vector<Entry> entries;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    if (it.key() == "__metadata__") {
-      if (!it.value().is_object()) return Corrupt(path, "\"__metadata__\" is not an object");
-      for (const auto& m : it.value())
-        if (!m.is_string()) return Corrupt(path, "\"__metadata__\" values must be strings");
-      continue;
-    }
-    Entry e;
-    SATURN_RETURN_IF_ERROR(ParseEntry(path, it.key(), it.value(), data_size, &e));
-    entries.push_back(std::move(e));
-  }
-  // The data section is exactly the tensors, back to back: no gaps, no overlaps, nothing after.
-  std::vector<const Entry*> order;
-  for (const auto& e : entries) order.push_back(&e);
-  std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
-    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
-  });
-  uint64_t at = 0;
-  const Entry* prev = nullptr;
-  for (const Entry* e : order) {
-    if (e->begin < at)
-      return Corrupt(path, "tensor '" + e->name + "': data_offsets [" + std::to_string(e->begin) + ", " +
-                               std::to_string(e->end) + "] overlap tensor '" + prev->name + "'");
-    if (e->begin > at)
-      return Corrupt(path, "tensor '" + e->name + "': " + std::to_string(e->begin - at) + " unused bytes before its data");
-    at = e->end;
-    prev = e;
-  }
-  if (at != data_size)
-    return Corrupt(path, std::to_string(data_size - at) + " bytes after the last tensor" +
-                             (prev ? " ('" + prev->name + "')" : std::string()));
+  Result<SafetensorsHeader> header = ParseSafetensorsHeader(file->data(), size, path);
+  if (!header.ok()) return header.status();
 
   std::map<std::string, torch::Tensor> out;
-  for (const auto& e : entries) {
+  const char* data = file->data() + header->data_offset;
+  for (const SafetensorsEntry& e : header->entries) {
     const char* ptr = data + e.begin;
-    auto options = torch::TensorOptions().dtype(e.dtype->type);
-    if (reinterpret_cast<uintptr_t>(ptr) % static_cast<uintptr_t>(e.dtype->size) == 0) {
+    auto options = torch::TensorOptions().dtype(FindDType(e.dtype)->type);
+    if (reinterpret_cast<uintptr_t>(ptr) % static_cast<uintptr_t>(e.dtype_size) == 0) {
       out[e.name] = torch::from_blob(const_cast<char*>(ptr), e.shape, [file](void*) {}, options);
     } else {
       // Misaligned for its dtype (a writer that did not pad the header): copy into aligned memory.
@@ -248,8 +160,10 @@ Result<std::map<std::string, torch::Tensor>> ReadSafetensorsDir(const std::strin
   json index;
   try {
     index = json::parse(*text);
-  } catch (const json::parse_error& e) {
-    return Status::UserError(index_path + ": not valid JSON: " + e.what());
+  } catch (const json::exception& e) {
+    std::string at;
+    const std::string why = JsonReason(e, *text, &at);
+    return Status::UserError(index_path + (at.empty() ? "" : ":" + at) + ": not valid JSON: " + why);
   }
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
     return Status::UserError(index_path + ": no \"weight_map\" object {tensor name: shard file}");

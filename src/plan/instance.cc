@@ -1,5 +1,7 @@
 #include "plan/instance.h"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -70,7 +72,7 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
   if (!profile.sweep.empty() && profile.sweep != sweep.name)
     return Status::UserError(profile.path + ": this profile was measured for sweep '" + profile.sweep +
                              "', not '" + sweep.name + "' (" + sweep.path +
-                             "); profile this sweep with `saturn profile` or pass the matching profile");
+                             "); pass the profile of this sweep (its format: docs/profile.md)");
   Instance inst;
   inst.sweep = sweep.name;
   for (const auto& n : sweep.cluster.nodes) inst.nodes.push_back({n.name, n.devices});
@@ -97,6 +99,8 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
   for (const auto& j : sweep.jobs)
     if (by_job.count(j.name) && !by_cost.count(j.cost_key())) by_cost[j.cost_key()] = &by_job[j.name];
 
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  const double memory = sweep.cluster.device_memory_gib * kGiB;
   for (const auto& j : sweep.jobs) {
     const std::vector<const ProfileRecord*>* recs = nullptr;
     if (by_job.count(j.name)) recs = &by_job[j.name];
@@ -113,6 +117,16 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
                      r->devices <= sweep.cluster.total_devices();
       if (!allowed) continue;
       ++considered;
+      if (r->feasible && r->peak_memory_bytes > memory) {
+        char need[64];
+        std::snprintf(need, sizeof need, "%.1f GiB per device, above device_memory_gib %g", double(r->peak_memory_bytes) / kGiB,
+                      sweep.cluster.device_memory_gib);
+        inst.notes.push_back(profile.where(*r) + ": job '" + j.name + "' " + r->technique + " x" +
+                             std::to_string(r->devices) + " needs " + need + "; planned as infeasible");
+        ++infeasible;
+        if (reasons.find(need) == std::string::npos) reasons += (reasons.empty() ? "" : "; ") + std::string("needs ") + need;
+        continue;
+      }
       if (!r->feasible) {
         ++infeasible;
         if (!r->reason.empty() && reasons.find(r->reason) == std::string::npos)

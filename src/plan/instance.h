@@ -51,11 +51,15 @@ struct Instance {
   std::string sweep;
   std::vector<PlanNode> nodes;
   std::vector<PlanJob> jobs;
+  // What building it decided that a user should hear (a record planned as infeasible because it
+  // needs more memory than a device has), one line each with the profile's file:line.
+  std::vector<std::string> notes;
   int total_devices() const;
 };
 
 // Checks the profile against the sweep (its sweep name, unknown jobs, duplicate records, a job
-// with no feasible configuration) and builds the instance.
+// with no feasible configuration) and builds the instance. A record whose peak_memory_bytes is
+// above the cluster's device_memory_gib counts as infeasible, with a note.
 Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile);
 
 // Fills Config::placements for every configuration from the nodes. A configuration wider than

@@ -170,7 +170,15 @@ CbcOutcome SolveIsolated(Cbc_Model* m, int ncols, double hard_seconds, bool verb
     // The child dies plainly on a crash: no inherited handler (a test framework's) reports it.
     for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) std::signal(sig, SIG_DFL);
     ::close(fds[0]);
+    // CBC logs to stdout; saturn's own progress goes to stderr. One stream, line-buffered, so
+    // that -v's lines never interleave mid-line (and stdout keeps only the plan table).
+    if (verbose) {
+      std::fflush(stdout);
+      ::dup2(2, 1);
+      std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    }
     Cbc_solve(m);
+    std::fflush(stdout);
     const double* x = Cbc_bestSolution(m);
     double head[5] = {x ? 1.0 : 0.0, double(Cbc_isProvenOptimal(m)), double(Cbc_isProvenInfeasible(m)),
                       Cbc_getBestPossibleObjValue(m), double(Cbc_getNodeCount(m))};

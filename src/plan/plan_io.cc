@@ -7,6 +7,7 @@
 
 #include "plan/plan.h"
 #include "util/files.h"
+#include "util/json_error.h"
 
 namespace saturn {
 
@@ -116,7 +117,10 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
       a.end = jj.at("end_seconds").get<double>();
     }
   } catch (const json::exception& e) {
-    return Status::UserError(path + ": not a valid saturn plan: " + e.what());
+    std::string at;
+    const std::string why = JsonReason(e, text, &at);
+    return Status::UserError(path + (at.empty() ? "" : ":" + at) + ": not a saturn plan (" + why +
+                             "); give a plan file that `saturn plan -o` wrote");
   }
   Status st = CheckSchedule(p.instance, p.schedule);
   if (!st.ok()) return Status::UserError(path + ": " + st.message());

@@ -34,20 +34,29 @@ std::string Escape(const std::string& s) {
   return o;
 }
 
+// Contiguous runs of a job's device ids on one node: [first, last].
+std::vector<std::pair<int, int>> Runs(std::vector<int> ids) {
+  std::sort(ids.begin(), ids.end());
+  std::vector<std::pair<int, int>> out;
+  for (size_t i = 0; i < ids.size();) {
+    size_t e = i;
+    while (e + 1 < ids.size() && ids[e + 1] == ids[e] + 1) ++e;
+    out.emplace_back(ids[i], ids[e]);
+    i = e + 1;
+  }
+  return out;
+}
+
 std::string DeviceList(const Plan& p, int j) {
   const Assignment& a = p.schedule.jobs[j];
   const Placement& pl = p.instance.jobs[j].configs[a.config].placements[a.placement];
   std::string out;
   for (size_t k = 0; k < pl.nodes.size(); ++k) {
-    std::vector<int> ids = a.device_ids[k];
-    std::sort(ids.begin(), ids.end());
     out += (k ? " " : "") + p.instance.nodes[pl.nodes[k]].name + ":";
-    // Ranges read better than lists: 0-3,6.
-    for (size_t i = 0; i < ids.size();) {
-      size_t e = i;
-      while (e + 1 < ids.size() && ids[e + 1] == ids[e] + 1) ++e;
-      out += (i ? "," : "") + std::to_string(ids[i]) + (e > i ? "-" + std::to_string(ids[e]) : "");
-      i = e + 1;
+    bool first = true;  // ranges read better than lists: 0-3,6
+    for (const auto& [lo, hi] : Runs(a.device_ids[k])) {
+      out += (first ? "" : ",") + std::to_string(lo) + (hi > lo ? "-" + std::to_string(hi) : "");
+      first = false;
     }
   }
   return out;
@@ -86,53 +95,91 @@ std::string PlanTable(const Plan& p) {
 }
 
 std::string PlanSvg(const Plan& p) {
-  // One row per device, grouped by node; time on the x axis.
-  const double left = 150, top = 40, row_h = 18, width = 1000, right = 20;
-  int rows = 0;
-  std::vector<int> first_row;
-  for (const auto& n : p.instance.nodes) first_row.push_back(rows), rows += n.devices;
+  // One row per device while that stays readable; past kPerDeviceRows devices, one band per
+  // node, a job drawn over the share of the band its devices take: the chart's size then
+  // depends on nodes and jobs, not on how many devices a node has.
+  constexpr int kPerDeviceRows = 256, kLegendMax = 80;
+  const double left = 150, top = 40, row_h = 18, band_h = 40, width = 1000, right = 20;
+  const bool per_device = p.instance.total_devices() <= kPerDeviceRows;
+  std::vector<double> band_top, band_height;
+  double y_end = top;
+  for (const auto& n : p.instance.nodes) {
+    band_top.push_back(y_end);
+    band_height.push_back(per_device ? n.devices * row_h : band_h);
+    y_end += band_height.back();
+  }
+  const size_t J = p.schedule.jobs.size();
+  const bool legend = J <= size_t(kLegendMax);
+  const double legend_top = y_end + 40;
+  const double height = legend_top + (legend ? double((J + 1) / 2) * 16 + 10 : 0);
   const double ms = std::max(p.makespan(), 1e-9);
-  const double height = top + rows * row_h + 40;
   auto x = [&](double t) { return left + (width - left - right) * t / ms; };
+  // Neighbours in start order get far-apart hues (golden-angle steps), so adjacent bars differ.
+  std::vector<std::string> color(J);
+  const std::vector<int> order = ByStart(p);
+  for (size_t r = 0; r < J; ++r)
+    color[size_t(order[r])] = "hsl(" + std::to_string(int(std::fmod(double(r) * 137.508, 360.0))) + "," +
+                              (r % 2 ? "55%,68%" : "70%,52%") + ")";
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
     << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   o << "<text x=\"10\" y=\"20\" font-size=\"14\">" << Escape(p.sweep) << " - policy " << Escape(p.policy)
     << ", makespan " << Duration(p.makespan()) << ", lower bound " << Duration(p.lower_bound) << "</text>\n";
-  for (size_t n = 0; n < p.instance.nodes.size(); ++n)
-    for (int d = 0; d < p.instance.nodes[n].devices; ++d) {
-      double y = top + (first_row[n] + d) * row_h;
-      o << "<text x=\"10\" y=\"" << y + row_h * 0.7 << "\">" << Escape(p.instance.nodes[n].name) << " / " << d << "</text>\n";
-      o << "<line x1=\"" << left << "\" x2=\"" << width - right << "\" y1=\"" << y + row_h << "\" y2=\"" << y + row_h
+  // Time grid first, so bars do not hide its values (they sit on the axis below).
+  for (int i = 0; i <= 5; ++i) {
+    const double t = ms * i / 5;
+    o << "<line x1=\"" << x(t) << "\" x2=\"" << x(t) << "\" y1=\"" << top << "\" y2=\"" << y_end
+      << "\" stroke=\"#ddd\"/>\n";
+    o << "<text x=\"" << x(t) << "\" y=\"" << y_end + 15 << "\" text-anchor=\"middle\">" << Duration(t) << "</text>\n";
+  }
+  for (size_t n = 0; n < p.instance.nodes.size(); ++n) {
+    const auto& node = p.instance.nodes[n];
+    const int rows = per_device ? node.devices : 1;
+    for (int d = 0; d < rows; ++d) {
+      const double h = band_height[n] / rows, y = band_top[n] + d * h;
+      const std::string name = per_device ? node.name + " / " + std::to_string(d)
+                                          : node.name + " (" + std::to_string(node.devices) + " devices)";
+      o << "<text x=\"10\" y=\"" << y + std::min(h, row_h) * 0.7 << "\">" << Escape(name) << "</text>\n";
+      o << "<line x1=\"" << left << "\" x2=\"" << width - right << "\" y1=\"" << y + h << "\" y2=\"" << y + h
         << "\" stroke=\"#eee\"/>\n";
     }
-  const size_t J = p.schedule.jobs.size();
+  }
   for (size_t j = 0; j < J; ++j) {
     const Assignment& a = p.schedule.jobs[j];
     const Config& c = p.instance.jobs[j].configs[a.config];
     const Placement& pl = c.placements[a.placement];
-    // Golden-angle hues keep neighbouring jobs apart.
-    std::string color = "hsl(" + std::to_string(int(std::fmod(j * 137.508, 360.0))) + ",65%,60%)";
-    std::string label = p.instance.jobs[j].name + " (" + c.technique + " x" + std::to_string(c.devices) + ")";
-    for (size_t k = 0; k < pl.nodes.size(); ++k)
-      for (int d : a.device_ids[k]) {
-        double y = top + (first_row[pl.nodes[k]] + d) * row_h;
-        o << "<rect x=\"" << x(a.start) << "\" y=\"" << y + 1 << "\" width=\"" << std::max(0.5, x(a.end) - x(a.start))
-          << "\" height=\"" << row_h - 2 << "\" fill=\"" << color << "\" stroke=\"#333\" stroke-width=\"0.3\"><title>"
-          << Escape(label) << ": " << Duration(a.start) << " - " << Duration(a.end) << "</title></rect>\n";
-        double chars = (x(a.end) - x(a.start)) / 6.2;
-        if (chars >= 4) {
-          std::string text = label.size() <= chars ? label : label.substr(0, size_t(chars) - 1) + "~";
-          o << "<text x=\"" << x(a.start) + 2 << "\" y=\"" << y + row_h * 0.7 << "\" font-size=\"10\">" << Escape(text)
-            << "</text>\n";
+    const std::string label = p.instance.jobs[j].name + " (" + c.technique + " x" + std::to_string(c.devices) + ")";
+    for (size_t k = 0; k < pl.nodes.size(); ++k) {
+      const int node = pl.nodes[k];
+      const double per = band_height[size_t(node)] / p.instance.nodes[size_t(node)].devices;
+      for (const auto& [lo, hi] : Runs(a.device_ids[k])) {
+        const double y = band_top[size_t(node)] + lo * per, h = (hi - lo + 1) * per;
+        o << "<rect x=\"" << x(a.start) << "\" y=\"" << y + std::min(1.0, h / 4) << "\" width=\""
+          << std::max(0.5, x(a.end) - x(a.start)) << "\" height=\"" << std::max(0.5, h - std::min(2.0, h / 2))
+          << "\" fill=\"" << color[j] << "\" stroke=\"#333\" stroke-width=\"0.3\"><title>" << Escape(label) << ": "
+          << Duration(a.start) << " - " << Duration(a.end) << "</title></rect>\n";
+        const double chars = (x(a.end) - x(a.start)) / 6.2;
+        if (chars >= 4 && h >= 12) {
+          const std::string text = label.size() <= chars ? label : label.substr(0, size_t(chars) - 1) + "~";
+          o << "<text x=\"" << x(a.start) + 2 << "\" y=\"" << y + std::min(h, row_h) * 0.7 << "\" font-size=\"10\">"
+            << Escape(text) << "</text>\n";
         }
       }
+    }
   }
-  double axis_y = top + rows * row_h + 15;
-  for (int i = 0; i <= 5; ++i) {
-    double t = ms * i / 5;
-    o << "<text x=\"" << x(t) << "\" y=\"" << axis_y << "\" text-anchor=\"middle\">" << Duration(t) << "</text>\n";
+  // The legend names every job in full (bar labels are cut to fit), in start order.
+  if (legend) {
+    for (size_t r = 0; r < J; ++r) {
+      const int j = order[r];
+      const Config& c = p.instance.jobs[size_t(j)].configs[p.schedule.jobs[size_t(j)].config];
+      const double lx = 10 + double(r % 2) * (width / 2), ly = legend_top + double(r / 2) * 16;
+      o << "<rect x=\"" << lx << "\" y=\"" << ly << "\" width=\"12\" height=\"12\" fill=\"" << color[size_t(j)]
+        << "\" stroke=\"#333\" stroke-width=\"0.3\"/>\n";
+      o << "<text x=\"" << lx + 16 << "\" y=\"" << ly + 10 << "\">"
+        << Escape(p.instance.jobs[size_t(j)].name + " (" + c.technique + " x" + std::to_string(c.devices) + ")")
+        << "</text>\n";
+    }
   }
   o << "</svg>\n";
   return o.str();

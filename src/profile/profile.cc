@@ -7,6 +7,7 @@
 #include "technique/names.h"
 #include "util/files.h"
 #include "util/suggest.h"
+#include "util/json_error.h"
 
 namespace saturn {
 namespace {
@@ -43,14 +44,7 @@ std::vector<int> RecordLines(const std::string& text) {
   return lines;
 }
 
-std::string LineCol(const std::string& text, size_t byte) {
-  int line = 1, col = 1;
-  for (size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') ++line, col = 1;
-    else ++col;
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
-}
+constexpr long long kMaxDevices = 1 << 20;
 
 const std::vector<std::string> kRecordKeys = {"job", "technique", "devices", "feasible", "step_seconds",
                                               "peak_memory_bytes", "knobs", "reason", "measured_steps",
@@ -72,15 +66,16 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& path) {
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    return Status::UserError(path + ":" + LineCol(text, e.byte > 0 ? e.byte - 1 : 0) +
-                             ": not valid JSON: " + e.what());
+  } catch (const json::exception& e) {
+    std::string at;
+    const std::string why = JsonReason(e, text, &at);
+    return Status::UserError(path + (at.empty() ? "" : ":" + at) + ": not valid JSON: " + why);
   }
   Profile p;
   p.path = path;
   if (!doc.is_object()) return Status::UserError(path + ":1: a profile is a JSON object with \"version\" and \"records\"");
   if (!doc.contains("version") || !doc["version"].is_number_integer() || doc["version"].get<int>() != 1)
-    return Status::UserError(path + ": \"version\" must be 1 (this saturn reads profile version 1); re-run `saturn profile`");
+    return Status::UserError(path + ": \"version\" must be 1 (this saturn reads profile version 1); write it as docs/profile.md describes");
   if (doc.contains("sweep")) {
     if (!doc["sweep"].is_string()) return Status::UserError(path + ": \"sweep\" must be a string");
     p.sweep = doc["sweep"].get<std::string>();
@@ -108,8 +103,9 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& path) {
     const auto& names = TechniqueNames();
     if (std::find(names.begin(), names.end(), rec.technique) == names.end())
       return bad("unknown technique '" + rec.technique + "'" + DidYouMean(rec.technique, names));
-    if (!r.contains("devices") || !r["devices"].is_number_integer() || r["devices"].get<long long>() < 1)
-      return bad("\"devices\" must be a positive integer");
+    if (!r.contains("devices") || !r["devices"].is_number_integer() || r["devices"].get<long long>() < 1 ||
+        r["devices"].get<long long>() > kMaxDevices)
+      return bad("\"devices\" must be a positive integer, at most " + std::to_string(kMaxDevices));
     rec.devices = r["devices"].get<int>();
     if (!r.contains("feasible") || !r["feasible"].is_boolean()) return bad("\"feasible\" must be true or false");
     rec.feasible = r["feasible"].get<bool>();

@@ -247,7 +247,7 @@ class PipelineStep : public StepBase {
   }
   double TiedSq() {
     torch::Tensor g = TiedGrad();
-    return torch::linalg_vector_norm(g, 2, c10::nullopt, false, torch::kFloat64).pow(2).item<double>();
+    return SquaredNorm(g).item<double>();
   }
   // First and last stage exchange their gradients of the tied embedding; both add them.
   Status SumTiedGradients() {

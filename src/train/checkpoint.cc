@@ -85,27 +85,20 @@ Status Verify(const std::string& dir, const json& state) {
     if (!got.ok()) return got.status();
     const json& want = state["files"][f];
     if (want.value("bytes", uint64_t(0)) != got->first || want.value("fnv1a64", std::string()) != Hex(got->second))
-      return Status::UserError(path + ": checksum mismatch (the file is damaged); delete " + dir +
-                               " to resume from an older checkpoint");
+      return Status::UserError(path + ": checksum mismatch: the file is damaged");
   }
   return Status::Ok();
 }
 
-}  // namespace
-
-Status SaveCheckpoint(const std::string& root, const TrainerState& s, const ModelConfig& cfg,
-                      const CheckpointTensors& tensors, int keep) {
-  std::error_code ec;
-  fs::create_directories(root, ec);
-  if (ec) return Status::UserError(root + ": cannot create: " + ec.message());
-  const std::string final_dir = root + "/step-" + std::to_string(s.step);
-  const std::string tmp = root + "/.tmp-step-" + std::to_string(s.step) + "-" + std::to_string(::getpid());
-  fs::remove_all(tmp, ec);
-  SATURN_RETURN_IF_ERROR(SaveHfTensors(tmp, cfg, tensors.model, torch::kFloat32));
-  SATURN_RETURN_IF_ERROR(WriteSafetensors(tmp + "/optimizer.safetensors", tensors.optimizer, torch::kFloat32));
+// The checkpoint's files in `dir`: weights, optimizer state, and the trainer state that lists
+// their sizes and checksums (written last).
+Status WriteCheckpointFiles(const std::string& dir, const TrainerState& s, const ModelConfig& cfg,
+                            const CheckpointTensors& tensors) {
+  SATURN_RETURN_IF_ERROR(SaveHfTensors(dir, cfg, tensors.model, torch::kFloat32));
+  SATURN_RETURN_IF_ERROR(WriteSafetensors(dir + "/optimizer.safetensors", tensors.optimizer, torch::kFloat32));
   json files = json::object();
   for (const char* f : kChecked) {
-    Result<std::pair<uint64_t, uint64_t>> got = SizeAndChecksum(tmp + "/" + f);
+    Result<std::pair<uint64_t, uint64_t>> got = SizeAndChecksum(dir + "/" + f);
     if (!got.ok()) return got.status();
     files[f] = {{"bytes", got->first}, {"fnv1a64", Hex(got->second)}};
   }
@@ -120,8 +113,29 @@ Status SaveCheckpoint(const std::string& root, const TrainerState& s, const Mode
             {"technique", s.technique},
             {"ranks", s.ranks},
             {"files", files}};
-  SATURN_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/trainer_state.json", j.dump(2) + "\n"));
-  SyncDir(tmp);
+  SATURN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/trainer_state.json", j.dump(2) + "\n"));
+  SyncDir(dir);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status SaveCheckpoint(const std::string& root, const TrainerState& s, const ModelConfig& cfg,
+                      const CheckpointTensors& tensors, int keep) {
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) return Status::UserError(root + ": cannot create: " + ec.message());
+  const std::string final_dir = root + "/step-" + std::to_string(s.step);
+  const std::string tmp = root + "/.tmp-step-" + std::to_string(s.step) + "-" + std::to_string(::getpid());
+  fs::remove_all(tmp, ec);
+  Status written = WriteCheckpointFiles(tmp, s, cfg, tensors);
+  if (!written.ok()) {
+    // A full disk, say: give the space back, and leave every earlier checkpoint as it was.
+    fs::remove_all(tmp, ec);
+    return Status::FromCode(written.exit_code(), written.message() + "; the checkpoint of step " +
+                                                     std::to_string(s.step) + " was not written, the earlier ones "
+                                                     "are intact");
+  }
   fs::remove_all(final_dir, ec);  // a checkpoint of the same step from an abandoned run
   fs::rename(tmp, final_dir, ec);
   if (ec) return Status::UserError(final_dir + ": cannot rename the checkpoint into place: " + ec.message());

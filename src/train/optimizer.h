@@ -67,6 +67,10 @@ class Optimizer {
   static constexpr double kEps = 1e-8;
 };
 
+// The squared L2 norm of g as a float64 scalar tensor, close to float64 rounding whatever g's
+// size, so that a gradient cut in pieces (shards, stages) sums to the same norm.
+torch::Tensor SquaredNorm(const torch::Tensor& g);
+
 // The state names of one parameter under this optimizer ("<name>.exp_avg", ...), in order.
 std::vector<std::string> OptimizerStateNames(const OptimizerSpec& spec, const std::string& param);
 

@@ -19,6 +19,12 @@ class Status {
   static Status UserError(std::string msg) { return Status(2, std::move(msg)); }
   // Something failed that the user did not cause (a solver, the file system): exit code 1.
   static Status Internal(std::string msg) { return Status(1, std::move(msg)); }
+  // Stopped on request by signal `sig` (after saving what can be resumed): exit code 128 + sig,
+  // as a shell reports a process the signal ended, so batch scripts can tell (and requeue).
+  static Status Stopped(int sig, std::string msg) { return Status(128 + sig, std::move(msg)); }
+  // The same failure with another message (a rank's label added, a message carried between
+  // ranks); code 0 is Ok.
+  static Status FromCode(int code, std::string msg) { return code == 0 ? Status() : Status(code, std::move(msg)); }
 
   bool ok() const { return code_ == 0; }
   int exit_code() const { return code_; }
