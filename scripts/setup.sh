@@ -11,6 +11,7 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   libtorch-dev libopenblas0-openmp
   python3
+  clang libclang-rt-dev
 )
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

@@ -4,6 +4,7 @@
 #include <set>
 
 #include <catch2/catch.hpp>
+#include <cstring>
 
 #include "cli_util.h"
 #include "data/token_file.h"
@@ -57,6 +58,27 @@ TEST_CASE("damaged token files are user errors that name the file", "[data]") {
     auto f = saturn::TokenFile::Open(d.write("bad.tokens", bad));
     REQUIRE(!f.ok());
     CHECK_THAT(f.status().message(), Catch::Contains("checksum"));
+  }
+  // Both found by tests/fuzz/token_file_fuzz: the checks once sampled every 4099th id and
+  // multiplied the header's count, which can wrap.
+  auto put_u64 = [](std::string* b, size_t at, uint64_t v) { std::memcpy(&(*b)[at], &v, 8); };
+  SECTION("an id past the vocabulary with a valid checksum") {
+    std::string bad = bytes;
+    const uint16_t big = 60000;
+    std::memcpy(&bad[saturn::kTokenHeaderBytes + 2], &big, 2);  // token 1
+    put_u64(&bad, 32, saturn::Fnv1a64(bad.data() + saturn::kTokenHeaderBytes, bad.size() - saturn::kTokenHeaderBytes));
+    auto f = saturn::TokenFile::Open(d.write("big.tokens", bad));
+    REQUIRE(!f.ok());
+    CHECK(f.status().exit_code() == 2);
+    CHECK_THAT(f.status().message(), Catch::Contains("token 1 is 60000, past the vocabulary of 50257"));
+  }
+  SECTION("a count whose byte size wraps") {
+    std::string bad = bytes.substr(0, saturn::kTokenHeaderBytes);
+    put_u64(&bad, 24, 1ull << 63);  // x 2 bytes wraps to 0
+    put_u64(&bad, 32, saturn::Fnv1a64(nullptr, 0));
+    auto f = saturn::TokenFile::Open(d.write("wrap.tokens", bad));
+    REQUIRE(!f.ok());
+    CHECK_THAT(f.status().message(), Catch::Contains("header says 9223372036854775808 tokens"));
   }
   SECTION("not a token file") {
     std::string text = d.write("text.txt", "just some text that is long enough to fill a whole header of bytes.....");

@@ -5,6 +5,7 @@
 #include <random>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "plan/milp.h"
 #include "plan/plan.h"
@@ -208,6 +209,30 @@ TEST_CASE("a plan survives a JSON round trip and a tampered plan is refused", "[
   auto refused = ParsePlan(bad, "plan.json");
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().exit_code() == 2);
+
+  // Values that size or index something are checked (the fuzzer found a configuration wider
+  // than the cluster reaching an empty placement list).
+  const nlohmann::json doc = nlohmann::json::parse(text);
+  auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json d = doc;
+    edit(d);
+    auto r = ParsePlan(d.dump(), "plan.json");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().exit_code() == 2);
+    return r.status().message();
+  };
+  CHECK_THAT(edited([](nlohmann::json& d) { d["instance"]["jobs"][0]["configs"][0]["devices"] = 17; }),
+             Catch::Contains("does not fit the plan's nodes"));
+  CHECK_THAT(edited([](nlohmann::json& d) { d["instance"]["nodes"][0]["devices"] = 1e10; }),
+             Catch::Contains("devices must be an integer in [1, 4096]"));
+  CHECK_THAT(edited([](nlohmann::json& d) { d["instance"]["jobs"][0]["steps"] = -3; }),
+             Catch::Contains("steps must be an integer"));
+  CHECK_THAT(edited([](nlohmann::json& d) { d["jobs"][0]["start_seconds"] = -1.0; }),
+             Catch::Contains("start_seconds must be a finite number"));
+  CHECK_THAT(edited([](nlohmann::json& d) { d["instance"]["jobs"][0]["configs"][0]["technique"] = "zero"; }),
+             Catch::Contains("unknown technique 'zero'"));
+  CHECK_THAT(edited([](nlohmann::json& d) { d["instance"]["nodes"][1]["name"] = d["instance"]["nodes"][0]["name"]; }),
+             Catch::Contains("repeated"));
 }
 
 TEST_CASE("simulation without noise replays the plan; seeds are reproducible", "[plan]") {

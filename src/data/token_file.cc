@@ -74,15 +74,17 @@ Result<std::shared_ptr<const TokenFile>> TokenFile::Open(const std::string& path
   if (h.bytes_per_token != 2 && h.bytes_per_token != 4)
     return Status::UserError(path + ": header says " + std::to_string(h.bytes_per_token) +
                              " bytes per token; expected 2 or 4 (corrupt file?)");
-  const uint64_t want = kTokenHeaderBytes + h.count * h.bytes_per_token;
-  if (want != uint64_t(st.st_size))
-    return Status::UserError(path + ": header says " + std::to_string(h.count) + " tokens (" + std::to_string(want) +
-                             " bytes) but the file has " + std::to_string(st.st_size) +
-                             " bytes (truncated?); make it again");
+  // Compared by division: a count near 2^64 must not wrap the product back to the file's size.
+  const uint64_t have = (uint64_t(st.st_size) - kTokenHeaderBytes) / h.bytes_per_token;
+  if (h.count != have || (uint64_t(st.st_size) - kTokenHeaderBytes) % h.bytes_per_token != 0)
+    return Status::UserError(path + ": header says " + std::to_string(h.count) + " tokens but the file has room for " +
+                             std::to_string(have) + " (" + std::to_string(st.st_size) +
+                             " bytes; truncated?); make it again");
   f->tokens_ = p + kTokenHeaderBytes;
   if (Fnv1a64(f->tokens_, h.count * h.bytes_per_token) != h.checksum)
     return Status::UserError(path + ": checksum mismatch: the tokens are corrupt; make the file again");
-  for (uint64_t i = 0; i < h.count; i += 4099)  // a cheap look for ids past the vocabulary
+  // Every id, not a sample: an id past the vocabulary would index past the embedding.
+  for (uint64_t i = 0; i < h.count; ++i)
     if (f->at(i) >= h.vocab_size)
       return Status::UserError(path + ": token " + std::to_string(i) + " is " + std::to_string(f->at(i)) +
                                ", past the vocabulary of " + std::to_string(h.vocab_size));

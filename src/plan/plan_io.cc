@@ -1,11 +1,15 @@
 // Plan JSON: the keys in docs/planner.md. Reading a plan back re-checks it against its own
 // embedded instance, so a hand-edited plan that double-books a device is refused.
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include "plan/plan.h"
+#include "technique/names.h"
 #include "util/files.h"
 #include "util/json_error.h"
 
@@ -49,6 +53,54 @@ std::string PlanToJson(const Plan& p) {
   return doc.dump(1) + "\n";
 }
 
+namespace {
+
+// A plan is read back by --simulate and executed by `run --plan`: every value that sizes or
+// indexes something is checked here, so that a hand-edited or damaged plan is a user error.
+// The checked getters throw BadValue, which ParsePlan turns into a user error.
+struct BadValue : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+long long Integer(const json& j, const char* key, long long lo, long long hi) {
+  const json& v = j.at(key);
+  if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi)
+    throw BadValue(std::string(key) + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                   "], got " + v.dump());
+  return v.get<long long>();
+}
+
+double Seconds(const json& j, const char* key) {
+  const json& v = j.at(key);
+  if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0)
+    throw BadValue(std::string(key) + " must be a finite number of seconds >= 0, got " + v.dump());
+  return v.get<double>();
+}
+
+// Names unique and non-empty, techniques known, and every configuration fits the plan's nodes.
+Status CheckPlanInstance(const Instance& in) {
+  if (in.nodes.empty()) return Status::UserError("instance.nodes: empty");
+  std::set<std::string> seen;
+  for (const auto& n : in.nodes)
+    if (n.name.empty() || !seen.insert(n.name).second) return Status::UserError("instance.nodes: node name '" + n.name + "' empty or repeated");
+  seen.clear();
+  const auto& known = TechniqueNames();
+  for (const auto& j : in.jobs) {
+    if (j.name.empty() || !seen.insert(j.name).second) return Status::UserError("instance.jobs: job name '" + j.name + "' empty or repeated");
+    if (j.configs.empty()) return Status::UserError("job '" + j.name + "': no configurations");
+    for (const auto& c : j.configs) {
+      if (std::find(known.begin(), known.end(), c.technique) == known.end())
+        return Status::UserError("job '" + j.name + "': unknown technique '" + c.technique + "'");
+      if (c.placements.empty())
+        return Status::UserError("job '" + j.name + "': " + c.technique + " x" + std::to_string(c.devices) +
+                                 " does not fit the plan's nodes");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
   Plan p;
   try {
@@ -68,24 +120,27 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
     p.solver.subproblems = s.value("subproblems", 0);
     const json& in = doc.at("instance");
     p.instance.sweep = p.sweep;
-    for (const auto& n : in.at("nodes")) p.instance.nodes.push_back({n.at("name").get<std::string>(), n.at("devices").get<int>()});
+    for (const auto& n : in.at("nodes"))
+      p.instance.nodes.push_back({n.at("name").get<std::string>(), int(Integer(n, "devices", 1, 4096))});
     for (const auto& j : in.at("jobs")) {
       PlanJob pj;
       pj.name = j.at("job").get<std::string>();
-      pj.steps = j.at("steps").get<long long>();
+      pj.steps = Integer(j, "steps", 1, 1LL << 50);
       for (const auto& c : j.at("configs")) {
         Config cfg;
         cfg.technique = c.at("technique").get<std::string>();
-        cfg.devices = c.at("devices").get<int>();
-        cfg.step_seconds = c.at("step_seconds").get<double>();
-        cfg.seconds = c.at("seconds").get<double>();
-        cfg.peak_memory_bytes = c.value("peak_memory_bytes", 0LL);
+        cfg.devices = int(Integer(c, "devices", 1, 1 << 20));
+        cfg.step_seconds = Seconds(c, "step_seconds");
+        cfg.seconds = Seconds(c, "seconds");
+        cfg.peak_memory_bytes = c.contains("peak_memory_bytes") ? Integer(c, "peak_memory_bytes", 0, 1LL << 62) : 0;
         cfg.knobs_json = c.value("knobs", json::object()).dump();
         pj.configs.push_back(cfg);
       }
       p.instance.jobs.push_back(std::move(pj));
     }
     ComputePlacements(&p.instance);
+    Status valid = CheckPlanInstance(p.instance);
+    if (!valid.ok()) return Status::UserError(path + ": " + valid.message() + "; give a plan file that `saturn plan -o` wrote");
     for (auto& pj : p.instance.jobs) OrderConfigs(&pj);
     std::map<std::string, int> node_index, job_index;
     for (size_t n = 0; n < p.instance.nodes.size(); ++n) node_index[p.instance.nodes[n].name] = int(n);
@@ -102,10 +157,12 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
         std::string node = pl.at("node").get<std::string>();
         if (!node_index.count(node)) return Status::UserError(path + ": job '" + name + "' placed on unknown node '" + node + "'");
         nodes.push_back(node_index[node]);
-        a.device_ids.push_back(pl.at("devices").get<std::vector<int>>());
+        std::vector<int> ids;
+        for (const json& d : pl.at("devices")) ids.push_back(int(Integer(json{{"devices", d}}, "devices", 0, 4095)));
+        a.device_ids.push_back(std::move(ids));
       }
       std::string tech = jj.at("technique").get<std::string>();
-      int devices = jj.at("devices").get<int>();
+      int devices = int(Integer(jj, "devices", 1, 1 << 20));
       for (int c = 0; c < int(pj.configs.size()); ++c)
         if (pj.configs[c].technique == tech && pj.configs[c].devices == devices) a.config = c;
       if (a.config < 0) return Status::UserError(path + ": job '" + name + "': no configuration " + tech + " x" + std::to_string(devices));
@@ -113,14 +170,16 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
       for (int q = 0; q < int(pls.size()); ++q)
         if (pls[q].nodes == nodes) a.placement = q;
       if (a.placement < 0) return Status::UserError(path + ": job '" + name + "': its nodes do not fit its configuration");
-      a.start = jj.at("start_seconds").get<double>();
-      a.end = jj.at("end_seconds").get<double>();
+      a.start = Seconds(jj, "start_seconds");
+      a.end = Seconds(jj, "end_seconds");
     }
   } catch (const json::exception& e) {
     std::string at;
     const std::string why = JsonReason(e, text, &at);
     return Status::UserError(path + (at.empty() ? "" : ":" + at) + ": not a saturn plan (" + why +
                              "); give a plan file that `saturn plan -o` wrote");
+  } catch (const BadValue& e) {
+    return Status::UserError(path + ": not a saturn plan (" + e.what() + "); give a plan file that `saturn plan -o` wrote");
   }
   Status st = CheckSchedule(p.instance, p.schedule);
   if (!st.ok()) return Status::UserError(path + ": " + st.message());

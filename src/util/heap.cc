@@ -7,6 +7,14 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+// Under a sanitizer (scripts/test.sh --sanitize, --tsan) malloc is the sanitizer's, and glibc's
+// counters stay at zero: ask its allocator instead.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SATURN_SANITIZER_HEAP 1
+#include <cstddef>
+// The sanitizer runtimes export it (sanitizer/allocator_interface.h, which gcc does not ship).
+extern "C" size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
 
 namespace saturn {
 
@@ -20,7 +28,9 @@ void KeepLargeAllocationsInHeap() {
 }
 
 unsigned long long HeapBytesInUse() {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#if defined(SATURN_SANITIZER_HEAP)
+  return __sanitizer_get_current_allocated_bytes();
+#elif defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
   struct mallinfo2 m = mallinfo2();
   return (unsigned long long)m.uordblks + (unsigned long long)m.hblkhd;
 #else
