@@ -46,6 +46,7 @@ const std::string& MicroModelDir() {
 
 std::string TasksYaml(const TempDir& d) {
   auto gpt2 = saturn::FindGpt2Dir();
+  INFO((gpt2.ok() ? std::string() : gpt2.status().message() + " (scripts/setup.sh fetches the GPT-2 files)"));
   REQUIRE(gpt2.ok());
   return d.write("tasks.yaml", "tokenizer: {kind: gpt2, path: " + *gpt2 + "}\ntasks:\n"
       "  - {name: lambada, kind: lm, path: " + kData + "/eval/lambada_openai_test.jsonl.bz2, format: lambada}\n"
@@ -143,6 +144,7 @@ TEST_CASE("saturn eval: every layout, batched and shared, equals the plain loop 
 TEST_CASE("saturn eval: every item of every task in datasets/eval equals the plain loop", "[eval][full]") {
   TempDir d;
   auto gpt2 = saturn::FindGpt2Dir();
+  INFO((gpt2.ok() ? std::string() : gpt2.status().message() + " (scripts/setup.sh fetches the GPT-2 files)"));
   REQUIRE(gpt2.ok());
   std::string yaml = "tokenizer: {kind: gpt2, path: " + *gpt2 + "}\ntasks:\n"
       "  - {name: lambada, kind: lm, path: " + kData + "/eval/lambada_openai_test.jsonl.bz2, format: lambada}\n"

@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 
 std::string Gpt2() {
   auto gpt2 = saturn::FindGpt2Dir();
+  INFO((gpt2.ok() ? std::string() : gpt2.status().message() + " (scripts/setup.sh fetches the GPT-2 files)"));
   REQUIRE(gpt2.ok());
   return *gpt2;
 }

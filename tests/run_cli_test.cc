@@ -22,6 +22,7 @@ using nlohmann::json;
 
 std::string Sweep(const TempDir& d, int steps, const std::string& extra = "") {
   auto gpt2 = saturn::FindGpt2Dir();
+  INFO((gpt2.ok() ? std::string() : gpt2.status().message() + " (scripts/setup.sh fetches the GPT-2 files)"));
   REQUIRE(gpt2.ok());
   return d.write("sweep.yaml", "name: t\noutput_dir: " + (d / "runs") +
                                    "\ncluster: {device: cpu, nodes: [{name: n, devices: 1}]}\n"

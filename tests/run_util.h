@@ -23,6 +23,7 @@ inline const std::string& Corpus() {
   static std::string path = [] {
     std::string p = "/tmp/saturn-test-synthetic-" + std::to_string(::getpid()) + ".txt";
     std::string cmd = "python3 " SATURN_SOURCE_DIR "/datasets/make_synthetic.py --mb 0.3 --out " + p + " >/dev/null";
+    INFO("making the training corpus needs python3 (scripts/setup.sh installs it): " << cmd);
     REQUIRE(std::system(cmd.c_str()) == 0);
     return p;
   }();
