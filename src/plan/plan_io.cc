@@ -62,12 +62,15 @@ struct BadValue : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-long long Integer(const json& j, const char* key, long long lo, long long hi) {
-  const json& v = j.at(key);
+long long IntegerValue(const json& v, const std::string& what, long long lo, long long hi) {
   if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi)
-    throw BadValue(std::string(key) + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                   "], got " + v.dump());
+    throw BadValue(what + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                   v.dump());
   return v.get<long long>();
+}
+
+long long Integer(const json& j, const char* key, long long lo, long long hi) {
+  return IntegerValue(j.at(key), key, lo, hi);
 }
 
 double Seconds(const json& j, const char* key) {
@@ -158,7 +161,7 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
         if (!node_index.count(node)) return Status::UserError(path + ": job '" + name + "' placed on unknown node '" + node + "'");
         nodes.push_back(node_index[node]);
         std::vector<int> ids;
-        for (const json& d : pl.at("devices")) ids.push_back(int(Integer(json{{"devices", d}}, "devices", 0, 4095)));
+        for (const json& d : pl.at("devices")) ids.push_back(int(IntegerValue(d, "devices", 0, 4095)));
         a.device_ids.push_back(std::move(ids));
       }
       std::string tech = jj.at("technique").get<std::string>();
