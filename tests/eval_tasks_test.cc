@@ -21,7 +21,7 @@
 #include "eval/prompt.h"
 #include "eval/requests.h"
 #include "eval/task.h"
-#include "eval/text_file.h"
+#include "util/bzip2_file.h"
 #include "util/files.h"
 #include "temp_dir.h"
 
@@ -71,7 +71,7 @@ std::shared_ptr<const Tokenizer> Gpt2() {
 
 std::vector<nlohmann::json> JsonLines(const std::string& path) {
   std::vector<nlohmann::json> out;
-  Result<std::string> text = ReadTaskText(path);
+  Result<std::string> text = ReadMaybeBzip2(path);
   REQUIRE(text.ok());
   std::istringstream in(*text);
   std::string line;
@@ -298,7 +298,7 @@ TEST_CASE("Bunzip2 reads concatenated streams and rejects damaged data", "[evalt
     both += out.substr(0, n);
   }
   d.write("ab.bz2", both);
-  Result<std::string> text = ReadTaskText((d.path / "ab.bz2").string());
+  Result<std::string> text = ReadMaybeBzip2((d.path / "ab.bz2").string());
   REQUIRE(text.ok());
   CHECK(*text == "first\nsecond\n");
   Result<std::string> raw = ReadFile((d.path / "ab.bz2").string());

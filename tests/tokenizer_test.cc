@@ -19,6 +19,7 @@
 #include "data/nfc.h"
 #include "data/pretokenize.h"
 #include "data/unicode.h"
+#include "util/bzip2_file.h"
 #include "util/files.h"
 #include "temp_dir.h"
 
@@ -28,11 +29,30 @@ using saturn::Tokenizer;
 namespace {
 
 const std::string kSource = SATURN_SOURCE_DIR;
-const std::string kShared = kSource + "/../shared/data";
-const std::string kGpt2Dir = kShared + "/tokenizers/gpt2";
-const std::string kNeox = kShared + "/tokenizers/neox/tokenizer.json";
+// The reference text ships in datasets/reference (bzip2); the GPT-2 files come from
+// scripts/setup.sh (third_party/tokenizers/gpt2) or ../shared/data, as FindGpt2Dir looks.
+const std::string kReference = kSource + "/datasets/reference";
 
-bool HaveShared() { return fs::is_directory(kShared); }
+// The decompressed copy of a file in datasets/reference, made once per test process.
+std::string Reference(const std::string& name) {
+  static TempDir* dir = new TempDir;  // NOLINT: lives as long as the process, like its files
+  std::string out = *dir / name;
+  if (!fs::exists(out)) {
+    auto text = saturn::ReadMaybeBzip2(kReference + "/" + name + ".bz2");
+    INFO(text.status().message());
+    REQUIRE(text.ok());
+    dir->write(name, *text);
+  }
+  return out;
+}
+
+std::string Gpt2Dir() {
+  auto dir = saturn::FindGpt2Dir();
+  if (!dir.ok()) FAIL(dir.status().message() << " (run scripts/setup.sh, which installs them)");
+  return *dir;
+}
+
+std::string NeoxJson() { return Reference("neox/tokenizer.json"); }
 
 std::string Utf8(char32_t cp) {
   char buf[4];
@@ -49,11 +69,11 @@ std::shared_ptr<const Tokenizer> Load(const std::string& spec) {
   return *t;
 }
 
-std::shared_ptr<const Tokenizer> Gpt2() { return Load("gpt2:" + kGpt2Dir); }
-std::shared_ptr<const Tokenizer> Neox() { return Load("hf:" + kNeox); }
+std::shared_ptr<const Tokenizer> Gpt2() { return Load("gpt2:" + Gpt2Dir()); }
+std::shared_ptr<const Tokenizer> Neox() { return Load("hf:" + NeoxJson()); }
 
 // Runs a node tool and returns its stdout; FAILs (never skips) when node or the npm package is
-// missing, since these tests only run where the shared data is.
+// missing: the comparisons are the point of these tests.
 std::string RunNode(const std::string& args) {
   static const bool have_node = std::system("node --version > /dev/null 2>&1") == 0;
   if (!have_node) FAIL("node is not installed: run scripts/setup.sh (tests compare against JavaScript references)");
@@ -94,8 +114,9 @@ std::string FirstDifference(const std::vector<int32_t>& a, const std::vector<int
   return o.str();
 }
 
-// A deterministic sample of a corpus: up to `bytes` from the start and as much from the middle,
-// each cut at a newline so the pieces are whole UTF-8.
+// A deterministic sample of a text: up to `bytes` from the start and as much from the middle,
+// each cut at a newline so the pieces are whole UTF-8 (datasets/reference holds each corpus cut
+// this way at 96 KB).
 std::string Sample(const std::string& text, size_t bytes) {
   if (text.size() <= 2 * bytes) return text;
   auto piece = [&](size_t from) {
@@ -106,10 +127,15 @@ std::string Sample(const std::string& text, size_t bytes) {
   return piece(0) + piece(text.size() / 2);
 }
 
+// The decompressed corpus samples of datasets/reference, in name order.
 std::vector<std::string> Corpora() {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(kReference + "/corpus"))
+    names.push_back("corpus/" + e.path().stem().string());  // without .bz2
+  std::sort(names.begin(), names.end());
+  REQUIRE(names.size() == 5);
   std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(kShared + "/corpus")) files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
+  for (const std::string& n : names) files.push_back(Reference(n));
   return files;
 }
 
@@ -159,10 +185,6 @@ TEST_CASE("pre-tokenizer splits as GPT-2's regex", "[tokenizer]") {
 }
 
 TEST_CASE("GPT-2 known encodings", "[tokenizer]") {
-  if (!HaveShared()) {
-    WARN("skipped: " << kShared << " is absent");
-    return;
-  }
   auto t = Gpt2();
   CHECK(t->vocab_size() == 50257);
   CHECK(t->eot_id() == 50256);
@@ -178,20 +200,13 @@ TEST_CASE("GPT-2 known encodings", "[tokenizer]") {
 }
 
 TEST_CASE("Load(\"gpt2\") finds the files and names itself gpt2", "[tokenizer]") {
-  if (!HaveShared() && !fs::exists(kSource + "/third_party/tokenizers/gpt2")) {
-    WARN("skipped: no GPT-2 files");
-    return;
-  }
+  Gpt2Dir();  // FAILs saying how to install them when they are missing
   auto t = Load("gpt2");
   CHECK(t->name() == "gpt2");
   CHECK(t->Encode("Hello world") == std::vector<int32_t>{15496, 995});
 }
 
 TEST_CASE("Decode(Encode(x)) == x for arbitrary bytes", "[tokenizer]") {
-  if (!HaveShared()) {
-    WARN("skipped: " << kShared << " is absent");
-    return;
-  }
   auto gpt2 = Gpt2();
   auto neox = Neox();
   auto check = [&](const std::string& x) {
@@ -225,17 +240,15 @@ TEST_CASE("Decode(Encode(x)) == x for arbitrary bytes", "[tokenizer]") {
 }
 
 TEST_CASE("GPT-2 equals npm gpt-3-encoder on tricky text and on the corpora", "[tokenizer][reference]") {
-  if (!HaveShared()) {
-    WARN("skipped: " << kShared << " is absent");
-    return;
-  }
   auto t = Gpt2();
   TempDir tmp;
   std::vector<std::pair<std::string, std::string>> inputs = {{"tricky", kTricky}};
   for (const std::string& f : Corpora())
-    inputs.emplace_back(fs::path(f).filename(), Sample(*saturn::ReadFile(f), 96 * 1024));
+    inputs.emplace_back(fs::path(f).filename(), *saturn::ReadFile(f));
   // LAMBADA's texts, one document after another.
-  std::ifstream lambada(kShared + "/eval/lambada_openai_test.jsonl");
+  auto lambada_file = saturn::ReadMaybeBzip2(kSource + "/datasets/eval/lambada_openai_test.jsonl.bz2");
+  REQUIRE(lambada_file.ok());
+  std::istringstream lambada(*lambada_file);
   std::string line, texts;
   for (int i = 0; i < 400 && std::getline(lambada, line); ++i)
     texts += nlohmann::json::parse(line)["text"].get<std::string>() + "\n\n";
@@ -250,10 +263,6 @@ TEST_CASE("GPT-2 equals npm gpt-3-encoder on tricky text and on the corpora", "[
 }
 
 TEST_CASE("GPT-NeoX tokenizer.json equals an independent JavaScript implementation", "[tokenizer][reference]") {
-  if (!HaveShared()) {
-    WARN("skipped: " << kShared << " is absent");
-    return;
-  }
   auto t = Neox();
   CHECK(t->vocab_size() == 50277);
   CHECK(t->eot_id() == 0);
@@ -266,7 +275,7 @@ TEST_CASE("GPT-NeoX tokenizer.json equals an independent JavaScript implementati
     inputs.emplace_back(fs::path(f).filename(), Sample(*saturn::ReadFile(f), 48 * 1024));
   for (const auto& [name, text] : inputs) {
     std::string path = tmp.write(name, text);
-    std::vector<int32_t> ref = ParseIds(RunNode("hf_bpe_reference.js " + kNeox + " " + path));
+    std::vector<int32_t> ref = ParseIds(RunNode("hf_bpe_reference.js " + NeoxJson() + " " + path));
     std::vector<int32_t> ours = t->Encode(text);
     INFO(name << " (" << text.size() << " bytes): " << FirstDifference(ours, ref));
     CHECK(ours == ref);
@@ -288,10 +297,6 @@ TEST_CASE("NFC", "[tokenizer]") {
   CHECK(nfc("a\u0301\u0328") == "\u0105\u0301");
   CHECK(nfc("\xff\u0301") == "\xff\u0301");  // an invalid byte composes with nothing
 
-  if (!HaveShared()) {
-    WARN("skipped the comparison with node: " << kShared << " is absent");
-    return;
-  }
   // Random strings over characters that compose, decompose and reorder, against JavaScript.
   const char32_t pool[] = {'a',    'e',    'o',    'A',    'u',     ' ',     0xe9,    0xc5,    0x212b, 0x1e9b,
                            0x300,  0x301,  0x302,  0x303,  0x308,   0x323,   0x327,   0x328,   0x345,  0x344,
@@ -382,9 +387,9 @@ TEST_CASE("tokenizer user errors name the file and say what to do", "[tokenizer]
   CHECK_THAT(error("gpt2:" + (tmp.path / "bad-json").string()),
              Catch::Contains(enc) && Catch::Contains("not valid JSON"));
 
-  if (HaveShared()) {
+  {
     fs::create_directories(tmp.path / "bad-merges");
-    fs::copy_file(kGpt2Dir + "/encoder.json", tmp.path / "bad-merges/encoder.json");
+    fs::copy_file(Gpt2Dir() + "/encoder.json", tmp.path / "bad-merges/encoder.json");
     std::string bpe = tmp.write("bad-merges/vocab.bpe", "#version: 0.2\nĠ t\nthree tokens here\n");
     CHECK_THAT(error("gpt2:" + (tmp.path / "bad-merges").string()), Catch::Contains(bpe + ":3"));
     tmp.write("bad-merges/vocab.bpe", "#version: 0.2\nĠ t\nnotatoken x\n");
@@ -434,10 +439,6 @@ TEST_CASE("FindGpt2Dir honours SATURN_GPT2_DIR", "[tokenizer]") {
 }
 
 TEST_CASE("Encode is safe on several threads at once", "[tokenizer]") {
-  if (!HaveShared()) {
-    WARN("skipped: " << kShared << " is absent");
-    return;
-  }
   auto gpt2 = Gpt2();
   auto neox = Neox();
   std::string text = Sample(*saturn::ReadFile(Corpora()[0]), 32 * 1024);

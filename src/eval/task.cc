@@ -7,7 +7,7 @@
 #include <cctype>
 #include <functional>
 
-#include "eval/text_file.h"
+#include "util/bzip2_file.h"
 #include "util/json_error.h"
 
 namespace saturn {
@@ -207,7 +207,7 @@ Status ReadPiqa(const TaskSpec& spec, const std::string& text, std::vector<EvalI
     return Status::UserError(spec.path + ": format piqa needs a file named like valid.jsonl, with "
                                          "its labels in valid-labels.lst beside it");
   }
-  Result<std::string> labels_text = ReadTaskText(labels_path);
+  Result<std::string> labels_text = ReadMaybeBzip2(labels_path);
   if (!labels_text.ok()) {
     return Status::UserError(labels_text.status().message() +
                              " (format piqa reads the gold labels there, one 0 or 1 a line)");
@@ -377,7 +377,7 @@ Result<EvalTask> LoadTask(const TaskSpec& spec) {
   if (spec.kind != "lm" && spec.kind != "mc" && spec.kind != "schema") {
     return Status::UserError(where + ": kind '" + spec.kind + "'; expected lm, mc or schema");
   }
-  Result<std::string> text = ReadTaskText(spec.path);
+  Result<std::string> text = ReadMaybeBzip2(spec.path);
   if (!text.ok()) return Status::UserError(where + ": " + text.status().message());
   EvalTask task;
   task.spec = spec;

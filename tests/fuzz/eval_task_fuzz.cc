@@ -1,4 +1,4 @@
-// Eval task files in every layout (src/eval/task.cc, text_file.cc) and the prompts built from
+// Eval task files in every layout (src/eval/task.cc, util/bzip2_file.cc) and the prompts built from
 // them (src/eval/prompt.cc). The first byte picks the layout and kind, the second the few-shot
 // count; the rest is the file. PIQA's labels are what follows the first "\n@@\n".
 #include "eval/prompt.h"

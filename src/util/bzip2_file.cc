@@ -1,4 +1,4 @@
-#include "eval/text_file.h"
+#include "util/bzip2_file.h"
 
 #include <bzlib.h>
 
@@ -50,7 +50,7 @@ Result<std::string> Bunzip2(const std::string& compressed, const std::string& na
   return out;
 }
 
-Result<std::string> ReadTaskText(const std::string& path) {
+Result<std::string> ReadMaybeBzip2(const std::string& path) {
   Result<std::string> raw = ReadFile(path);
   if (!raw.ok()) return raw.status();
   const std::string ext = ".bz2";
