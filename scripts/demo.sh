@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, small and real: train a small sweep on the CPU (a tiny GPT-2 on a generated
-# corpus, two learning rates: one in one process, one on 2 MPI ranks with fsdp), then plan the example sweep from its example profile with every
-# policy and replay the milp plan with noisy step times. Outputs go to runs/demo/.
+# corpus, two learning rates: one in one process, one on 2 MPI ranks with fsdp), profile it and
+# plan it from the measured profile, then plan the example sweep from its example profile with
+# every policy and replay the milp plan with noisy step times. Outputs go to runs/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -17,6 +18,12 @@ for job in runs/demo/*/metrics.jsonl; do
   echo "$job: $(head -n 1 "$job")"
   echo "$job: $(grep '"loss"' "$job" | tail -n 1)"
 done
+# Saturn's loop on this machine: measure the demo sweep (every technique and device count, real
+# trials on MPI ranks), then plan it from the measured profile.
+build/saturn profile configs/demo-sweep.yaml -o runs/demo/profile.json --restart --warmup 1 --steps 3 \
+  --mpirun "mpirun --oversubscribe" --threads 1
+build/saturn plan configs/demo-sweep.yaml --profile runs/demo/profile.json -o runs/demo/plan-measured.json \
+  --time-limit 10 | tail -n 4
 for policy in current-practice uniform greedy; do
   build/saturn plan configs/example-sweep.yaml --profile configs/example-profile.json \
     -o runs/demo/plan-$policy.json --policy $policy | tail -n 1

@@ -22,5 +22,7 @@ Action SetupPlanCommand(CLI::App* sub);
 Action SetupRunCommand(CLI::App* sub);
 Action SetupEvalCommand(CLI::App* sub);
 Action SetupTokenizeCommand(CLI::App* sub);
+Action SetupProfileCommand(CLI::App* sub);
+Action SetupProfileTrialCommand(CLI::App* sub);
 
 }  // namespace saturn

@@ -26,6 +26,7 @@
 #include "util/files.h"
 #include "util/heap.h"
 #include "util/signals.h"
+#include "util/threads.h"
 
 namespace saturn {
 namespace {
@@ -172,6 +173,35 @@ class JobRun {
       : sweep_(sweep), spec_(job), opt_(opt), world_(world), comm_(*world.control), lead_(comm_.rank() == 0),
         dir_(JobDir(sweep, job)), progress_(job.name, job.steps, job.log_every, opt.quiet || !lead_) {}
 
+  // MeasureJob: set up as Run does, without the job directory, then time steps.
+  Result<StepTiming> Measure(int warmup, int timed) {
+    SATURN_RETURN_IF_ERROR(Agree(Choose()));
+    SATURN_RETURN_IF_ERROR(Agree(SetUpDevice()));
+    SATURN_RETURN_IF_ERROR(Agree(lead_ ? LoadData() : Status::Ok()));
+    SATURN_RETURN_IF_ERROR(Agree(lead_ ? Status::Ok() : LoadData()));
+    SATURN_RETURN_IF_ERROR(Agree(BuildStep()));
+    StepTiming out;
+    const BatchFn batches = TrainBatches();
+    for (int i = 0; i < warmup + timed; ++i) {
+      if (i == warmup) ResetResidentPeak();  // the steps' own peak, not the model build's
+      SATURN_RETURN_IF_ERROR(comm_.Barrier());
+      const auto t0 = Clock::now();
+      const double lr = LearningRate(job().optimizer, state_.step, job().steps, job().warmup_steps);
+      Result<StepResult> r = step_->Step(batches, state_.samples, lr);
+      if (!r.ok()) return r.status();
+      const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+      state_.samples += uint64_t(job().batch_size);
+      ++state_.step;
+      if (i >= warmup) out.step_seconds.push_back(dt);
+    }
+    unsigned long long peak = device_.is_cuda() ? 0 : ResidentPeakSinceReset();
+    Result<std::vector<std::string>> peaks = comm_.AllGather(std::to_string(peak));
+    if (!peaks.ok()) return peaks.status();
+    for (const auto& p : *peaks) out.peak_memory_bytes = std::max(out.peak_memory_bytes, std::stoull(p));
+    out.knobs_json = ResolvedKnobsJson(*choice_.technique, choice_.knobs, job());
+    return out;
+  }
+
   Status Run() {
     SATURN_RETURN_IF_ERROR(Agree(Choose()));
     SATURN_RETURN_IF_ERROR(Agree(lead_ ? LockDir() : Status::Ok()));
@@ -206,13 +236,25 @@ class JobRun {
   const JobSpec& job() const { return choice_.job; }
 
   Status SetUpDevice() {
-    torch::set_num_threads(opt_.threads > 0 ? opt_.threads : DefaultThreads());
+    if (!opt_.slots.empty() && int(opt_.slots.size()) != comm_.size())
+      return Status::UserError("--slots: " + std::to_string(opt_.slots.size()) + " slots for " +
+                               std::to_string(comm_.size()) + " ranks; give one slot per rank");
+    const int slot = opt_.slots.empty() ? -1 : opt_.slots[comm_.rank()];
+    int threads = opt_.threads > 0 ? opt_.threads : DefaultThreads();
+    if (slot >= 0 && opt_.device == "cpu") {
+      const int node_slots = std::max(sweep_.cluster.max_node_devices(), slot + 1);
+      Result<int> cores = BindToSlotCores(slot, node_slots);
+      if (!cores.ok()) return cores.status();
+      if (opt_.threads == 0) threads = *cores;
+    }
+    torch::set_num_threads(threads);
     if (opt_.device == "cuda") {
       if (!torch::cuda::is_available())
         return Status::UserError("--device cuda: this LibTorch has no CUDA device available; use --device cpu");
       // Local rank r takes the r-th GPU it sees (one each when the launcher gives every rank its
-      // own CUDA_VISIBLE_DEVICES, as srun --gpus-per-task does).
-      device_ = torch::Device(torch::kCUDA, int(world_.local_rank % int(torch::cuda::device_count())));
+      // own CUDA_VISIBLE_DEVICES, as srun --gpus-per-task does), or its slot when given one.
+      const int gpus = int(torch::cuda::device_count());
+      device_ = torch::Device(torch::kCUDA, int((slot >= 0 ? slot : world_.local_rank) % gpus));
       SATURN_RETURN_IF_ERROR(BindCudaDevice(device_.index()));
     }
     bf16_ = job().precision == "bf16" || (job().precision == "auto" && device_.is_cuda());
@@ -488,6 +530,12 @@ std::string JobDir(const Sweep& sweep, const JobSpec& job) { return (fs::path(sw
 Status TrainJob(const Sweep& sweep, const JobSpec& job, const RunOptions& opt, World& world) {
   JobRun run(sweep, job, opt, world);
   return run.Run();
+}
+
+Result<StepTiming> MeasureJob(const Sweep& sweep, const JobSpec& job, const RunOptions& opt, World& world, int warmup,
+                              int timed) {
+  JobRun run(sweep, job, opt, world);
+  return run.Measure(warmup, timed);
 }
 
 }  // namespace saturn

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "comm/registry.h"
 #include "config/sweep.h"
@@ -24,6 +25,9 @@ struct RunOptions {
   bool restart = false;  // delete what an earlier run left and start over
   std::string technique;  // "": the job's only technique; ddp on one rank when it allows several
   std::string knobs;      // the technique's knobs, a JSON object ("" for defaults)
+  // Rank r's device slot on its node (`saturn profile` packs trials onto disjoint slots): its GPU
+  // index on cuda; on cpu, its share of the node's cores (util/threads.h). Empty: local rank.
+  std::vector<int> slots;
 };
 
 // The job's directory: <sweep output_dir>/<job name>.
@@ -33,5 +37,15 @@ std::string JobDir(const Sweep& sweep, const JobSpec& job);
 // A technique that is not feasible there, or a rank count the job or cluster does not allow,
 // is a user error before anything trains.
 Status TrainJob(const Sweep& sweep, const JobSpec& job, const RunOptions& opt, World& world);
+
+// What `saturn profile` measures of one job: the same set-up and TrainStep as TrainJob, then
+// `warmup` steps untimed and `timed` steps timed, writing nothing but the shared token cache.
+struct StepTiming {
+  std::vector<double> step_seconds;      // each timed step, wall clock on rank 0 (steps end in a collective)
+  unsigned long long peak_memory_bytes = 0;  // the largest rank's peak during the timed steps (CPU: resident set)
+  std::string knobs_json;                // the knobs it ran with, resolved (ResolvedKnobsJson)
+};
+Result<StepTiming> MeasureJob(const Sweep& sweep, const JobSpec& job, const RunOptions& opt, World& world,
+                              int warmup, int timed);
 
 }  // namespace saturn

@@ -79,6 +79,21 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
 
   std::vector<std::string> job_names;
   for (const auto& j : sweep.jobs) job_names.push_back(j.name);
+  // A measured profile says what it measured: refuse one of other devices or other job settings.
+  if (profile.measured.present) {
+    const Provenance& m = profile.measured;
+    if (!m.device.empty() && m.device != sweep.cluster.device)
+      return Status::UserError(profile.path + ": measured on " + m.device + " devices, but " + sweep.path +
+                               "'s cluster has " + sweep.cluster.device + " devices; profile this cluster: saturn profile " +
+                               sweep.path);
+    for (const auto& [name, key] : m.cost_keys) {
+      const JobSpec* j = sweep.find_job(name);
+      if (j && j->cost_key() != key)
+        return Status::UserError(profile.path + ": job '" + name + "' was measured as " + key + ", but " + sweep.path +
+                                 " now gives it " + j->cost_key() + "; profile it again: saturn profile " + sweep.path +
+                                 " --resume -o " + profile.path);
+    }
+  }
   std::map<std::string, std::vector<const ProfileRecord*>> by_job;
   std::map<std::tuple<std::string, std::string, int>, const ProfileRecord*> seen;
   for (const auto& r : profile.records) {

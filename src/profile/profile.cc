@@ -46,9 +46,41 @@ std::vector<int> RecordLines(const std::string& text) {
 
 constexpr long long kMaxDevices = 1 << 20;
 
+const std::vector<std::string> kTopKeys = {"version", "sweep", "measured", "records"};
+
+Status ParseProvenance(const json& m, const std::string& path, Provenance* out) {
+  auto bad = [&](const std::string& what) { return Status::UserError(path + ": \"measured\": " + what); };
+  if (!m.is_object()) return bad("must be an object");
+  out->present = true;
+  for (auto it = m.begin(); it != m.end(); ++it) {
+    const std::string& k = it.key();
+    const json& v = it.value();
+    if (k == "saturn" || k == "device" || k == "host" || k == "date") {
+      if (!v.is_string()) return bad("\"" + k + "\" must be a string");
+      (k == "saturn" ? out->saturn_version : k == "device" ? out->device : k == "host" ? out->host : out->date) =
+          v.get<std::string>();
+    } else if (k == "warmup_steps" || k == "timed_steps") {
+      if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1000000)
+        return bad("\"" + k + "\" must be a non-negative integer");
+      (k == "warmup_steps" ? out->warmup_steps : out->timed_steps) = v.get<int>();
+    } else if (k == "cost_keys") {
+      if (!v.is_object()) return bad("\"cost_keys\" must map job names to cost keys");
+      for (auto c = v.begin(); c != v.end(); ++c) {
+        if (!c.value().is_string()) return bad("\"cost_keys\": the key of '" + c.key() + "' must be a string");
+        out->cost_keys[c.key()] = c.value().get<std::string>();
+      }
+    } else {
+      static const std::vector<std::string> keys = {"saturn", "device", "host", "date", "warmup_steps",
+                                                    "timed_steps", "cost_keys"};
+      return bad("unknown key \"" + k + "\"" + DidYouMean(k, keys));
+    }
+  }
+  return Status::Ok();
+}
+
 const std::vector<std::string> kRecordKeys = {"job", "technique", "devices", "feasible", "step_seconds",
                                               "peak_memory_bytes", "knobs", "reason", "measured_steps",
-                                              "cost_key"};
+                                              "cost_key", "spread"};
 
 }  // namespace
 
@@ -74,8 +106,18 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& path) {
   Profile p;
   p.path = path;
   if (!doc.is_object()) return Status::UserError(path + ":1: a profile is a JSON object with \"version\" and \"records\"");
-  if (!doc.contains("version") || !doc["version"].is_number_integer() || doc["version"].get<int>() != 1)
-    return Status::UserError(path + ": \"version\" must be 1 (this saturn reads profile version 1); write it as docs/profile.md describes");
+  if (!doc.contains("version") || !doc["version"].is_number_integer() || doc["version"].get<long long>() < 1 ||
+      doc["version"].get<long long>() > kProfileVersion)
+    return Status::UserError(path + ": \"version\" must be 1 or 2 (this saturn reads profile versions 1 and 2); "
+                             "a newer saturn wrote it, or write it as docs/profile.md describes");
+  p.version = doc["version"].get<int>();
+  for (auto it = doc.begin(); it != doc.end(); ++it)
+    if (std::find(kTopKeys.begin(), kTopKeys.end(), it.key()) == kTopKeys.end())
+      return Status::UserError(path + ": unknown key \"" + it.key() + "\"" + DidYouMean(it.key(), kTopKeys));
+  if (doc.contains("measured")) {
+    if (p.version < 2) return Status::UserError(path + ": \"measured\" needs \"version\": 2");
+    SATURN_RETURN_IF_ERROR(ParseProvenance(doc["measured"], path, &p.measured));
+  }
   if (doc.contains("sweep")) {
     if (!doc["sweep"].is_string()) return Status::UserError(path + ": \"sweep\" must be a string");
     p.sweep = doc["sweep"].get<std::string>();
@@ -129,6 +171,17 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& path) {
       if (!r["reason"].is_string()) return bad("\"reason\" must be a string");
       rec.reason = r["reason"].get<std::string>();
     }
+    if (r.contains("spread")) {
+      if (!r["spread"].is_number() || !std::isfinite(r["spread"].get<double>()) || r["spread"].get<double>() < 0)
+        return bad("\"spread\" must be a non-negative number");
+      rec.spread = r["spread"].get<double>();
+    }
+    if (r.contains("measured_steps")) {
+      if (!r["measured_steps"].is_number_integer() || r["measured_steps"].get<long long>() < 0 ||
+          r["measured_steps"].get<long long>() > 1000000)
+        return bad("\"measured_steps\" must be a non-negative integer");
+      rec.measured_steps = r["measured_steps"].get<int>();
+    }
     p.records.push_back(std::move(rec));
   }
   return p;
@@ -145,11 +198,20 @@ std::string ProfileToJson(const Profile& p) {
     if (r.peak_memory_bytes) j["peak_memory_bytes"] = r.peak_memory_bytes;
     j["knobs"] = json::parse(r.knobs_json);
     if (!r.reason.empty()) j["reason"] = r.reason;
+    if (r.spread >= 0) j["spread"] = r.spread;
+    if (r.measured_steps > 0) j["measured_steps"] = r.measured_steps;
     doc["records"].push_back(j);
   }
   // One record a line: diffable, and RecordLines() finds each.
   std::string out = "{\"version\": " + std::to_string(p.version);
   if (!p.sweep.empty()) out += ", \"sweep\": " + json(p.sweep).dump();
+  if (p.measured.present) {
+    const Provenance& m = p.measured;
+    json mj = {{"saturn", m.saturn_version}, {"device", m.device},          {"host", m.host},
+               {"date", m.date},            {"warmup_steps", m.warmup_steps}, {"timed_steps", m.timed_steps},
+               {"cost_keys", m.cost_keys}};
+    out += ",\n \"measured\": " + mj.dump();
+  }
   out += ",\n \"records\": [";
   for (size_t i = 0; i < doc["records"].size(); ++i)
     out += std::string(i ? ",\n  " : "\n  ") + doc["records"][i].dump();

@@ -2,6 +2,7 @@
 // Format: docs/profile.md. `saturn profile` writes it; `saturn plan` reads it.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,13 +19,29 @@ struct ProfileRecord {
   long long peak_memory_bytes = 0;  // 0: not measured
   std::string knobs_json = "{}";    // technique settings, kept verbatim
   std::string reason;               // why infeasible
+  double spread = -1;               // (slowest - fastest) / median of the timed steps; -1: not given
+  int measured_steps = 0;           // timed steps behind step_seconds; 0: not given
   int line = 0;                     // where the record starts in the file, for errors
 };
 
+// How `saturn profile` measured (version 2): enough for a plan to refuse a profile of other jobs
+// or devices.
+struct Provenance {
+  bool present = false;
+  std::string saturn_version, device, host, date;
+  int warmup_steps = 0, timed_steps = 0;
+  std::map<std::string, std::string> cost_keys;  // measured job -> its cost key (JobSpec::cost_key)
+};
+
+// Version 2 adds "measured" (Provenance) and the records' "spread" and "measured_steps";
+// version 1 files stay readable.
+constexpr int kProfileVersion = 2;
+
 struct Profile {
   std::string path;
-  int version = 1;
+  int version = kProfileVersion;
   std::string sweep;  // the sweep's name; empty when the file does not say
+  Provenance measured;
   std::vector<ProfileRecord> records;
   std::string where(const ProfileRecord& r) const;  // "profile.json:12"
 };

@@ -67,6 +67,20 @@ Result<Knobs> ParseKnobs(const Technique& t, const std::string& json_text, const
   return out;
 }
 
+std::string ResolvedKnobsJson(const Technique& t, const Knobs& k, const JobSpec& job) {
+  nlohmann::json j = nlohmann::json::object();
+  j["micro_batch_size"] = job.micro_batch_size;
+  j["activation_checkpointing"] = job.activation_checkpointing;
+  for (const KnobSpec& spec : t.knobs()) {
+    auto it = k.find(spec.name);
+    const std::string v = it == k.end() ? spec.def : it->second;
+    if (spec.type == "number") j[spec.name] = nlohmann::json::parse(v);
+    else if (spec.type == "bool") j[spec.name] = v == "true";
+    else j[spec.name] = v;
+  }
+  return j.dump();
+}
+
 double KnobNumber(const Knobs& k, const std::string& name) {
   auto it = k.find(name);
   return it == k.end() ? 0 : std::stod(it->second);

@@ -59,6 +59,9 @@ const std::vector<KnobSpec>& CommonKnobs();
 // (with the nearest known one), wrong types and out-of-range values are user errors naming
 // `where`. The result holds every knob, defaults filled in.
 Result<Knobs> ParseKnobs(const Technique& t, const std::string& json_text, const std::string& where);
+// The knobs as a JSON object a later ParseKnobs accepts, typed, with the job-level ones resolved
+// to what `job` (the job as the knobs changed it) trains with: what a profile records.
+std::string ResolvedKnobsJson(const Technique& t, const Knobs& k, const JobSpec& job);
 double KnobNumber(const Knobs& k, const std::string& name);
 bool KnobBool(const Knobs& k, const std::string& name);
 

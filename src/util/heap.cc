@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <fstream>
+#include <string>
 #include <cstdlib>  // defines __GLIBC__ (through <features.h>) on glibc
 
 #if defined(__GLIBC__)
@@ -42,6 +44,21 @@ unsigned long long PeakResidentBytes() {
   struct rusage u {};
   if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
   return (unsigned long long)u.ru_maxrss * 1024ull;  // Linux reports KiB
+}
+
+unsigned long long ResidentPeakSinceReset() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024ull;  // "VmHWM:  1234 kB"
+  return 0;
+}
+
+bool ResetResidentPeak() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  out.flush();
+  return bool(out);
 }
 
 }  // namespace saturn

@@ -21,5 +21,11 @@ void KeepLargeAllocationsInHeap();
 unsigned long long HeapBytesInUse();
 // The process's peak resident set so far (getrusage), in bytes.
 unsigned long long PeakResidentBytes();
+// The peak resident set since the last ResetResidentPeak (Linux: VmHWM in /proc/self/status,
+// reset by writing 5 to /proc/self/clear_refs), in bytes; 0 where unknown. What `saturn
+// profile` reports as a CPU rank's peak: the timed steps' own, not the model build's.
+unsigned long long ResidentPeakSinceReset();
+// Starts a new peak at the current resident set; false where the kernel does not support it.
+bool ResetResidentPeak();
 
 }  // namespace saturn

@@ -1,6 +1,12 @@
 #include "util/threads.h"
 
+#include <sched.h>
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
 #include <string>
+#include <vector>
 #include <thread>
 
 namespace saturn {
@@ -11,6 +17,30 @@ Status CheckThreadCount(int threads) {
     return Status::UserError("--threads " + std::to_string(threads) + ": expected 0 (the default) or 1 to " +
                              std::to_string(4 * cores) + " (4 x this machine's " + std::to_string(cores) + " cores)");
   return Status::Ok();
+}
+
+Result<int> BindToSlotCores(int slot, int slots) {
+  assert(slot >= 0 && slot < slots);
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+    return Status::Internal(std::string("sched_getaffinity: ") + std::strerror(errno));
+  std::vector<int> cores;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &allowed)) cores.push_back(c);
+  if (cores.empty()) return Status::Internal("sched_getaffinity: no core allowed");
+  const int n = int(cores.size());
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  int count = 0;
+  if (n >= slots) {
+    for (int i = slot * n / slots; i < (slot + 1) * n / slots; ++i) CPU_SET(cores[i], &mine), ++count;
+  } else {
+    CPU_SET(cores[slot % n], &mine), count = 1;
+  }
+  if (sched_setaffinity(0, sizeof mine, &mine) != 0)
+    return Status::Internal(std::string("sched_setaffinity: ") + std::strerror(errno));
+  return count;
 }
 
 }  // namespace saturn

@@ -9,4 +9,10 @@ namespace saturn {
 // cores (and a typo such as 100000 would stall the machine creating them).
 Status CheckThreadCount(int threads);
 
+// Binds this process to the cores of device slot `slot` of `slots` on a CPU node: the cores it
+// may run on (its affinity when it started) split evenly, slot s taking the s-th share, or one
+// core each, round robin, when there are more slots than cores. Returns how many cores it got
+// (the thread count that fills them). A slot outside [0, slots) is an invariant violation.
+Result<int> BindToSlotCores(int slot, int slots);
+
 }  // namespace saturn

@@ -1,0 +1,194 @@
+// `saturn profile SWEEP -o PROFILE.json`: measures every job (one per cost key) under every
+// allowed technique and device count as real launches on this node (profile/profiler.h), and
+// `saturn profile-trial`, the one trial each launch runs (not for users: the profiler writes
+// its command lines, and --dry-run prints them).
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "cli/command.h"
+#include "cli/torch_errors.h"
+#include "comm/registry.h"
+#include "config/sweep.h"
+#include "data/prepare.h"
+#include "data/tokenizer.h"
+#include "job/preflight.h"
+#include "job/trainer.h"
+#include "profile/profiler.h"
+#include "profile/trials.h"
+#include "technique/registry.h"
+#include "util/files.h"
+#include "util/subprocess.h"
+#include "util/threads.h"
+
+namespace saturn {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ProfileArgs {
+  std::string sweep;
+  std::string mpirun;
+  ProfilerOptions opt;
+};
+
+bool HasBackend(const std::string& name) {
+  for (const auto& b : CompiledBackends())
+    if (b == name) return true;
+  return false;
+}
+
+bool OnPath(const std::string& cmd) {
+  if (cmd.find('/') != std::string::npos) return ::access(cmd.c_str(), X_OK) == 0;
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "");
+  std::string d;
+  while (std::getline(dirs, d, ':'))
+    if (!d.empty() && ::access((d + "/" + cmd).c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+// The same question `saturn run` asks before it trains (Technique::Feasible), plus what this
+// build and machine can launch at all.
+std::string WhyNot(const Sweep& sweep, const JobSpec& job, const std::string& name, int devices) {
+  Result<const Technique*> t = FindTechnique(name);
+  if (!t.ok()) return t.status().message();
+  if (devices > 1 && !HasBackend("MPI")) return "this saturn was built without MPI, so it cannot start several ranks";
+  Feasibility f = (*t)->Feasible(job, sweep.cluster, devices);
+  return f.ok ? "" : f.reason;
+}
+
+// Tokenizes each job's data into the sweep's cache once, before trials that share it start at
+// the same time.
+Status PrepareData(const Sweep& sweep, bool quiet) {
+  std::set<std::string> done;
+  const std::string cache = (fs::path(sweep.output_dir) / "cache").string();
+  auto note = [quiet](const std::string& line) {
+    if (!quiet) std::printf("profile: %s\n", line.c_str());
+  };
+  for (const JobSpec& j : sweep.jobs) {
+    for (const std::string& data : {j.data_train, j.data_valid}) {
+      if (data.empty() || !done.insert(j.tokenizer + "\n" + data).second) continue;
+      Result<std::shared_ptr<const Tokenizer>> tok = Tokenizer::Load(j.tokenizer);
+      if (!tok.ok()) return tok.status();
+      Result<std::shared_ptr<const TokenFile>> tokens = PrepareTokens(data, **tok, cache, note);
+      if (!tokens.ok()) return tokens.status();
+    }
+  }
+  return Status::Ok();
+}
+
+Status ProfileSweep(ProfileArgs& a) {
+  if (a.sweep.empty()) return Status::UserError("give a sweep file: saturn profile SWEEP.yaml -o PROFILE.json");
+  if (a.opt.out.empty()) return Status::UserError("give the profile to write: -o PROFILE.json");
+  if (a.opt.resume && a.opt.restart) return Status::UserError("--resume and --restart contradict each other; pick one");
+  if (a.opt.warmup < 0 || a.opt.timed < 1)
+    return Status::UserError("--warmup must be >= 0 and --steps >= 1 (the timed steps)");
+  if (!(a.opt.trial_timeout > 0)) return Status::UserError("--trial-timeout must be a positive number of seconds");
+  SATURN_RETURN_IF_ERROR(CheckThreadCount(a.opt.threads));
+  Result<Sweep> sweep = LoadSweep(a.sweep);
+  if (!sweep.ok()) return sweep.status();
+  if (SameFile(a.opt.out, a.sweep)) return Status::UserError("-o " + a.opt.out + " is the sweep itself; name another file");
+  std::vector<const JobSpec*> jobs;
+  for (const auto& j : sweep->jobs) jobs.push_back(&j);
+  SATURN_RETURN_IF_ERROR(CheckJobInputs(*sweep, jobs));
+  if (sweep->cluster.device == "cuda" && !torch::cuda::is_available())
+    return Status::UserError(sweep->path + ": the cluster has cuda devices, but this machine (or this LibTorch) has no "
+                             "CUDA device; profile on the cluster's nodes, or set `cluster.device: cpu`");
+  TrialPlan plan = PlanTrials(*sweep, [&](const JobSpec& j, const std::string& t, int k) { return WhyNot(*sweep, j, t, k); });
+  a.opt.mpirun = SplitWords(a.mpirun.empty() ? (std::getenv("SATURN_MPIRUN") ? std::getenv("SATURN_MPIRUN") : "mpirun")
+                                             : a.mpirun);
+  bool multi = false;
+  for (const Trial& t : plan.trials) multi = multi || t.devices > 1;
+  if (multi && !a.opt.dry_run && (a.opt.mpirun.empty() || !OnPath(a.opt.mpirun[0])))
+    return Status::UserError("--mpirun: '" + (a.opt.mpirun.empty() ? std::string() : a.opt.mpirun[0]) +
+                             "' is not a command here; trials on several devices launch their ranks with it (install "
+                             "Open MPI, or pass --mpirun \"PATH/mpirun ARGS\")");
+  std::error_code ec;
+  a.opt.saturn = fs::read_symlink("/proc/self/exe", ec).string();
+  if (ec) return Status::Internal("cannot find this saturn binary (/proc/self/exe): " + ec.message());
+  if (!a.opt.dry_run) SATURN_RETURN_IF_ERROR(PrepareData(*sweep, a.opt.quiet));
+  return RunProfiler(*sweep, plan, a.opt);
+}
+
+struct TrialArgs {
+  std::string sweep, job, technique, slots, result;
+  int warmup = 2, steps = 5, threads = 0;
+};
+
+Status RunTrial(const TrialArgs& a) {
+  Result<Sweep> sweep = LoadSweep(a.sweep);
+  if (!sweep.ok()) return sweep.status();
+  const JobSpec* job = sweep->find_job(a.job);
+  if (!job) return Status::UserError("--job " + a.job + ": " + a.sweep + " has no such job");
+  RunOptions opt;
+  opt.device = sweep->cluster.device;
+  opt.technique = a.technique;
+  opt.threads = a.threads;
+  opt.quiet = true;
+  std::istringstream in(a.slots);
+  std::string s;
+  while (std::getline(in, s, ','))
+    if (!s.empty()) opt.slots.push_back(std::atoi(s.c_str()));
+  Result<World*> world = GetWorld();
+  if (!world.ok()) return world.status();
+  Result<StepTiming> timing = Status::Ok();
+  Status st = CatchTorchErrors(
+      [&] {
+        timing = MeasureJob(*sweep, *job, opt, **world, a.warmup, a.steps);
+        return timing.ok() ? Status::Ok() : timing.status();
+      },
+      "the trial does not fit; the profile records it as infeasible");
+  if (!st.ok()) return st;
+  if ((*world)->rank() != 0) return Status::Ok();
+  nlohmann::json j = {{"step_seconds", timing->step_seconds},
+                      {"peak_memory_bytes", timing->peak_memory_bytes},
+                      {"knobs", nlohmann::json::parse(timing->knobs_json)},
+                      {"ranks", (*world)->size()}};
+  return WriteFileAtomic(a.result, j.dump() + "\n");
+}
+
+}  // namespace
+
+Action SetupProfileCommand(CLI::App* sub) {
+  auto a = std::make_shared<ProfileArgs>();
+  sub->add_option("sweep", a->sweep, "the sweep (YAML)");
+  sub->add_option("-o,--output", a->opt.out, "the profile to write (JSON; docs/profile.md)");
+  sub->add_option("--warmup", a->opt.warmup, "untimed steps before the timed ones (default 2)");
+  sub->add_option("--steps", a->opt.timed, "timed steps per trial; the record keeps their median (default 5)");
+  sub->add_option("--trial-timeout", a->opt.trial_timeout,
+                  "seconds a trial may take, start-up included, before it is stopped and recorded infeasible (default 600)");
+  sub->add_flag("--resume", a->opt.resume, "keep the records the profile already has and measure the rest");
+  sub->add_flag("--restart", a->opt.restart, "measure everything again, overwriting the profile");
+  sub->add_flag("--dry-run", a->opt.dry_run, "print the trials and the command each runs; run nothing");
+  sub->add_flag("--serial", a->opt.serial, "one trial at a time, instead of packing trials onto free devices");
+  sub->add_option("--mpirun", a->mpirun,
+                  "how trials on several devices start their ranks (default: $SATURN_MPIRUN, else mpirun), e.g. "
+                  "\"mpirun --oversubscribe\"");
+  sub->add_option("--threads", a->opt.threads, "CPU threads per rank (default: the rank's share of the node's cores)");
+  sub->add_flag("-q,--quiet", a->opt.quiet, "print nothing but errors");
+  return [a] { return CatchTorchErrors([&] { return ProfileSweep(*a); }, "profile fewer jobs at once"); };
+}
+
+Action SetupProfileTrialCommand(CLI::App* sub) {
+  auto a = std::make_shared<TrialArgs>();
+  sub->group("");  // internal: `saturn profile` runs it
+  sub->add_option("sweep", a->sweep)->required();
+  sub->add_option("--job", a->job)->required();
+  sub->add_option("--technique", a->technique)->required();
+  sub->add_option("--slots", a->slots);
+  sub->add_option("--result", a->result)->required();
+  sub->add_option("--warmup", a->warmup);
+  sub->add_option("--steps", a->steps);
+  sub->add_option("--threads", a->threads);
+  return [a] { return RunTrial(*a); };
+}
+
+}  // namespace saturn

@@ -1,0 +1,386 @@
+#include "profile/profiler.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <memory>
+#include <sstream>
+#include <thread>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
+
+#include "profile/profile.h"
+#include "technique/names.h"
+#include "util/files.h"
+#include "util/signals.h"
+#include "util/subprocess.h"
+
+namespace saturn {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using Key = std::tuple<std::string, std::string, int>;  // job, technique, devices
+
+Key KeyOf(const ProfileRecord& r) { return {r.job, r.technique, r.devices}; }
+Key KeyOf(const Trial& t) { return {t.job->name, t.technique, t.devices}; }
+
+std::string FileSafe(const std::string& s) {
+  std::string out;
+  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '=') ? c : '_';
+  return out;
+}
+
+std::string Seconds(double s) {
+  char buf[32];
+  if (s < 90) std::snprintf(buf, sizeof buf, "%.1f s", s);
+  else if (s < 5400) std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
+  else std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
+  return buf;
+}
+
+std::string Bytes(double b) {
+  char buf[32];
+  if (b >= 1 << 30) std::snprintf(buf, sizeof buf, "%.2f GiB", b / (1 << 30));
+  else std::snprintf(buf, sizeof buf, "%.0f MiB", b / (1 << 20));
+  return buf;
+}
+
+std::string NowUtc() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  return ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "";
+}
+
+// The records the file already has, kept for --resume: those of this sweep's trials measured
+// with the cost key the job has now. A file of another sweep is an error; stale records go.
+Result<std::map<Key, ProfileRecord>> KeptRecords(const Sweep& sweep, const ProfilerOptions& opt,
+                                                 const std::vector<Key>& wanted, std::vector<std::string>* notes) {
+  std::map<Key, ProfileRecord> kept;
+  if (!fs::exists(opt.out)) return kept;
+  Result<Profile> old = LoadProfile(opt.out);
+  if (!old.ok()) return old.status();
+  if (old->sweep != sweep.name)
+    return Status::UserError(opt.out + ": --resume: this is the profile of sweep '" + old->sweep + "', not '" +
+                             sweep.name + "' (" + sweep.path + "); pass another -o, or --restart to overwrite it");
+  if (old->measured.present && old->measured.device != sweep.cluster.device)
+    return Status::UserError(opt.out + ": --resume: measured on " + old->measured.device + " devices, but the cluster has " +
+                             sweep.cluster.device + "; pass another -o, or --restart to overwrite it");
+  for (const ProfileRecord& r : old->records) {
+    const JobSpec* j = sweep.find_job(r.job);
+    if (!j)
+      return Status::UserError(old->where(r) + ": --resume: job '" + r.job + "' is not in " + sweep.path +
+                               "; is this the profile of another sweep? Pass another -o, or --restart");
+    auto key = old->measured.cost_keys.find(r.job);
+    if (key != old->measured.cost_keys.end() && key->second != j->cost_key()) {
+      notes->push_back(old->where(r) + ": " + r.job + " was measured as " + key->second + "; measuring it again");
+      continue;
+    }
+    if (std::find(wanted.begin(), wanted.end(), KeyOf(r)) != wanted.end()) kept[KeyOf(r)] = r;
+  }
+  return kept;
+}
+
+struct Running {
+  Trial trial;
+  std::vector<int> slots;
+  Subprocess proc;
+  Clock::time_point start;
+  std::string log, result;
+};
+
+class Profiler {
+ public:
+  Profiler(const Sweep& sweep, const TrialPlan& plan, const ProfilerOptions& opt)
+      : sweep_(sweep), plan_(plan), opt_(opt), free_(std::max(1, sweep.cluster.max_node_devices()), true),
+        work_((fs::path(sweep.output_dir) / "profile").string()) {}
+
+  Status Run() {
+    SATURN_RETURN_IF_ERROR(Prepare());
+    if (opt_.dry_run) return DryRun();
+    CatchStopSignals();
+    const auto t0 = Clock::now();
+    std::vector<const Trial*> pending;
+    for (const Trial& t : plan_.trials)
+      if (!records_.count(KeyOf(t))) pending.push_back(&t);
+    total_ = int(pending.size());
+    if (!kept_.empty()) Say("keeping " + std::to_string(kept_.size()) + " records of " + opt_.out + " (--resume)");
+    // Widest first: packs the node better, and the wide trials are the slow ones to wait for.
+    std::stable_sort(pending.begin(), pending.end(), [](const Trial* a, const Trial* b) { return a->devices > b->devices; });
+    SATURN_RETURN_IF_ERROR(Write());
+    while (!pending.empty() || !running_.empty()) {
+      if (StopSignal() != 0) return Stop(StopSignal());
+      for (auto it = pending.begin(); it != pending.end();) {
+        if ((opt_.serial && !running_.empty()) || !Fits((*it)->devices)) {
+          ++it;
+          continue;
+        }
+        SATURN_RETURN_IF_ERROR(Launch(**it));
+        it = pending.erase(it);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      for (size_t i = 0; i < running_.size();) {
+        if (Reap(*running_[i])) {
+          SATURN_RETURN_IF_ERROR(Finish(*running_[i], std::chrono::duration<double>(Clock::now() - t0).count()));
+          running_.erase(running_.begin() + long(i));
+        } else {
+          ++i;
+        }
+      }
+    }
+    const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+    int feasible = 0;
+    for (const auto& [k, r] : records_) feasible += r.feasible;
+    char gain[64] = "";
+    if (wall > 0 && trial_seconds_ > 0) std::snprintf(gain, sizeof gain, " (%.2fx from packing)", trial_seconds_ / wall);
+    Say("profiled " + std::to_string(total_) + " trials in " + Seconds(wall) + "; the trials took " +
+        Seconds(trial_seconds_) + gain + "; " + std::to_string(feasible) + " of " + std::to_string(records_.size()) +
+        " records feasible; wrote " + opt_.out);
+    return Status::Ok();
+  }
+
+ private:
+  void Say(const std::string& line) {
+    if (opt_.quiet) return;
+    std::printf("profile: %s\n", line.c_str());
+    std::fflush(stdout);
+  }
+
+  Status Prepare() {
+    if (fs::exists(opt_.out) && !opt_.resume && !opt_.restart && !opt_.dry_run)
+      return Status::UserError(opt_.out + ": exists; pass --resume to keep its records and measure the rest, or "
+                               "--restart to measure everything again");
+    SATURN_RETURN_IF_ERROR(CheckWritable(opt_.out, "-o"));
+    std::vector<Key> wanted;
+    for (const Trial& t : plan_.trials) wanted.push_back(KeyOf(t));
+    if (opt_.resume) {
+      std::vector<std::string> notes;
+      Result<std::map<Key, ProfileRecord>> kept = KeptRecords(sweep_, opt_, wanted, &notes);
+      if (!kept.ok()) return kept.status();
+      kept_ = *kept;
+      for (const auto& n : notes) Say(n);
+    }
+    records_ = kept_;
+    for (const ProfileRecord& r : plan_.infeasible) records_[KeyOf(r)] = r;
+    for (const std::string& s : plan_.skipped)
+      Say("skipped " + s + ": more devices than one node has (trials across nodes are not supported yet)");
+    std::error_code ec;
+    fs::create_directories(work_, ec);
+    if (ec) return Status::UserError(work_ + ": cannot create the trials' folder: " + ec.message());
+    return Status::Ok();
+  }
+
+  std::vector<std::string> Command(const Trial& t, const std::vector<int>& slots, const std::string& result) const {
+    std::vector<std::string> argv;
+    if (t.devices > 1) {
+      argv = opt_.mpirun;
+      argv.insert(argv.end(), {"-n", std::to_string(t.devices)});
+    }
+    std::string s;
+    for (int x : slots) s += (s.empty() ? "" : ",") + std::to_string(x);
+    argv.insert(argv.end(), {opt_.saturn, "profile-trial", sweep_.path, "--job", t.job->name, "--technique",
+                             t.technique, "--slots", s, "--warmup", std::to_string(opt_.warmup), "--steps",
+                             std::to_string(opt_.timed), "--result", result});
+    if (opt_.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(opt_.threads)});
+    return argv;
+  }
+
+  Status DryRun() {
+    for (const ProfileRecord& r : plan_.infeasible)
+      std::printf("not run: %s %s x%d: %s\n", r.job.c_str(), r.technique.c_str(), r.devices, r.reason.c_str());
+    int n = 0;
+    for (const Trial& t : plan_.trials) {
+      if (records_.count(KeyOf(t)) && kept_.count(KeyOf(t))) continue;
+      // Slots are taken as they free up; shown here as if the trial ran alone.
+      std::vector<int> s;
+      for (int i = 0; i < t.devices; ++i) s.push_back(i);
+      std::printf("trial %d: %s: %s\n", ++n, t.label().c_str(),
+                  ShellLine(Command(t, s, work_ + "/" + FileSafe(t.label()) + ".json")).c_str());
+    }
+    std::printf("%d trials to run (packed onto %d device slots at a time%s), %zu not run, %zu kept\n", n,
+                int(free_.size()), opt_.serial ? ", one by one (--serial)" : "", plan_.infeasible.size(), kept_.size());
+    return Status::Ok();
+  }
+
+  bool Fits(int k) const { return std::count(free_.begin(), free_.end(), true) >= k; }
+
+  Status Launch(const Trial& t) {
+    auto r = std::make_unique<Running>();
+    r->trial = t;
+    for (int i = 0; i < int(free_.size()) && int(r->slots.size()) < t.devices; ++i)
+      if (free_[i]) r->slots.push_back(i), free_[i] = false;
+    const std::string base = work_ + "/" + FileSafe(t.label());
+    r->log = base + ".log";
+    r->result = base + ".json";
+    std::error_code ec;
+    fs::remove(r->log, ec);
+    fs::remove(r->result, ec);
+    std::vector<std::string> argv = Command(t, r->slots, r->result);
+    Result<Subprocess> p = Subprocess::Start(argv, r->log);
+    if (!p.ok()) return Status::UserError("cannot start a trial (" + ShellLine(argv) + "): " + p.status().message());
+    r->proc = std::move(*p);
+    r->start = Clock::now();
+    running_.push_back(std::move(r));
+    return Status::Ok();
+  }
+
+  // True when the trial is over: exited, or stopped after its timeout.
+  bool Reap(Running& r) {
+    if (r.proc.Poll()) return true;
+    if (std::chrono::duration<double>(Clock::now() - r.start).count() < opt_.trial_timeout) return false;
+    r.proc.Stop(5);
+    timed_out_.insert(r.proc.pid());
+    return true;
+  }
+
+  ProfileRecord Outcome(const Running& r) {
+    ProfileRecord rec;
+    rec.job = r.trial.job->name;
+    rec.technique = r.trial.technique;
+    rec.devices = r.trial.devices;
+    std::string log_text = ReadFile(r.log).ok() ? *ReadFile(r.log) : "";
+    if (timed_out_.count(r.proc.pid())) {
+      char why[96];
+      std::snprintf(why, sizeof why, "timed out after %g s (--trial-timeout)", opt_.trial_timeout);
+      rec.reason = why;
+      return rec;
+    }
+    if (r.proc.exit_code() != 0) {
+      std::string why = TrialFailureReason(log_text);
+      if (r.proc.signal() != 0) why = "crashed (signal " + std::to_string(r.proc.signal()) + ")" + (why.empty() ? "" : ": " + why);
+      else if (why.empty()) why = "exited with code " + std::to_string(r.proc.exit_code());
+      rec.reason = why;
+      return rec;
+    }
+    Result<std::string> text = ReadFile(r.result);
+    nlohmann::json j = text.ok() ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+    if (!j.is_object() || !j.contains("step_seconds") || !j["step_seconds"].is_array() || j["step_seconds"].empty()) {
+      rec.reason = "the trial exited without a result (" + r.result + "); see " + r.log;
+      return rec;
+    }
+    std::vector<double> t = j["step_seconds"].get<std::vector<double>>();
+    std::sort(t.begin(), t.end());
+    const double median = t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
+    rec.feasible = median > 0 && std::isfinite(median);
+    if (!rec.feasible) {
+      rec.reason = "measured a step time of " + std::to_string(median) + " s";
+      return rec;
+    }
+    rec.step_seconds = median;
+    rec.spread = (t.back() - t.front()) / median;
+    rec.measured_steps = int(t.size());
+    rec.peak_memory_bytes = j.value("peak_memory_bytes", 0LL);
+    if (j.contains("knobs") && j["knobs"].is_object()) rec.knobs_json = j["knobs"].dump();
+    return rec;
+  }
+
+  Status Finish(Running& r, double elapsed) {
+    for (int s : r.slots) free_[s] = true;
+    const double took = std::chrono::duration<double>(Clock::now() - r.start).count();
+    trial_seconds_ += took;
+    ProfileRecord rec = Outcome(r);
+    records_[KeyOf(rec)] = rec;
+    ++done_;
+    std::string what;
+    if (rec.feasible) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "%.4g s/step (spread %.0f%%)", rec.step_seconds, 100 * rec.spread);
+      what = buf;
+      if (rec.peak_memory_bytes) what += ", peak " + Bytes(double(rec.peak_memory_bytes));
+    } else {
+      what = "infeasible: " + rec.reason;
+    }
+    const double eta = elapsed / done_ * (total_ - done_);
+    Say("[" + std::to_string(done_) + "/" + std::to_string(total_) + "] " + r.trial.label() + ": " + what + " (" +
+        Seconds(took) + (done_ < total_ ? "; about " + Seconds(eta) + " left)" : ")"));
+    return Write();
+  }
+
+  Status Stop(int sig) {
+    for (auto& r : running_) r->proc.Stop(5);
+    running_.clear();
+    SATURN_RETURN_IF_ERROR(Write());
+    return Status::Stopped(sig, std::string(SignalName(sig)) + ": stopped after " + std::to_string(done_) + " of " +
+                                    std::to_string(total_) + " trials; " + opt_.out +
+                                    " holds every record measured; continue with: saturn profile " + sweep_.path +
+                                    " -o " + opt_.out + " --resume");
+  }
+
+  // The profile so far, records in the order the sweep lists jobs, techniques and device counts.
+  Status Write() {
+    Profile p;
+    p.sweep = sweep_.name;
+    p.measured.present = true;
+    p.measured.saturn_version = SATURN_VERSION;
+    p.measured.device = sweep_.cluster.device;
+    p.measured.host = HostName();
+    p.measured.date = NowUtc();
+    p.measured.warmup_steps = opt_.warmup;
+    p.measured.timed_steps = opt_.timed;
+    std::map<std::string, size_t> job_index;
+    for (size_t i = 0; i < sweep_.jobs.size(); ++i) job_index[sweep_.jobs[i].name] = i;
+    const auto& names = TechniqueNames();
+    auto order = [&](const ProfileRecord& r) {
+      long t = std::find(names.begin(), names.end(), r.technique) - names.begin();
+      return std::make_tuple(job_index[r.job], t, r.devices);
+    };
+    for (const auto& [k, r] : records_) {
+      p.records.push_back(r);
+      p.measured.cost_keys[r.job] = sweep_.find_job(r.job)->cost_key();
+    }
+    std::sort(p.records.begin(), p.records.end(),
+              [&](const ProfileRecord& a, const ProfileRecord& b) { return order(a) < order(b); });
+    for (auto& r : p.records) r.line = 0;
+    return WriteFileAtomic(opt_.out, ProfileToJson(p));
+  }
+
+  const Sweep& sweep_;
+  const TrialPlan& plan_;
+  const ProfilerOptions& opt_;
+  std::vector<bool> free_;  // this node's device slots
+  const std::string work_;  // logs and results of the trials
+  std::map<Key, ProfileRecord> kept_, records_;
+  std::vector<std::unique_ptr<Running>> running_;
+  std::set<pid_t> timed_out_;
+  int total_ = 0, done_ = 0;
+  double trial_seconds_ = 0;
+};
+
+}  // namespace
+
+std::string TrialFailureReason(const std::string& log_text) {
+  std::istringstream in(log_text);
+  std::string line, last, error;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    last = line;
+    size_t at = line.find("error: ");
+    if (at != std::string::npos) error = line.substr(at + 7);
+  }
+  std::string why = error.empty() ? last : error;
+  for (const char* oom : {"out of memory", "can't allocate memory", "std::bad_alloc", "Cannot allocate memory"})
+    if (why.find(oom) != std::string::npos && why.rfind("out of memory", 0) != 0) why = "out of memory: " + why;
+  if (why.size() > 400) why = why.substr(0, 400) + "...";
+  return why;
+}
+
+Status RunProfiler(const Sweep& sweep, const TrialPlan& plan, const ProfilerOptions& opt) {
+  Profiler p(sweep, plan, opt);
+  return p.Run();
+}
+
+}  // namespace saturn

@@ -1,0 +1,38 @@
+// `saturn profile`: runs every trial of a TrialPlan as its own launch (one process for one
+// device, mpirun -n K for K), packed onto the free device slots of this node so that trials on
+// disjoint devices run at once; turns each outcome into a profile record (a crash, a hang past
+// the timeout, out of memory: infeasible, with the reason) and rewrites the profile atomically
+// after every trial, so a stop loses nothing measured. Knows nothing of LibTorch: the trials are
+// `saturn profile-trial` processes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/sweep.h"
+#include "profile/trials.h"
+#include "util/status.h"
+
+namespace saturn {
+
+struct ProfilerOptions {
+  std::string out;        // the profile to write
+  std::string saturn;     // this saturn binary, which the trials run
+  std::vector<std::string> mpirun;  // the launcher for trials of 2+ ranks, e.g. {"mpirun", "--oversubscribe"}
+  int warmup = 2;         // untimed steps first
+  int timed = 5;          // then timed steps; the record keeps their median
+  double trial_timeout = 600;  // seconds per trial, start-up included
+  int threads = 0;        // per rank; 0: the rank's share of the node's cores
+  bool resume = false;    // keep the records `out` already has for these trials
+  bool restart = false;   // overwrite `out`
+  bool dry_run = false;   // list the trials and their commands; run nothing
+  bool serial = false;    // one trial at a time (no packing)
+  bool quiet = false;
+};
+
+Status RunProfiler(const Sweep& sweep, const TrialPlan& plan, const ProfilerOptions& opt);
+
+// The trial's reason for failing, from its log: the last "error: " line, or the last line.
+std::string TrialFailureReason(const std::string& log_text);
+
+}  // namespace saturn

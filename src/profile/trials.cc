@@ -1,0 +1,39 @@
+#include "profile/trials.h"
+
+#include <set>
+
+namespace saturn {
+
+std::string Trial::label() const { return job->name + " " + technique + " x" + std::to_string(devices); }
+
+TrialPlan PlanTrials(const Sweep& sweep, const FeasibleFn& feasible) {
+  TrialPlan plan;
+  std::set<std::string> keys;
+  const int node = sweep.cluster.max_node_devices();
+  for (const JobSpec& job : sweep.jobs) {
+    if (!keys.insert(job.cost_key()).second) continue;
+    for (const std::string& t : job.techniques) {
+      for (int k : job.devices) {
+        if (k > node) {
+          plan.skipped.push_back(job.name + " " + t + " x" + std::to_string(k));
+          continue;
+        }
+        std::string why = feasible(job, t, k);
+        if (why.empty()) {
+          plan.trials.push_back({&job, t, k});
+          continue;
+        }
+        ProfileRecord r;
+        r.job = job.name;
+        r.technique = t;
+        r.devices = k;
+        r.feasible = false;
+        r.reason = why;
+        plan.infeasible.push_back(r);
+      }
+    }
+  }
+  return plan;
+}
+
+}  // namespace saturn

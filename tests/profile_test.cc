@@ -1,0 +1,218 @@
+// `saturn profile` as a user runs it: a sweep of four tiny jobs (two cost keys) on a CPU
+// "cluster" of 4 devices, trials launched under a real mpirun and packed onto the devices; then
+// `saturn plan` plans from the measured profile. Plus what goes wrong: a trial past its
+// timeout, a trial that fails, --resume of another sweep's profile, a profile of other devices.
+#include <csignal>
+#include <filesystem>
+#include <set>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli_util.h"
+#include "data/tokenizer.h"
+#include "profile/profile.h"
+#include "profile/profiler.h"
+#include "profile/trials.h"
+#include "run_util.h"
+#include "util/files.h"
+#include "util/subprocess.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kMpirun = std::string("--mpirun '") + SATURN_MPIRUN + "'";
+
+// Four jobs, two cost keys (seq_len), on one node of 4 CPU devices.
+std::string Sweep(const TempDir& d, const std::string& name = "prof", const std::string& techniques = "[ddp, fsdp, offload]",
+                  const std::string& devices = "[1, 2, 4]", const std::string& seq = "[32, 64]") {
+  auto gpt2 = saturn::FindGpt2Dir();
+  INFO((gpt2.ok() ? std::string() : gpt2.status().message() + " (scripts/setup.sh fetches the GPT-2 files)"));
+  REQUIRE(gpt2.ok());
+  return d.write(name + ".yaml", "name: " + name + "\noutput_dir: " + (d / "runs") +
+                                     "\ncluster: {device: cpu, device_memory_gib: 8, nodes: [{name: n, devices: 4}]}\n"
+                                     "jobs:\n  - name: tiny\n    model: " SATURN_SOURCE_DIR "/models/gpt2-tiny.json\n"
+                                     "    tokenizer: {kind: gpt2, path: " + *gpt2 + "}\n"
+                                     "    data: {train: " + Corpus() + "}\n"
+                                     "    batch_size: 8\n    steps: 50\n"
+                                     "    techniques: " + techniques + "\n    devices: " + devices + "\n"
+                                     "    grid:\n      optimizer.lr: [1.0e-3, 3.0e-3]\n      seq_len: " + seq + "\n");
+}
+
+json Load(const std::string& path) { return json::parse(*saturn::ReadFile(path)); }
+
+}  // namespace
+
+TEST_CASE("saturn profile measures every cost key, technique and device count, and saturn plan plans from it",
+          "[profile]") {
+  TempDir d;
+  const std::string sweep = Sweep(d), out = d / "profile.json";
+  Run dry = Saturn("profile " + sweep + " -o " + out + " --dry-run " + kMpirun);
+  INFO(dry.out);
+  REQUIRE(dry.code == 0);
+  CHECK_THAT(dry.out, Catch::Contains("12 trials to run") && Catch::Contains("6 not run") &&
+                          Catch::Contains("-n 4 ") && Catch::Contains("profile-trial"));
+  CHECK_FALSE(fs::exists(out));
+
+  Run r = Saturn("profile " + sweep + " -o " + out + " --warmup 1 --steps 2 " + kMpirun);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("[12/12]") && Catch::Contains("12 of 18 records feasible"));
+  json p = Load(out);
+  CHECK(p["version"] == 2);
+  CHECK(p["sweep"] == "prof");
+  CHECK(p["measured"]["device"] == "cpu");
+  CHECK(p["measured"]["timed_steps"] == 2);
+  REQUIRE(p["records"].size() == 18);
+  // One job per cost key is measured (the first of each); the others share its records.
+  std::set<std::string> jobs;
+  for (const json& rec : p["records"]) {
+    jobs.insert(rec["job"]);
+    INFO(rec.dump());
+    if (rec["technique"] == "offload") {
+      CHECK_FALSE(rec["feasible"].get<bool>());
+      CHECK_THAT(rec["reason"].get<std::string>(), Catch::Contains("CPU cluster"));
+      continue;
+    }
+    REQUIRE(rec["feasible"].get<bool>());
+    CHECK(rec["step_seconds"].get<double>() > 0);
+    CHECK(rec["measured_steps"] == 2);
+    // The process's own peak resident set: LibTorch alone is tens of MB; a rank is < 4 GB here.
+    CHECK(rec["peak_memory_bytes"].get<double>() > 20e6);
+    CHECK(rec["peak_memory_bytes"].get<double>() < 4e9);
+    CHECK(rec["knobs"].contains("micro_batch_size"));
+  }
+  CHECK(jobs == std::set<std::string>{"tiny.lr=1.0e-3.seq_len=32", "tiny.lr=1.0e-3.seq_len=64"});
+  CHECK(p["measured"]["cost_keys"].size() == 2);
+  // Each trial left its log beside the runs.
+  CHECK(fs::exists(d / "runs/profile/tiny.lr=1.0e-3.seq_len=64_fsdp_x4.log"));
+
+  Run plan = Saturn("plan " + sweep + " --profile " + out + " -o " + (d / "plan.json") + " --time-limit 10");
+  INFO(plan.out);
+  REQUIRE(plan.code == 0);
+  json pl = Load(d / "plan.json");
+  CHECK(pl["jobs"].size() == 4);
+
+  // Again without --resume: refused, nothing lost. With --resume: nothing left to measure.
+  const std::string before = *saturn::ReadFile(out);
+  Run again = Saturn("profile " + sweep + " -o " + out + " " + kMpirun);
+  CHECK(again.code == 2);
+  CHECK_THAT(again.out, Catch::Contains("--resume") && Catch::Contains(out));
+  Run resumed = Saturn("profile " + sweep + " -o " + out + " --resume " + kMpirun);
+  INFO(resumed.out);
+  REQUIRE(resumed.code == 0);
+  CHECK_THAT(resumed.out, Catch::Contains("keeping 12 records") && Catch::Contains("profiled 0 trials"));
+  json p2 = Load(out);
+  CHECK(p2["records"] == p["records"]);  // the measured numbers kept exactly
+
+  // --resume onto the profile of another sweep: exit 2, the file untouched.
+  const std::string other = Sweep(d, "other");
+  Run wrong = Saturn("profile " + other + " -o " + out + " --resume " + kMpirun);
+  CHECK(wrong.code == 2);
+  CHECK_THAT(wrong.out, Catch::Contains("sweep 'prof'") && Catch::Contains(out));
+  CHECK(Load(out)["records"] == p["records"]);
+
+  // A plan refuses a measured profile whose jobs changed cost key or whose devices differ.
+  std::string changed = *saturn::ReadFile(sweep);
+  changed.replace(changed.find("batch_size: 8"), 13, "batch_size: 4");
+  saturn::WriteFileAtomic(d / "changed.yaml", changed);
+  Run stale = Saturn("plan " + (d / "changed.yaml") + " --profile " + out + " -o " + (d / "p2.json"));
+  CHECK(stale.code == 2);
+  CHECK_THAT(stale.out, Catch::Contains("was measured as") && Catch::Contains("saturn profile"));
+  CHECK_FALSE(fs::exists(d / "p2.json"));
+}
+
+TEST_CASE("saturn profile records a trial past --trial-timeout, or one that fails, as infeasible and goes on",
+          "[profile]") {
+  TempDir d;
+  // seq_len 512 is past the tiny model's 256 positions: that trial fails when it builds the step.
+  const std::string sweep = Sweep(d, "fail", "[ddp]", "[1, 2]", "[32, 512]"), out = d / "profile.json";
+  Run r = Saturn("profile " + sweep + " -o " + out + " --warmup 1 --steps 2 --serial " + kMpirun);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  json p = Load(out);
+  REQUIRE(p["records"].size() == 4);
+  for (const json& rec : p["records"]) {
+    INFO(rec.dump());
+    const bool long_seq = rec["job"].get<std::string>().find("seq_len=512") != std::string::npos;
+    CHECK(rec["feasible"].get<bool>() == !long_seq);
+    if (long_seq) CHECK_THAT(rec["reason"].get<std::string>(), Catch::Contains("256 positions"));
+  }
+
+  const std::string out2 = d / "timeout.json";
+  Run t = Saturn("profile " + sweep + " -o " + out2 + " --trial-timeout 0.3 " + kMpirun);
+  INFO(t.out);
+  REQUIRE(t.code == 0);
+  json pt = Load(out2);
+  REQUIRE(pt["records"].size() == 4);
+  for (const json& rec : pt["records"]) {
+    INFO(rec.dump());
+    CHECK_FALSE(rec["feasible"].get<bool>());
+    const bool long_seq = rec["job"].get<std::string>().find("seq_len=512") != std::string::npos;
+    if (!long_seq) CHECK_THAT(rec["reason"].get<std::string>(), Catch::Contains("timed out after 0.3 s"));
+  }
+  // No rank of a stopped trial is left behind.
+  Run ps = Shell("pgrep -f 'profile-tria[l] " + sweep + "' || true");
+  CHECK(ps.out.empty());
+}
+
+TEST_CASE("profile user errors: exit 2 naming the place, nothing written", "[profile]") {
+  TempDir d;
+  const std::string sweep = Sweep(d), out = d / "profile.json";
+  Run no_out = Saturn("profile " + sweep);
+  CHECK(no_out.code == 2);
+  CHECK_THAT(no_out.out, Catch::Contains("-o PROFILE.json"));
+  Run both = Saturn("profile " + sweep + " -o " + out + " --resume --restart");
+  CHECK(both.code == 2);
+  std::string bad_model = *saturn::ReadFile(sweep);
+  bad_model.replace(bad_model.find("gpt2-tiny.json"), 14, "nonexistent.json");
+  saturn::WriteFileAtomic(d / "bad.yaml", bad_model);
+  Run missing = Saturn("profile " + (d / "bad.yaml") + " -o " + out + " " + kMpirun);
+  CHECK(missing.code == 2);
+  CHECK_THAT(missing.out, Catch::Contains("bad.yaml:") && Catch::Contains("nonexistent.json"));
+  Run no_mpirun = Saturn("profile " + sweep + " -o " + out + " --mpirun /nonexistent/mpirun");
+  CHECK(no_mpirun.code == 2);
+  CHECK_THAT(no_mpirun.out, Catch::Contains("/nonexistent/mpirun"));
+  std::string too_many = *saturn::ReadFile(sweep);
+  too_many.replace(too_many.find("devices: [1, 2, 4]"), 18, "devices: [1, 8]");
+  saturn::WriteFileAtomic(d / "many.yaml", too_many);
+  Run many = Saturn("profile " + (d / "many.yaml") + " -o " + out + " " + kMpirun);
+  CHECK(many.code == 2);
+  CHECK_THAT(many.out, Catch::Contains("many.yaml:"));
+  CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("a trial's failure reason comes from its log", "[profile]") {
+  CHECK(saturn::TrialFailureReason("starting\nsaturn profile-trial: error: seq_len 512 is long\n") == "seq_len 512 is long");
+  CHECK(saturn::TrialFailureReason("x\nsaturn profile-trial: error: rank 1: DefaultCPUAllocator: can't allocate memory\n") ==
+        "out of memory: rank 1: DefaultCPUAllocator: can't allocate memory");
+  CHECK(saturn::TrialFailureReason("just a line\n\n") == "just a line");
+  CHECK(saturn::TrialFailureReason("") == "");
+}
+
+TEST_CASE("Subprocess: exit codes, signals, a command that does not exist, and stopping a group", "[profile]") {
+  TempDir d;
+  const std::string log = d / "log";
+  auto run = [&](const std::vector<std::string>& argv) {
+    auto p = saturn::Subprocess::Start(argv, log);
+    REQUIRE(p.ok());
+    while (!p->Poll()) {}
+    return std::make_pair(p->exit_code(), p->signal());
+  };
+  CHECK(run({"sh", "-c", "exit 3"}) == std::make_pair(3, 0));
+  CHECK(run({"sh", "-c", "echo hello; kill -SEGV $$"}) == std::make_pair(128 + SIGSEGV, SIGSEGV));
+  CHECK_THAT(*saturn::ReadFile(log), Catch::Contains("hello"));
+  auto missing = saturn::Subprocess::Start({"/nonexistent/cmd"}, log);
+  REQUIRE_FALSE(missing.ok());
+  CHECK_THAT(missing.status().message(), Catch::Contains("/nonexistent/cmd"));
+  // A child and its grandchild, both stopped by Stop().
+  auto p = saturn::Subprocess::Start({"sh", "-c", "sleep 300 & sleep 300; wait"}, log);
+  REQUIRE(p.ok());
+  p->Stop(1);
+  CHECK(p->exited());
+  CHECK(p->signal() == SIGTERM);
+  Run left = Shell("pgrep -f 'slee[p] 300' || true");
+  CHECK(left.out.empty());
+}
