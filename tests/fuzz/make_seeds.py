@@ -53,6 +53,8 @@ def main():
     write(f"{out}/tasks_yaml_fuzz", "eval-tasks.yaml", open(os.path.join(root, "configs", "eval-tasks.yaml"), "rb").read())
     write(f"{out}/profile_json_fuzz", "example-profile.json",
           open(os.path.join(root, "configs", "example-profile.json"), "rb").read())
+    for p in sorted(glob.glob(os.path.join(root, "tests", "fuzz", "seeds", "profile", "*.json"))):
+        write(f"{out}/profile_json_fuzz", os.path.basename(p), open(p, "rb").read())
     for p in sorted(glob.glob(os.path.join(root, "tests", "fuzz", "seeds", "plan", "*.json"))):
         write(f"{out}/plan_json_fuzz", os.path.basename(p), open(p, "rb").read())
     for p in sorted(glob.glob(os.path.join(root, "models", "*.json"))):
