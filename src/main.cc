@@ -20,6 +20,7 @@ const saturn::Command kCommands[] = {
     {"eval", "score a model on in-context-learning tasks (LAMBADA, PIQA, HellaSwag, any JSONL task)", saturn::SetupEvalCommand},
     {"tokenize", "tokenize text files into a token file", saturn::SetupTokenizeCommand},
     {"profile-trial", "", saturn::SetupProfileTrialCommand},  // one trial of `saturn profile`; hidden
+    {"links-trial", "", saturn::SetupLinksTrialCommand},      // its link measurements; hidden
 };
 
 std::string Version() {

@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "comm/link_bench.h"
 #include "comm/registry.h"
 #include "comm/thread_group.h"
 
@@ -138,4 +139,70 @@ TEST_CASE("thread groups: ranks that disagree on a shape all get the error, at o
   for (auto& t : threads) t.join();
   REQUIRE(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));  // not the 30 s timeout
   for (const auto& e : errors) REQUIRE_THAT(e, Catch::Contains("AllGather #0"));
+}
+
+namespace {
+
+// Delegates to a real group, but every all-reduce comes back off by one: what the link
+// measurement's result check must catch.
+class OffByOne : public saturn::ProcessGroup {
+ public:
+  explicit OffByOne(std::shared_ptr<saturn::ProcessGroup> g) : g_(std::move(g)) {}
+  int rank() const override { return g_->rank(); }
+  int size() const override { return g_->size(); }
+  std::string backend() const override { return "off-by-one"; }
+  saturn::WorkPtr AllReduce(const at::Tensor& t, saturn::ReduceOp op) override {
+    saturn::Status st = g_->AllReduce(t, op)->Wait();
+    if (t.scalar_type() == at::kFloat) t.add_(1);
+    return saturn::DoneWork(st);
+  }
+  saturn::WorkPtr ReduceScatter(const at::Tensor& o, const at::Tensor& i) override { return g_->ReduceScatter(o, i); }
+  saturn::WorkPtr AllGather(const at::Tensor& o, const at::Tensor& i) override { return g_->AllGather(o, i); }
+  saturn::WorkPtr Broadcast(const at::Tensor& t, int root) override { return g_->Broadcast(t, root); }
+  saturn::WorkPtr Send(const at::Tensor& t, int dst, int tag) override { return g_->Send(t, dst, tag); }
+  saturn::WorkPtr Recv(const at::Tensor& t, int src, int tag) override { return g_->Recv(t, src, tag); }
+  saturn::Result<std::shared_ptr<saturn::ProcessGroup>> Split(int color) override { return g_->Split(color); }
+
+ private:
+  std::shared_ptr<saturn::ProcessGroup> g_;
+};
+
+}  // namespace
+
+TEST_CASE("link measurements: every collective and size, checked, the same on every rank; a wrong result is caught",
+          "[pg]") {
+  saturn::LinkBenchOptions opt;
+  opt.min_bytes = 64;
+  opt.max_bytes = 4096;
+  opt.warmup = 1;
+  opt.iters = 2;
+  auto groups = saturn::MakeThreadGroups(3, 30);
+  std::vector<saturn::Result<std::vector<saturn::LinkSample>>> got(3, saturn::Status::Ok());
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 3; ++r)
+    threads.emplace_back([&, r] { got[size_t(r)] = saturn::MeasureLinks(*groups[size_t(r)], torch::kCPU, opt); });
+  for (auto& t : threads) t.join();
+  for (int r = 0; r < 3; ++r) {
+    INFO("rank " << r << ": " << got[size_t(r)].status().message());
+    REQUIRE(got[size_t(r)].ok());
+  }
+  const auto& s = *got[0];
+  REQUIRE(s.size() == 4 * 4);  // 4 collectives x sizes 64 (at least 4 x 3), 256, 1024, 4096 rounded to chunks
+  for (size_t i = 0; i < s.size(); ++i) {
+    CHECK(s[i].ranks == 3);
+    CHECK(s[i].bytes % 12 == 0);  // whole float chunks per rank
+    CHECK(s[i].seconds == (*got[1])[i].seconds);  // the slowest rank's time, agreed
+    CHECK(s[i].busbw == Approx(s[i].algbw * (s[i].collective == "all_reduce" ? 4.0 / 3 : s[i].collective == "send_recv" ? 1.0 : 2.0 / 3)));
+  }
+
+  auto inner = saturn::MakeThreadGroups(2, 30);
+  std::vector<saturn::Status> st(2, saturn::Status::Ok());
+  threads.clear();
+  for (int r = 0; r < 2; ++r)
+    threads.emplace_back([&, r] {
+      OffByOne g(inner[size_t(r)]);
+      st[size_t(r)] = saturn::MeasureLinks(g, torch::kCPU, opt).status();
+    });
+  for (auto& t : threads) t.join();
+  CHECK_THAT(st[0].message(), Catch::Contains("all_reduce") && Catch::Contains("wrong result"));
 }

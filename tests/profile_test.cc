@@ -4,6 +4,7 @@
 // timeout, a trial that fails, --resume of another sweep's profile, a profile of other devices.
 #include <csignal>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -23,7 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kMpirun = std::string("--mpirun '") + SATURN_MPIRUN + "'";
+const std::string kMpirun = std::string("--mpirun '") + SATURN_MPIRUN + "' --links-max-bytes 1048576";
 
 // Four jobs, two cost keys (seq_len), on one node of 4 CPU devices.
 std::string Sweep(const TempDir& d, const std::string& name = "prof", const std::string& techniques = "[ddp, fsdp, offload]",
@@ -52,14 +53,14 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   Run dry = Saturn("profile " + sweep + " -o " + out + " --dry-run " + kMpirun);
   INFO(dry.out);
   REQUIRE(dry.code == 0);
-  CHECK_THAT(dry.out, Catch::Contains("12 trials to run") && Catch::Contains("6 not run") &&
+  CHECK_THAT(dry.out, Catch::Contains("15 trials to run") && Catch::Contains("6 not run") && Catch::Contains("links-trial") &&
                           Catch::Contains("-n 4 ") && Catch::Contains("profile-trial"));
   CHECK_FALSE(fs::exists(out));
 
   Run r = Saturn("profile " + sweep + " -o " + out + " --warmup 1 --steps 2 " + kMpirun);
   INFO(r.out);
   REQUIRE(r.code == 0);
-  CHECK_THAT(r.out, Catch::Contains("[12/12]") && Catch::Contains("12 of 18 records feasible"));
+  CHECK_THAT(r.out, Catch::Contains("[15/15]") && Catch::Contains("12 of 18 records feasible"));
   json p = Load(out);
   CHECK(p["version"] == 2);
   CHECK(p["sweep"] == "prof");
@@ -86,6 +87,26 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   }
   CHECK(jobs == std::set<std::string>{"tiny.lr=1.0e-3.seq_len=32", "tiny.lr=1.0e-3.seq_len=64"});
   CHECK(p["measured"]["cost_keys"].size() == 2);
+  // The links: every collective over 2, 3 and 4 ranks at sizes 4 KiB, 16 KiB, ... 1 MiB (each
+  // result checked by the trial), with nccl-tests' bus bandwidth.
+  std::map<std::pair<std::string, int>, std::vector<long long>> sizes;
+  for (const json& l : p["links"]) {
+    INFO(l.dump());
+    CHECK(l["seconds"].get<double>() > 0);
+    const int n = l["ranks"];
+    const double factor = l["collective"] == "all_reduce" ? 2.0 * (n - 1) / n : l["collective"] == "send_recv" ? 1.0 : double(n - 1) / n;
+    CHECK(l["busbw"].get<double>() == Approx(l["algbw"].get<double>() * factor));
+    CHECK(l["algbw"].get<double>() == Approx(l["bytes"].get<double>() / l["seconds"].get<double>()));
+    sizes[{l["collective"], n}].push_back(l["bytes"]);
+  }
+  CHECK(sizes.size() == 12);  // 4 collectives x 3 rank counts
+  for (const auto& [key, s] : sizes) {
+    INFO(key.first << " x" << key.second);
+    REQUIRE(s.size() == 5);
+    CHECK(s.back() <= 1048576);
+    CHECK(s.back() > 1048576 - 4 * 4);
+    CHECK(std::is_sorted(s.begin(), s.end()));
+  }
   // Each trial left its log beside the runs.
   CHECK(fs::exists(d / "runs/profile/tiny.lr=1.0e-3.seq_len=64_fsdp_x4.log"));
 
@@ -103,9 +124,10 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   Run resumed = Saturn("profile " + sweep + " -o " + out + " --resume " + kMpirun);
   INFO(resumed.out);
   REQUIRE(resumed.code == 0);
-  CHECK_THAT(resumed.out, Catch::Contains("keeping 12 records") && Catch::Contains("profiled 0 trials"));
+  CHECK_THAT(resumed.out, Catch::Contains("keeping 18 records and the links of 3 rank counts") && Catch::Contains("ran 0 trials"));
   json p2 = Load(out);
   CHECK(p2["records"] == p["records"]);  // the measured numbers kept exactly
+  CHECK(p2["links"] == p["links"]);
 
   // --resume onto the profile of another sweep: exit 2, the file untouched.
   const std::string other = Sweep(d, "other");
@@ -129,7 +151,7 @@ TEST_CASE("saturn profile records a trial past --trial-timeout, or one that fail
   TempDir d;
   // seq_len 512 is past the tiny model's 256 positions: that trial fails when it builds the step.
   const std::string sweep = Sweep(d, "fail", "[ddp]", "[1, 2]", "[32, 512]"), out = d / "profile.json";
-  Run r = Saturn("profile " + sweep + " -o " + out + " --warmup 1 --steps 2 --serial " + kMpirun);
+  Run r = Saturn("profile " + sweep + " -o " + out + " --warmup 1 --steps 2 --serial --no-links " + kMpirun);
   INFO(r.out);
   REQUIRE(r.code == 0);
   json p = Load(out);
@@ -142,7 +164,7 @@ TEST_CASE("saturn profile records a trial past --trial-timeout, or one that fail
   }
 
   const std::string out2 = d / "timeout.json";
-  Run t = Saturn("profile " + sweep + " -o " + out2 + " --trial-timeout 0.3 " + kMpirun);
+  Run t = Saturn("profile " + sweep + " -o " + out2 + " --trial-timeout 0.3 --no-links " + kMpirun);
   INFO(t.out);
   REQUIRE(t.code == 0);
   json pt = Load(out2);
@@ -166,6 +188,9 @@ TEST_CASE("profile user errors: exit 2 naming the place, nothing written", "[pro
   CHECK_THAT(no_out.out, Catch::Contains("-o PROFILE.json"));
   Run both = Saturn("profile " + sweep + " -o " + out + " --resume --restart");
   CHECK(both.code == 2);
+  Run links = Saturn("profile " + sweep + " -o " + out + " --links --no-links");
+  CHECK(links.code == 2);
+  CHECK_THAT(links.out, Catch::Contains("contradict"));
   std::string bad_model = *saturn::ReadFile(sweep);
   bad_model.replace(bad_model.find("gpt2-tiny.json"), 14, "nonexistent.json");
   saturn::WriteFileAtomic(d / "bad.yaml", bad_model);

@@ -24,5 +24,6 @@ Action SetupEvalCommand(CLI::App* sub);
 Action SetupTokenizeCommand(CLI::App* sub);
 Action SetupProfileCommand(CLI::App* sub);
 Action SetupProfileTrialCommand(CLI::App* sub);
+Action SetupLinksTrialCommand(CLI::App* sub);
 
 }  // namespace saturn

@@ -15,12 +15,14 @@
 
 #include "cli/command.h"
 #include "cli/torch_errors.h"
+#include "comm/link_bench.h"
 #include "comm/registry.h"
 #include "config/sweep.h"
 #include "data/prepare.h"
 #include "data/tokenizer.h"
 #include "job/preflight.h"
 #include "job/trainer.h"
+#include "profile/profile.h"
 #include "profile/profiler.h"
 #include "profile/trials.h"
 #include "technique/registry.h"
@@ -36,6 +38,7 @@ namespace fs = std::filesystem;
 struct ProfileArgs {
   std::string sweep;
   std::string mpirun;
+  bool links_only = false, no_links = false;
   ProfilerOptions opt;
 };
 
@@ -102,7 +105,16 @@ Status ProfileSweep(ProfileArgs& a) {
   if (sweep->cluster.device == "cuda" && !torch::cuda::is_available())
     return Status::UserError(sweep->path + ": the cluster has cuda devices, but this machine (or this LibTorch) has no "
                              "CUDA device; profile on the cluster's nodes, or set `cluster.device: cpu`");
-  TrialPlan plan = PlanTrials(*sweep, [&](const JobSpec& j, const std::string& t, int k) { return WhyNot(*sweep, j, t, k); });
+  if (a.links_only && a.no_links) return Status::UserError("--links and --no-links contradict each other; pick one");
+  if (a.opt.links_min_bytes < 4 || a.opt.links_max_bytes < a.opt.links_min_bytes || a.opt.links_max_bytes > (16LL << 30))
+    return Status::UserError("--links-max-bytes must be at least 4 (and the smallest size) and at most 16 GiB");
+  TrialPlan plan;
+  if (!a.links_only)
+    plan = PlanTrials(*sweep, [&](const JobSpec& j, const std::string& t, int k) { return WhyNot(*sweep, j, t, k); });
+  if (!a.no_links && HasBackend("MPI")) {
+    std::vector<Trial> links = LinkTrials(*sweep);
+    plan.trials.insert(plan.trials.end(), links.begin(), links.end());
+  }
   a.opt.mpirun = SplitWords(a.mpirun.empty() ? (std::getenv("SATURN_MPIRUN") ? std::getenv("SATURN_MPIRUN") : "mpirun")
                                              : a.mpirun);
   bool multi = false;
@@ -116,6 +128,55 @@ Status ProfileSweep(ProfileArgs& a) {
   if (ec) return Status::Internal("cannot find this saturn binary (/proc/self/exe): " + ec.message());
   if (!a.opt.dry_run) SATURN_RETURN_IF_ERROR(PrepareData(*sweep, a.opt.quiet));
   return RunProfiler(*sweep, plan, a.opt);
+}
+
+struct LinksArgs {
+  std::string device = "cpu", slots, result;
+  int node_slots = 1;
+  long long min_bytes = 4 << 10, max_bytes = 256 << 20;
+};
+
+// One link trial: every collective at every size over the launched ranks (comm/link_bench.h).
+Status RunLinksTrial(const LinksArgs& a) {
+  Result<World*> world = GetWorld();
+  if (!world.ok()) return world.status();
+  World& w = **world;
+  std::vector<int> slots;
+  std::istringstream in(a.slots);
+  std::string s;
+  while (std::getline(in, s, ','))
+    if (!s.empty()) slots.push_back(std::atoi(s.c_str()));
+  const int slot = int(slots.size()) == w.size() ? slots[w.rank()] : w.local_rank;
+  torch::Device device = torch::kCPU;
+  if (a.device == "cuda") {
+    if (!torch::cuda::is_available()) return Status::UserError("--device cuda: no CUDA device here");
+    device = torch::Device(torch::kCUDA, slot % int(torch::cuda::device_count()));
+    SATURN_RETURN_IF_ERROR(BindCudaDevice(device.index()));
+  } else {
+    Result<int> cores = BindToSlotCores(slot % std::max(1, a.node_slots), std::max(1, a.node_slots));
+    if (!cores.ok()) return cores.status();
+    torch::set_num_threads(*cores);
+  }
+  Result<std::shared_ptr<ProcessGroup>> group = MakeTensorGroup(w, a.device, device.is_cuda() ? device.index() : 0);
+  if (!group.ok()) return group.status();
+  LinkBenchOptions opt;
+  opt.min_bytes = a.min_bytes;
+  opt.max_bytes = a.max_bytes;
+  Result<std::vector<LinkSample>> samples = MeasureLinks(**group, device, opt);
+  if (!samples.ok()) return samples.status();
+  if (w.rank() != 0) return Status::Ok();
+  saturn::Profile p;
+  for (const LinkSample& x : *samples) {
+    LinkRecord r;
+    r.collective = x.collective;
+    r.ranks = x.ranks;
+    r.bytes = x.bytes;
+    r.seconds = x.seconds;
+    r.algbw = x.algbw;
+    r.busbw = x.busbw;
+    p.links.push_back(r);
+  }
+  return WriteFileAtomic(a.result, ProfileToJson(p));
 }
 
 struct TrialArgs {
@@ -173,6 +234,10 @@ Action SetupProfileCommand(CLI::App* sub) {
                   "how trials on several devices start their ranks (default: $SATURN_MPIRUN, else mpirun), e.g. "
                   "\"mpirun --oversubscribe\"");
   sub->add_option("--threads", a->opt.threads, "CPU threads per rank (default: the rank's share of the node's cores)");
+  sub->add_flag("--links", a->links_only, "measure only the links (collectives over 2 .. a node's devices ranks)");
+  sub->add_flag("--no-links", a->no_links, "measure only the jobs, not the links");
+  sub->add_option("--links-max-bytes", a->opt.links_max_bytes,
+                  "the largest buffer of the link measurements (default 268435456, 256 MiB; from 4 KiB up, x4)");
   sub->add_flag("-q,--quiet", a->opt.quiet, "print nothing but errors");
   return [a] { return CatchTorchErrors([&] { return ProfileSweep(*a); }, "profile fewer jobs at once"); };
 }
@@ -189,6 +254,18 @@ Action SetupProfileTrialCommand(CLI::App* sub) {
   sub->add_option("--steps", a->steps);
   sub->add_option("--threads", a->threads);
   return [a] { return RunTrial(*a); };
+}
+
+Action SetupLinksTrialCommand(CLI::App* sub) {
+  auto a = std::make_shared<LinksArgs>();
+  sub->group("");  // internal: `saturn profile` runs it
+  sub->add_option("--device", a->device);
+  sub->add_option("--slots", a->slots);
+  sub->add_option("--node-slots", a->node_slots);
+  sub->add_option("--min-bytes", a->min_bytes);
+  sub->add_option("--max-bytes", a->max_bytes);
+  sub->add_option("--result", a->result)->required();
+  return [a] { return CatchTorchErrors([&] { return RunLinksTrial(*a); }, "measure smaller sizes (--links-max-bytes)"); };
 }
 
 }  // namespace saturn

@@ -46,7 +46,49 @@ std::vector<int> RecordLines(const std::string& text) {
 
 constexpr long long kMaxDevices = 1 << 20;
 
-const std::vector<std::string> kTopKeys = {"version", "sweep", "measured", "records"};
+const std::vector<std::string> kTopKeys = {"version", "sweep", "measured", "links", "records"};
+const std::vector<std::string> kCollectives = {"all_reduce", "all_gather", "reduce_scatter", "send_recv"};
+
+Status ParseLinks(const json& links, const std::string& path, std::vector<LinkRecord>* out) {
+  if (!links.is_array()) return Status::UserError(path + ": \"links\" must be an array");
+  static const std::vector<std::string> keys = {"collective", "ranks", "bytes", "seconds", "algbw", "busbw", "scope"};
+  for (size_t i = 0; i < links.size(); ++i) {
+    const json& l = links[i];
+    auto bad = [&](const std::string& what) {
+      return Status::UserError(path + ": links[" + std::to_string(i) + "]: " + what);
+    };
+    if (!l.is_object()) return bad("must be an object");
+    for (auto it = l.begin(); it != l.end(); ++it)
+      if (std::find(keys.begin(), keys.end(), it.key()) == keys.end())
+        return bad("unknown key \"" + it.key() + "\"" + DidYouMean(it.key(), keys));
+    LinkRecord r;
+    if (!l.contains("collective") || !l["collective"].is_string() ||
+        std::find(kCollectives.begin(), kCollectives.end(), l["collective"].get<std::string>()) == kCollectives.end())
+      return bad("\"collective\" must be one of all_reduce, all_gather, reduce_scatter, send_recv");
+    r.collective = l["collective"].get<std::string>();
+    if (!l.contains("ranks") || !l["ranks"].is_number_integer() || l["ranks"].get<long long>() < 2 ||
+        l["ranks"].get<long long>() > kMaxDevices)
+      return bad("\"ranks\" must be an integer from 2 to " + std::to_string(kMaxDevices));
+    r.ranks = l["ranks"].get<int>();
+    if (!l.contains("bytes") || !l["bytes"].is_number_integer() || l["bytes"].get<long long>() < 1)
+      return bad("\"bytes\" must be a positive integer");
+    r.bytes = l["bytes"].get<long long>();
+    for (const char* k : {"seconds", "algbw", "busbw"}) {
+      if (!l.contains(k) || !l[k].is_number() || !std::isfinite(l[k].get<double>()) || l[k].get<double>() < 0 ||
+          (std::string(k) == "seconds" && l[k].get<double>() <= 0))
+        return bad("\"" + std::string(k) + "\" must be a " + (std::string(k) == "seconds" ? "positive" : "non-negative") +
+                   " number");
+    }
+    r.seconds = l["seconds"].get<double>();
+    r.algbw = l["algbw"].get<double>();
+    r.busbw = l["busbw"].get<double>();
+    if (l.contains("scope")) {
+      if (!l["scope"].is_string() || l["scope"].get<std::string>() != "node") return bad("\"scope\" must be \"node\"");
+    }
+    out->push_back(r);
+  }
+  return Status::Ok();
+}
 
 Status ParseProvenance(const json& m, const std::string& path, Provenance* out) {
   auto bad = [&](const std::string& what) { return Status::UserError(path + ": \"measured\": " + what); };
@@ -117,6 +159,10 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& path) {
   if (doc.contains("measured")) {
     if (p.version < 2) return Status::UserError(path + ": \"measured\" needs \"version\": 2");
     SATURN_RETURN_IF_ERROR(ParseProvenance(doc["measured"], path, &p.measured));
+  }
+  if (doc.contains("links")) {
+    if (p.version < 2) return Status::UserError(path + ": \"links\" needs \"version\": 2");
+    SATURN_RETURN_IF_ERROR(ParseLinks(doc["links"], path, &p.links));
   }
   if (doc.contains("sweep")) {
     if (!doc["sweep"].is_string()) return Status::UserError(path + ": \"sweep\" must be a string");
@@ -211,6 +257,16 @@ std::string ProfileToJson(const Profile& p) {
                {"date", m.date},            {"warmup_steps", m.warmup_steps}, {"timed_steps", m.timed_steps},
                {"cost_keys", m.cost_keys}};
     out += ",\n \"measured\": " + mj.dump();
+  }
+  if (!p.links.empty()) {
+    out += ",\n \"links\": [";
+    for (size_t i = 0; i < p.links.size(); ++i) {
+      const LinkRecord& l = p.links[i];
+      json lj = {{"collective", l.collective}, {"ranks", l.ranks}, {"bytes", l.bytes}, {"seconds", l.seconds},
+                 {"algbw", l.algbw}, {"busbw", l.busbw}, {"scope", l.scope}};
+      out += std::string(i ? ",\n  " : "\n  ") + lj.dump();
+    }
+    out += "]";
   }
   out += ",\n \"records\": [";
   for (size_t i = 0; i < doc["records"].size(); ++i)

@@ -33,6 +33,15 @@ struct Provenance {
   std::map<std::string, std::string> cost_keys;  // measured job -> its cost key (JobSpec::cost_key)
 };
 
+// One measured point of a link (comm/link_bench.h): a collective over `ranks` ranks of one node.
+struct LinkRecord {
+  std::string collective;  // all_reduce | all_gather | reduce_scatter | send_recv
+  int ranks = 0;
+  long long bytes = 0;
+  double seconds = 0, algbw = 0, busbw = 0;  // per operation; bytes per second
+  std::string scope = "node";                // within one node (across nodes: to come)
+};
+
 // Version 2 adds "measured" (Provenance) and the records' "spread" and "measured_steps";
 // version 1 files stay readable.
 constexpr int kProfileVersion = 2;
@@ -42,6 +51,7 @@ struct Profile {
   int version = kProfileVersion;
   std::string sweep;  // the sweep's name; empty when the file does not say
   Provenance measured;
+  std::vector<LinkRecord> links;  // version 2
   std::vector<ProfileRecord> records;
   std::string where(const ProfileRecord& r) const;  // "profile.json:12"
 };

@@ -31,7 +31,7 @@ using Clock = std::chrono::steady_clock;
 using Key = std::tuple<std::string, std::string, int>;  // job, technique, devices
 
 Key KeyOf(const ProfileRecord& r) { return {r.job, r.technique, r.devices}; }
-Key KeyOf(const Trial& t) { return {t.job->name, t.technique, t.devices}; }
+Key KeyOf(const Trial& t) { return {t.links ? "" : t.job->name, t.links ? "links" : t.technique, t.devices}; }
 
 std::string FileSafe(const std::string& s) {
   std::string out;
@@ -66,14 +66,17 @@ std::string HostName() {
   return ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "";
 }
 
-// The records the file already has, kept for --resume: those of this sweep's trials measured
-// with the cost key the job has now. A file of another sweep is an error; stale records go.
+// The records and links the file already has, kept for --resume: records of this sweep's jobs
+// measured with the cost key the job has now. A file of another sweep is an error; stale
+// records go.
 Result<std::map<Key, ProfileRecord>> KeptRecords(const Sweep& sweep, const ProfilerOptions& opt,
-                                                 const std::vector<Key>& wanted, std::vector<std::string>* notes) {
+                                                 std::vector<std::string>* notes,
+                                                 std::map<int, std::vector<LinkRecord>>* links) {
   std::map<Key, ProfileRecord> kept;
   if (!fs::exists(opt.out)) return kept;
   Result<Profile> old = LoadProfile(opt.out);
   if (!old.ok()) return old.status();
+  for (const LinkRecord& l : old->links) (*links)[l.ranks].push_back(l);
   if (old->sweep != sweep.name)
     return Status::UserError(opt.out + ": --resume: this is the profile of sweep '" + old->sweep + "', not '" +
                              sweep.name + "' (" + sweep.path + "); pass another -o, or --restart to overwrite it");
@@ -90,7 +93,7 @@ Result<std::map<Key, ProfileRecord>> KeptRecords(const Sweep& sweep, const Profi
       notes->push_back(old->where(r) + ": " + r.job + " was measured as " + key->second + "; measuring it again");
       continue;
     }
-    if (std::find(wanted.begin(), wanted.end(), KeyOf(r)) != wanted.end()) kept[KeyOf(r)] = r;
+    kept[KeyOf(r)] = r;
   }
   return kept;
 }
@@ -116,9 +119,11 @@ class Profiler {
     const auto t0 = Clock::now();
     std::vector<const Trial*> pending;
     for (const Trial& t : plan_.trials)
-      if (!records_.count(KeyOf(t))) pending.push_back(&t);
+      if (!Have(t)) pending.push_back(&t);
     total_ = int(pending.size());
-    if (!kept_.empty()) Say("keeping " + std::to_string(kept_.size()) + " records of " + opt_.out + " (--resume)");
+    if (!kept_.empty() || !links_.empty())
+      Say("keeping " + std::to_string(kept_.size()) + " records and the links of " + std::to_string(links_.size()) +
+          " rank counts of " + opt_.out + " (--resume)");
     // Widest first: packs the node better, and the wide trials are the slow ones to wait for.
     std::stable_sort(pending.begin(), pending.end(), [](const Trial* a, const Trial* b) { return a->devices > b->devices; });
     SATURN_RETURN_IF_ERROR(Write());
@@ -147,7 +152,7 @@ class Profiler {
     for (const auto& [k, r] : records_) feasible += r.feasible;
     char gain[64] = "";
     if (wall > 0 && trial_seconds_ > 0) std::snprintf(gain, sizeof gain, " (%.2fx from packing)", trial_seconds_ / wall);
-    Say("profiled " + std::to_string(total_) + " trials in " + Seconds(wall) + "; the trials took " +
+    Say("ran " + std::to_string(total_) + " trials in " + Seconds(wall) + "; the trials took " +
         Seconds(trial_seconds_) + gain + "; " + std::to_string(feasible) + " of " + std::to_string(records_.size()) +
         " records feasible; wrote " + opt_.out);
     return Status::Ok();
@@ -165,11 +170,9 @@ class Profiler {
       return Status::UserError(opt_.out + ": exists; pass --resume to keep its records and measure the rest, or "
                                "--restart to measure everything again");
     SATURN_RETURN_IF_ERROR(CheckWritable(opt_.out, "-o"));
-    std::vector<Key> wanted;
-    for (const Trial& t : plan_.trials) wanted.push_back(KeyOf(t));
     if (opt_.resume) {
       std::vector<std::string> notes;
-      Result<std::map<Key, ProfileRecord>> kept = KeptRecords(sweep_, opt_, wanted, &notes);
+      Result<std::map<Key, ProfileRecord>> kept = KeptRecords(sweep_, opt_, &notes, &links_);
       if (!kept.ok()) return kept.status();
       kept_ = *kept;
       for (const auto& n : notes) Say(n);
@@ -192,6 +195,13 @@ class Profiler {
     }
     std::string s;
     for (int x : slots) s += (s.empty() ? "" : ",") + std::to_string(x);
+    if (t.links) {
+      argv.insert(argv.end(), {opt_.saturn, "links-trial", "--device", sweep_.cluster.device, "--node-slots",
+                               std::to_string(free_.size()), "--slots", s, "--min-bytes",
+                               std::to_string(opt_.links_min_bytes), "--max-bytes", std::to_string(opt_.links_max_bytes),
+                               "--result", result});
+      return argv;
+    }
     argv.insert(argv.end(), {opt_.saturn, "profile-trial", sweep_.path, "--job", t.job->name, "--technique",
                              t.technique, "--slots", s, "--warmup", std::to_string(opt_.warmup), "--steps",
                              std::to_string(opt_.timed), "--result", result});
@@ -204,7 +214,7 @@ class Profiler {
       std::printf("not run: %s %s x%d: %s\n", r.job.c_str(), r.technique.c_str(), r.devices, r.reason.c_str());
     int n = 0;
     for (const Trial& t : plan_.trials) {
-      if (records_.count(KeyOf(t)) && kept_.count(KeyOf(t))) continue;
+      if (Have(t)) continue;
       // Slots are taken as they free up; shown here as if the trial ran alone.
       std::vector<int> s;
       for (int i = 0; i < t.devices; ++i) s.push_back(i);
@@ -215,6 +225,8 @@ class Profiler {
                 int(free_.size()), opt_.serial ? ", one by one (--serial)" : "", plan_.infeasible.size(), kept_.size());
     return Status::Ok();
   }
+
+  bool Have(const Trial& t) const { return t.links ? links_.count(t.devices) > 0 : records_.count(KeyOf(t)) > 0; }
 
   bool Fits(int k) const { return std::count(free_.begin(), free_.end(), true) >= k; }
 
@@ -288,13 +300,45 @@ class Profiler {
     return rec;
   }
 
+  // A link trial's samples, or why there are none.
+  std::string LinkOutcome(const Running& r) {
+    if (timed_out_.count(r.proc.pid())) return "timed out (--trial-timeout)";
+    if (r.proc.exit_code() != 0) {
+      std::string why = TrialFailureReason(ReadFile(r.log).ok() ? *ReadFile(r.log) : "");
+      return why.empty() ? "exited with code " + std::to_string(r.proc.exit_code()) : why;
+    }
+    Result<std::string> text = ReadFile(r.result);
+    Result<Profile> p = text.ok() ? ParseProfile(*text, r.result) : Result<Profile>(text.status());
+    if (!p.ok()) return p.status().message();
+    if (p->links.empty()) return "no samples in " + r.result;
+    links_[r.trial.devices] = p->links;
+    return "";
+  }
+
   Status Finish(Running& r, double elapsed) {
     for (int s : r.slots) free_[s] = true;
     const double took = std::chrono::duration<double>(Clock::now() - r.start).count();
     trial_seconds_ += took;
+    ++done_;
+    const double eta_links = elapsed / done_ * (total_ - done_);
+    if (r.trial.links) {
+      std::string why = LinkOutcome(r), what;
+      if (!why.empty()) {
+        what = "failed: " + why;
+      } else {
+        double best = 0;
+        for (const LinkRecord& l : links_[r.trial.devices])
+          if (l.collective == "all_reduce") best = std::max(best, l.busbw);
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "all-reduce bus bandwidth up to %.2f GB/s", best / 1e9);
+        what = buf;
+      }
+      Say("[" + std::to_string(done_) + "/" + std::to_string(total_) + "] " + r.trial.label() + ": " + what + " (" +
+          Seconds(took) + (done_ < total_ ? "; about " + Seconds(eta_links) + " left)" : ")"));
+      return Write();
+    }
     ProfileRecord rec = Outcome(r);
     records_[KeyOf(rec)] = rec;
-    ++done_;
     std::string what;
     if (rec.feasible) {
       char buf[160];
@@ -345,6 +389,7 @@ class Profiler {
     std::sort(p.records.begin(), p.records.end(),
               [&](const ProfileRecord& a, const ProfileRecord& b) { return order(a) < order(b); });
     for (auto& r : p.records) r.line = 0;
+    for (const auto& [ranks, samples] : links_) p.links.insert(p.links.end(), samples.begin(), samples.end());
     return WriteFileAtomic(opt_.out, ProfileToJson(p));
   }
 
@@ -354,6 +399,7 @@ class Profiler {
   std::vector<bool> free_;  // this node's device slots
   const std::string work_;  // logs and results of the trials
   std::map<Key, ProfileRecord> kept_, records_;
+  std::map<int, std::vector<LinkRecord>> links_;  // by rank count
   std::vector<std::unique_ptr<Running>> running_;
   std::set<pid_t> timed_out_;
   int total_ = 0, done_ = 0;

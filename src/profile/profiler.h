@@ -28,8 +28,11 @@ struct ProfilerOptions {
   bool dry_run = false;   // list the trials and their commands; run nothing
   bool serial = false;    // one trial at a time (no packing)
   bool quiet = false;
+  // Link measurements (LinkTrials): their buffer sizes; the trials themselves are in the plan.
+  long long links_min_bytes = 4 << 10, links_max_bytes = 256 << 20;
 };
 
+// Runs plan.trials (job trials and link trials alike) and writes the profile.
 Status RunProfiler(const Sweep& sweep, const TrialPlan& plan, const ProfilerOptions& opt);
 
 // The trial's reason for failing, from its log: the last "error: " line, or the last line.

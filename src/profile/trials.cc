@@ -4,7 +4,20 @@
 
 namespace saturn {
 
-std::string Trial::label() const { return job->name + " " + technique + " x" + std::to_string(devices); }
+std::string Trial::label() const {
+  return (links ? std::string("links") : job->name + " " + technique) + " x" + std::to_string(devices);
+}
+
+std::vector<Trial> LinkTrials(const Sweep& sweep) {
+  std::vector<Trial> out;
+  for (int k = 2; k <= sweep.cluster.max_node_devices(); ++k) {
+    Trial t;
+    t.devices = k;
+    t.links = true;
+    out.push_back(t);
+  }
+  return out;
+}
 
 TrialPlan PlanTrials(const Sweep& sweep, const FeasibleFn& feasible) {
   TrialPlan plan;

@@ -17,7 +17,8 @@ struct Trial {
   const JobSpec* job = nullptr;  // the first job of its cost key; its records serve the others
   std::string technique;
   int devices = 0;
-  std::string label() const;  // "small.lr=1.0e-3 fsdp x2"
+  bool links = false;  // a link measurement on `devices` ranks instead (job null)
+  std::string label() const;  // "small.lr=1.0e-3 fsdp x2", "links x4"
 };
 
 // "" when `technique` can train `job` on `devices` devices of the sweep's cluster, else why not.
@@ -32,5 +33,8 @@ struct TrialPlan {
 };
 
 TrialPlan PlanTrials(const Sweep& sweep, const FeasibleFn& feasible);
+
+// The link measurements of one node: 2 .. its devices ranks.
+std::vector<Trial> LinkTrials(const Sweep& sweep);
 
 }  // namespace saturn
