@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
+#include "config/sweep.h"
 #include "data/tokenizer.h"
 #include "profile/profile.h"
 #include "profile/profiler.h"
@@ -53,11 +54,13 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   Run dry = Saturn("profile " + sweep + " -o " + out + " --dry-run " + kMpirun);
   INFO(dry.out);
   REQUIRE(dry.code == 0);
-  CHECK_THAT(dry.out, Catch::Contains("15 trials to run") && Catch::Contains("6 not run") && Catch::Contains("links-trial") &&
+  // With the knob search (the default): 2 or 3 settings a trial, e.g. half the micro-batch.
+  CHECK_THAT(dry.out, Catch::Contains("31 trials to run") && Catch::Contains("6 not run") && Catch::Contains("links-trial") &&
+                          Catch::Contains("--knobs '{\"micro_batch_size\": 1}'") &&
                           Catch::Contains("-n 4 ") && Catch::Contains("profile-trial"));
   CHECK_FALSE(fs::exists(out));
 
-  Run r = Saturn("profile " + sweep + " -o " + out + " --warmup 1 --steps 2 " + kMpirun);
+  Run r = Saturn("profile " + sweep + " -o " + out + " --warmup 1 --steps 2 --no-search " + kMpirun);
   INFO(r.out);
   REQUIRE(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("[15/15]") && Catch::Contains("12 of 18 records feasible"));
@@ -121,7 +124,7 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   Run again = Saturn("profile " + sweep + " -o " + out + " " + kMpirun);
   CHECK(again.code == 2);
   CHECK_THAT(again.out, Catch::Contains("--resume") && Catch::Contains(out));
-  Run resumed = Saturn("profile " + sweep + " -o " + out + " --resume " + kMpirun);
+  Run resumed = Saturn("profile " + sweep + " -o " + out + " --resume --no-search " + kMpirun);
   INFO(resumed.out);
   REQUIRE(resumed.code == 0);
   CHECK_THAT(resumed.out, Catch::Contains("keeping 18 records and the links of 3 rank counts") && Catch::Contains("ran 0 trials"));
@@ -151,7 +154,7 @@ TEST_CASE("saturn profile records a trial past --trial-timeout, or one that fail
   TempDir d;
   // seq_len 512 is past the tiny model's 256 positions: that trial fails when it builds the step.
   const std::string sweep = Sweep(d, "fail", "[ddp]", "[1, 2]", "[32, 512]"), out = d / "profile.json";
-  Run r = Saturn("profile " + sweep + " -o " + out + " --warmup 1 --steps 2 --serial --no-links " + kMpirun);
+  Run r = Saturn("profile " + sweep + " -o " + out + " --warmup 1 --steps 2 --serial --no-links --no-search " + kMpirun);
   INFO(r.out);
   REQUIRE(r.code == 0);
   json p = Load(out);
@@ -164,7 +167,7 @@ TEST_CASE("saturn profile records a trial past --trial-timeout, or one that fail
   }
 
   const std::string out2 = d / "timeout.json";
-  Run t = Saturn("profile " + sweep + " -o " + out2 + " --trial-timeout 0.3 --no-links " + kMpirun);
+  Run t = Saturn("profile " + sweep + " -o " + out2 + " --trial-timeout 0.3 --no-links --no-search " + kMpirun);
   INFO(t.out);
   REQUIRE(t.code == 0);
   json pt = Load(out2);
@@ -240,4 +243,49 @@ TEST_CASE("Subprocess: exit codes, signals, a command that does not exist, and s
   CHECK(p->signal() == SIGTERM);
   Run left = Shell("pgrep -f 'slee[p] 300' || true");
   CHECK(left.out.empty());
+}
+
+TEST_CASE("profiler knob search: the fastest setting that ran is kept; when all run out of memory, activation "
+          "checkpointing is tried", "[profile]") {
+  TempDir d;
+  // Stands in for `saturn profile-trial`: out of memory unless activation checkpointing is on;
+  // smaller micro-batches are faster.
+  const std::string fake = d.write("fake-saturn", R"(#!/bin/sh
+knobs="{}"; result=""
+while [ $# -gt 0 ]; do case "$1" in --knobs) knobs="$2"; shift 2;; --result) result="$2"; shift 2;; *) shift;; esac; done
+case "$knobs" in *activation_checkpointing*) ;; *) echo "saturn profile-trial: error: DefaultCPUAllocator: can't allocate memory" >&2; exit 1;; esac
+case "$knobs" in *micro_batch_size*) t=0.5;; *) t=0.8;; esac
+echo "{\"step_seconds\": [$t, $t, $t], \"peak_memory_bytes\": 1000, \"knobs\": $knobs}" > "$result"
+)");
+  fs::permissions(fake, fs::perms::owner_all);
+  auto sweep = saturn::LoadSweep(Sweep(d, "search", "[ddp]", "[1]", "[32]"));
+  REQUIRE(sweep.ok());
+  saturn::TrialPlan plan;
+  saturn::Trial t;
+  t.job = &sweep->jobs[0];
+  t.technique = "ddp";
+  t.devices = 1;
+  t.variants = {"{}", R"({"micro_batch_size": 4})"};
+  t.fallbacks = {R"({"activation_checkpointing": true})", R"({"activation_checkpointing": true, "micro_batch_size": 4})"};
+  plan.trials.push_back(t);
+  saturn::ProfilerOptions opt;
+  opt.out = d / "p.json";
+  opt.saturn = fake;
+  opt.quiet = true;
+  REQUIRE(saturn::RunProfiler(*sweep, plan, opt).ok());
+  json p = Load(opt.out);
+  REQUIRE(p["records"].size() == 1);
+  const json& rec = p["records"][0];
+  INFO(rec.dump());
+  CHECK(rec["feasible"].get<bool>());
+  CHECK(rec["step_seconds"].get<double>() == 0.5);
+  CHECK(rec["knobs"] == json::parse(t.fallbacks[1]));
+
+  // Without the search: the defaults only, out of memory, with the reason.
+  opt.search = false;
+  opt.restart = true;
+  REQUIRE(saturn::RunProfiler(*sweep, plan, opt).ok());
+  json q = Load(opt.out);
+  CHECK_FALSE(q["records"][0]["feasible"].get<bool>());
+  CHECK_THAT(q["records"][0]["reason"].get<std::string>(), Catch::StartsWith("out of memory: DefaultCPUAllocator"));
 }

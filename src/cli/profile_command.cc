@@ -64,6 +64,8 @@ std::string WhyNot(const Sweep& sweep, const JobSpec& job, const std::string& na
   Result<const Technique*> t = FindTechnique(name);
   if (!t.ok()) return t.status().message();
   if (devices > 1 && !HasBackend("MPI")) return "this saturn was built without MPI, so it cannot start several ranks";
+  if (devices > 1 && sweep.cluster.device == "cuda" && !HasBackend("NCCL"))
+    return "this saturn was built without NCCL, so CUDA ranks cannot exchange tensors (build with SATURN_USE_NCCL)";
   Feasibility f = (*t)->Feasible(job, sweep.cluster, devices);
   return f.ok ? "" : f.reason;
 }
@@ -110,7 +112,13 @@ Status ProfileSweep(ProfileArgs& a) {
     return Status::UserError("--links-max-bytes must be at least 4 (and the smallest size) and at most 16 GiB");
   TrialPlan plan;
   if (!a.links_only)
-    plan = PlanTrials(*sweep, [&](const JobSpec& j, const std::string& t, int k) { return WhyNot(*sweep, j, t, k); });
+    plan = PlanTrials(
+        *sweep, [&](const JobSpec& j, const std::string& t, int k) { return WhyNot(*sweep, j, t, k); },
+        [](Trial* t) {
+          const Technique* tech = *FindTechnique(t->technique);  // PlanTrials asked WhyNot first
+          t->variants = SearchKnobs(*tech, *t->job, t->devices);
+          t->fallbacks = MemoryKnobs(*tech, *t->job, t->devices);
+        });
   if (!a.no_links && HasBackend("MPI")) {
     std::vector<Trial> links = LinkTrials(*sweep);
     plan.trials.insert(plan.trials.end(), links.begin(), links.end());
@@ -180,7 +188,7 @@ Status RunLinksTrial(const LinksArgs& a) {
 }
 
 struct TrialArgs {
-  std::string sweep, job, technique, slots, result;
+  std::string sweep, job, technique, slots, result, knobs;
   int warmup = 2, steps = 5, threads = 0;
 };
 
@@ -192,6 +200,7 @@ Status RunTrial(const TrialArgs& a) {
   RunOptions opt;
   opt.device = sweep->cluster.device;
   opt.technique = a.technique;
+  opt.knobs = a.knobs;
   opt.threads = a.threads;
   opt.quiet = true;
   std::istringstream in(a.slots);
@@ -230,6 +239,9 @@ Action SetupProfileCommand(CLI::App* sub) {
   sub->add_flag("--restart", a->opt.restart, "measure everything again, overwriting the profile");
   sub->add_flag("--dry-run", a->opt.dry_run, "print the trials and the command each runs; run nothing");
   sub->add_flag("--serial", a->opt.serial, "one trial at a time, instead of packing trials onto free devices");
+  sub->add_flag("--no-search", [a](int64_t) { a->opt.search = false; },
+                "measure each technique with its default knobs only, instead of a small set (smaller micro-batches, "
+                "ddp buckets; activation checkpointing when out of memory) keeping the fastest");
   sub->add_option("--mpirun", a->mpirun,
                   "how trials on several devices start their ranks (default: $SATURN_MPIRUN, else mpirun), e.g. "
                   "\"mpirun --oversubscribe\"");
@@ -249,6 +261,7 @@ Action SetupProfileTrialCommand(CLI::App* sub) {
   sub->add_option("--job", a->job)->required();
   sub->add_option("--technique", a->technique)->required();
   sub->add_option("--slots", a->slots);
+  sub->add_option("--knobs", a->knobs);
   sub->add_option("--result", a->result)->required();
   sub->add_option("--warmup", a->warmup);
   sub->add_option("--steps", a->steps);

@@ -98,8 +98,23 @@ Result<std::map<Key, ProfileRecord>> KeptRecords(const Sweep& sweep, const Profi
   return kept;
 }
 
+// One launch: a trial with one of its knob settings.
+struct Attempt {
+  const Trial* trial = nullptr;
+  std::string knobs = "{}";
+  int variant = 0;  // index among the trial's settings tried (file names)
+};
+
+// The settings of one trial tried so far, by variant.
+struct Search {
+  int outstanding = 0;
+  bool fell_back = false;  // MemoryKnobs queued
+  std::map<int, ProfileRecord> results;
+};
+
 struct Running {
-  Trial trial;
+  Attempt attempt;  // its trial lives in the TrialPlan, which outlives every launch
+  const Trial& trial() const { return *attempt.trial; }
   std::vector<int> slots;
   Subprocess proc;
   Clock::time_point start;
@@ -117,25 +132,30 @@ class Profiler {
     if (opt_.dry_run) return DryRun();
     CatchStopSignals();
     const auto t0 = Clock::now();
-    std::vector<const Trial*> pending;
-    for (const Trial& t : plan_.trials)
-      if (!Have(t)) pending.push_back(&t);
-    total_ = int(pending.size());
+    for (const Trial& t : plan_.trials) {
+      if (Have(t)) continue;
+      const std::vector<std::string>& v = opt_.search ? t.variants : std::vector<std::string>{"{}"};
+      for (size_t i = 0; i < v.size(); ++i) pending_.push_back({&t, v[i], int(i)});
+      if (!t.links) searches_[KeyOf(t)].outstanding = int(v.size());
+    }
+    total_ = int(pending_.size());
     if (!kept_.empty() || !links_.empty())
       Say("keeping " + std::to_string(kept_.size()) + " records and the links of " + std::to_string(links_.size()) +
           " rank counts of " + opt_.out + " (--resume)");
     // Widest first: packs the node better, and the wide trials are the slow ones to wait for.
-    std::stable_sort(pending.begin(), pending.end(), [](const Trial* a, const Trial* b) { return a->devices > b->devices; });
+    std::stable_sort(pending_.begin(), pending_.end(),
+                     [](const Attempt& a, const Attempt& b) { return a.trial->devices > b.trial->devices; });
     SATURN_RETURN_IF_ERROR(Write());
-    while (!pending.empty() || !running_.empty()) {
+    while (!pending_.empty() || !running_.empty()) {
       if (StopSignal() != 0) return Stop(StopSignal());
-      for (auto it = pending.begin(); it != pending.end();) {
-        if ((opt_.serial && !running_.empty()) || !Fits((*it)->devices)) {
-          ++it;
+      for (size_t i = 0; i < pending_.size();) {
+        if ((opt_.serial && !running_.empty()) || !Fits(pending_[i].trial->devices)) {
+          ++i;
           continue;
         }
-        SATURN_RETURN_IF_ERROR(Launch(**it));
-        it = pending.erase(it);
+        Attempt a = pending_[i];
+        pending_.erase(pending_.begin() + long(i));
+        SATURN_RETURN_IF_ERROR(Launch(a));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       for (size_t i = 0; i < running_.size();) {
@@ -187,7 +207,8 @@ class Profiler {
     return Status::Ok();
   }
 
-  std::vector<std::string> Command(const Trial& t, const std::vector<int>& slots, const std::string& result) const {
+  std::vector<std::string> Command(const Trial& t, const std::vector<int>& slots, const std::string& result,
+                                   const std::string& knobs = "{}") const {
     std::vector<std::string> argv;
     if (t.devices > 1) {
       argv = opt_.mpirun;
@@ -205,6 +226,7 @@ class Profiler {
     argv.insert(argv.end(), {opt_.saturn, "profile-trial", sweep_.path, "--job", t.job->name, "--technique",
                              t.technique, "--slots", s, "--warmup", std::to_string(opt_.warmup), "--steps",
                              std::to_string(opt_.timed), "--result", result});
+    if (knobs != "{}") argv.insert(argv.end(), {"--knobs", knobs});
     if (opt_.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(opt_.threads)});
     return argv;
   }
@@ -218,8 +240,13 @@ class Profiler {
       // Slots are taken as they free up; shown here as if the trial ran alone.
       std::vector<int> s;
       for (int i = 0; i < t.devices; ++i) s.push_back(i);
-      std::printf("trial %d: %s: %s\n", ++n, t.label().c_str(),
-                  ShellLine(Command(t, s, work_ + "/" + FileSafe(t.label()) + ".json")).c_str());
+      const std::vector<std::string>& v = opt_.search ? t.variants : std::vector<std::string>{"{}"};
+      for (size_t i = 0; i < v.size(); ++i)
+        std::printf("trial %d: %s: %s\n", ++n, t.label().c_str(),
+                    ShellLine(Command(t, s, Base(t, int(i)) + ".json", v[i])).c_str());
+      if (opt_.search && !t.fallbacks.empty())
+        std::printf("  (then, if every setting runs out of memory: %zu more with activation checkpointing)\n",
+                    t.fallbacks.size());
     }
     std::printf("%d trials to run (packed onto %d device slots at a time%s), %zu not run, %zu kept\n", n,
                 int(free_.size()), opt_.serial ? ", one by one (--serial)" : "", plan_.infeasible.size(), kept_.size());
@@ -230,18 +257,23 @@ class Profiler {
 
   bool Fits(int k) const { return std::count(free_.begin(), free_.end(), true) >= k; }
 
-  Status Launch(const Trial& t) {
+  std::string Base(const Trial& t, int variant) const {
+    return work_ + "/" + FileSafe(t.label()) + (variant > 0 ? ".knobs" + std::to_string(variant) : "");
+  }
+
+  Status Launch(const Attempt& a) {
+    const Trial& t = *a.trial;
     auto r = std::make_unique<Running>();
-    r->trial = t;
+    r->attempt = a;
     for (int i = 0; i < int(free_.size()) && int(r->slots.size()) < t.devices; ++i)
       if (free_[i]) r->slots.push_back(i), free_[i] = false;
-    const std::string base = work_ + "/" + FileSafe(t.label());
+    const std::string base = Base(t, a.variant);
     r->log = base + ".log";
     r->result = base + ".json";
     std::error_code ec;
     fs::remove(r->log, ec);
     fs::remove(r->result, ec);
-    std::vector<std::string> argv = Command(t, r->slots, r->result);
+    std::vector<std::string> argv = Command(t, r->slots, r->result, a.knobs);
     Result<Subprocess> p = Subprocess::Start(argv, r->log);
     if (!p.ok()) return Status::UserError("cannot start a trial (" + ShellLine(argv) + "): " + p.status().message());
     r->proc = std::move(*p);
@@ -261,9 +293,9 @@ class Profiler {
 
   ProfileRecord Outcome(const Running& r) {
     ProfileRecord rec;
-    rec.job = r.trial.job->name;
-    rec.technique = r.trial.technique;
-    rec.devices = r.trial.devices;
+    rec.job = r.trial().job->name;
+    rec.technique = r.trial().technique;
+    rec.devices = r.trial().devices;
     std::string log_text = ReadFile(r.log).ok() ? *ReadFile(r.log) : "";
     if (timed_out_.count(r.proc.pid())) {
       char why[96];
@@ -311,7 +343,7 @@ class Profiler {
     Result<Profile> p = text.ok() ? ParseProfile(*text, r.result) : Result<Profile>(text.status());
     if (!p.ok()) return p.status().message();
     if (p->links.empty()) return "no samples in " + r.result;
-    links_[r.trial.devices] = p->links;
+    links_[r.trial().devices] = p->links;
     return "";
   }
 
@@ -321,24 +353,26 @@ class Profiler {
     trial_seconds_ += took;
     ++done_;
     const double eta_links = elapsed / done_ * (total_ - done_);
-    if (r.trial.links) {
+    if (r.trial().links) {
       std::string why = LinkOutcome(r), what;
       if (!why.empty()) {
         what = "failed: " + why;
       } else {
         double best = 0;
-        for (const LinkRecord& l : links_[r.trial.devices])
+        for (const LinkRecord& l : links_[r.trial().devices])
           if (l.collective == "all_reduce") best = std::max(best, l.busbw);
         char buf[96];
         std::snprintf(buf, sizeof buf, "all-reduce bus bandwidth up to %.2f GB/s", best / 1e9);
         what = buf;
       }
-      Say("[" + std::to_string(done_) + "/" + std::to_string(total_) + "] " + r.trial.label() + ": " + what + " (" +
+      Say("[" + std::to_string(done_) + "/" + std::to_string(total_) + "] " + r.trial().label() + ": " + what + " (" +
           Seconds(took) + (done_ < total_ ? "; about " + Seconds(eta_links) + " left)" : ")"));
       return Write();
     }
     ProfileRecord rec = Outcome(r);
-    records_[KeyOf(rec)] = rec;
+    Search& search = searches_[KeyOf(rec)];
+    search.results[r.attempt.variant] = rec;
+    --search.outstanding;
     std::string what;
     if (rec.feasible) {
       char buf[160];
@@ -348,10 +382,39 @@ class Profiler {
     } else {
       what = "infeasible: " + rec.reason;
     }
+    const std::string knobs = r.attempt.knobs == "{}" ? "" : " " + r.attempt.knobs;
+    if (search.outstanding == 0) {
+      if (!Settle(r.trial(), &search)) what += "; trying activation checkpointing";
+      else if (search.results.size() > 1 && records_[KeyOf(rec)].feasible)
+        what += "; fastest of " + std::to_string(search.results.size()) + " settings: " +
+                records_[KeyOf(rec)].knobs_json;
+    }
     const double eta = elapsed / done_ * (total_ - done_);
-    Say("[" + std::to_string(done_) + "/" + std::to_string(total_) + "] " + r.trial.label() + ": " + what + " (" +
-        Seconds(took) + (done_ < total_ ? "; about " + Seconds(eta) + " left)" : ")"));
+    Say("[" + std::to_string(done_) + "/" + std::to_string(total_) + "] " + r.trial().label() + knobs + ": " + what +
+        " (" + Seconds(took) + (done_ < total_ ? "; about " + Seconds(eta) + " left)" : ")"));
     return Write();
+  }
+
+  // Every setting of a trial has run: the fastest that ran is the record; when all ran out of
+  // memory, queue the memory-saving settings first (false), once.
+  bool Settle(const Trial& t, Search* search) {
+    const ProfileRecord* best = nullptr;
+    bool oom = false;
+    for (const auto& [v, rec] : search->results) {
+      if (rec.feasible && (!best || rec.step_seconds < best->step_seconds)) best = &rec;
+      oom = oom || rec.reason.rfind("out of memory", 0) == 0;
+    }
+    if (!best && oom && opt_.search && !search->fell_back && !t.fallbacks.empty()) {
+      search->fell_back = true;
+      const int first = int(search->results.size());
+      for (size_t i = 0; i < t.fallbacks.size(); ++i) pending_.push_back({&t, t.fallbacks[i], first + int(i)});
+      search->outstanding = int(t.fallbacks.size());
+      total_ += int(t.fallbacks.size());
+      return false;
+    }
+    // Infeasible: the defaults' reason (the first setting tried).
+    records_[KeyOf(t)] = best ? *best : search->results.begin()->second;
+    return true;
   }
 
   Status Stop(int sig) {
@@ -401,6 +464,8 @@ class Profiler {
   std::map<Key, ProfileRecord> kept_, records_;
   std::map<int, std::vector<LinkRecord>> links_;  // by rank count
   std::vector<std::unique_ptr<Running>> running_;
+  std::vector<Attempt> pending_;
+  std::map<Key, Search> searches_;
   std::set<pid_t> timed_out_;
   int total_ = 0, done_ = 0;
   double trial_seconds_ = 0;

@@ -27,6 +27,7 @@ struct ProfilerOptions {
   bool restart = false;   // overwrite `out`
   bool dry_run = false;   // list the trials and their commands; run nothing
   bool serial = false;    // one trial at a time (no packing)
+  bool search = true;     // try each trial's knob settings (Trial::variants), keep the fastest
   bool quiet = false;
   // Link measurements (LinkTrials): their buffer sizes; the trials themselves are in the plan.
   long long links_min_bytes = 4 << 10, links_max_bytes = 256 << 20;

@@ -19,7 +19,7 @@ std::vector<Trial> LinkTrials(const Sweep& sweep) {
   return out;
 }
 
-TrialPlan PlanTrials(const Sweep& sweep, const FeasibleFn& feasible) {
+TrialPlan PlanTrials(const Sweep& sweep, const FeasibleFn& feasible, const KnobsFn& knobs) {
   TrialPlan plan;
   std::set<std::string> keys;
   const int node = sweep.cluster.max_node_devices();
@@ -33,7 +33,12 @@ TrialPlan PlanTrials(const Sweep& sweep, const FeasibleFn& feasible) {
         }
         std::string why = feasible(job, t, k);
         if (why.empty()) {
-          plan.trials.push_back({&job, t, k});
+          Trial trial;
+          trial.job = &job;
+          trial.technique = t;
+          trial.devices = k;
+          if (knobs) knobs(&trial);
+          plan.trials.push_back(trial);
           continue;
         }
         ProfileRecord r;

@@ -18,11 +18,17 @@ struct Trial {
   std::string technique;
   int devices = 0;
   bool links = false;  // a link measurement on `devices` ranks instead (job null)
+  // Knob settings to try (JSON objects; the record keeps the fastest that ran), and those to try
+  // when every one of them ran out of memory.
+  std::vector<std::string> variants = {"{}"};
+  std::vector<std::string> fallbacks;
   std::string label() const;  // "small.lr=1.0e-3 fsdp x2", "links x4"
 };
 
 // "" when `technique` can train `job` on `devices` devices of the sweep's cluster, else why not.
 using FeasibleFn = std::function<std::string(const JobSpec& job, const std::string& technique, int devices)>;
+// The knob settings to try for a trial (Trial::variants, Trial::fallbacks); null: defaults only.
+using KnobsFn = std::function<void(Trial* trial)>;
 
 struct TrialPlan {
   std::vector<Trial> trials;              // to measure, in sweep order
@@ -32,7 +38,7 @@ struct TrialPlan {
   std::vector<std::string> skipped;
 };
 
-TrialPlan PlanTrials(const Sweep& sweep, const FeasibleFn& feasible);
+TrialPlan PlanTrials(const Sweep& sweep, const FeasibleFn& feasible, const KnobsFn& knobs = nullptr);
 
 // The link measurements of one node: 2 .. its devices ranks.
 std::vector<Trial> LinkTrials(const Sweep& sweep);

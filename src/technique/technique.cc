@@ -81,6 +81,40 @@ std::string ResolvedKnobsJson(const Technique& t, const Knobs& k, const JobSpec&
   return j.dump();
 }
 
+namespace {
+
+// The micro-batch the defaults give, and the sequences it must divide (a rank's share; the
+// whole batch for a pipeline, whose ranks each see every micro-batch).
+std::pair<int, int> MicroAndShare(const Technique& t, const JobSpec& job, int devices) {
+  const bool pipeline = t.name() == "pipeline";
+  const int ranks = pipeline ? 1 : std::max(1, devices);
+  return {MicroBatch(job, ranks, 0), std::max(1, job.batch_size / ranks)};
+}
+
+std::string MicroKnob(int micro) { return "\"micro_batch_size\": " + std::to_string(micro); }
+
+}  // namespace
+
+std::vector<std::string> SearchKnobs(const Technique& t, const JobSpec& job, int devices) {
+  std::vector<std::string> out = {"{}"};
+  auto [micro, share] = MicroAndShare(t, job, devices);
+  for (int div : t.name() == "pipeline" ? std::vector<int>{2, 4} : std::vector<int>{2}) {
+    const int m = micro / div;
+    if (m >= 1 && micro % div == 0 && share % m == 0) out.push_back("{" + MicroKnob(m) + "}");
+  }
+  if (t.name() == "ddp" && devices > 1) out.push_back("{\"bucket_mb\": 4}");
+  return out;
+}
+
+std::vector<std::string> MemoryKnobs(const Technique& t, const JobSpec& job, int devices) {
+  if (job.activation_checkpointing) return {};
+  std::vector<std::string> out = {"{\"activation_checkpointing\": true}"};
+  auto [micro, share] = MicroAndShare(t, job, devices);
+  if (micro % 2 == 0 && share % (micro / 2) == 0)
+    out.push_back("{\"activation_checkpointing\": true, " + MicroKnob(micro / 2) + "}");
+  return out;
+}
+
 double KnobNumber(const Knobs& k, const std::string& name) {
   auto it = k.find(name);
   return it == k.end() ? 0 : std::stod(it->second);

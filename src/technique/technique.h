@@ -62,6 +62,13 @@ Result<Knobs> ParseKnobs(const Technique& t, const std::string& json_text, const
 // The knobs as a JSON object a later ParseKnobs accepts, typed, with the job-level ones resolved
 // to what `job` (the job as the knobs changed it) trains with: what a profile records.
 std::string ResolvedKnobsJson(const Technique& t, const Knobs& k, const JobSpec& job);
+// `saturn profile`'s knob search (Saturn's `search`), as knobs objects (JSON text). SearchKnobs:
+// a small set that may change speed, the defaults first ("{}"): smaller micro-batches (for a
+// pipeline, more micro-batches and a smaller bubble), smaller ddp buckets. MemoryKnobs: what to
+// try when every setting ran out of memory (activation checkpointing, then also half the
+// micro-batch); empty when the job checkpoints already.
+std::vector<std::string> SearchKnobs(const Technique& t, const JobSpec& job, int devices);
+std::vector<std::string> MemoryKnobs(const Technique& t, const JobSpec& job, int devices);
 double KnobNumber(const Knobs& k, const std::string& name);
 bool KnobBool(const Knobs& k, const std::string& name);
 
