@@ -13,6 +13,7 @@
 #include "cli_util.h"
 #include "config/sweep.h"
 #include "data/tokenizer.h"
+#include "profile/estimate.h"
 #include "profile/profile.h"
 #include "profile/profiler.h"
 #include "profile/trials.h"
@@ -138,6 +139,34 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   CHECK(wrong.code == 2);
   CHECK_THAT(wrong.out, Catch::Contains("sweep 'prof'") && Catch::Contains(out));
   CHECK(Load(out)["records"] == p["records"]);
+
+  // --estimate on the same jobs on two such nodes: 8 devices cannot be measured on one node, so
+  // the model fills them in, marked; the plan says how many records are estimates.
+  std::string two = *saturn::ReadFile(sweep);
+  two.replace(two.find("nodes: [{name: n, devices: 4}]"), 30, "nodes: [{name: n, devices: 4}, {name: m, devices: 4}]");
+  two.replace(two.find("devices: [1, 2, 4]"), 18, "devices: [1, 2, 4, 8]");
+  saturn::WriteFileAtomic(d / "two.yaml", two);
+  const std::string est = d / "estimated.json";
+  fs::copy_file(out, est);
+  Run e = Saturn("profile " + (d / "two.yaml") + " -o " + est + " --resume --estimate --no-search " + kMpirun);
+  INFO(e.out);
+  REQUIRE(e.code == 0);
+  CHECK_THAT(e.out, Catch::Contains("estimated 4 records") && Catch::Contains("estimate check: ") &&
+                        Catch::Contains("ran 0 trials"));
+  int estimated = 0;
+  const json with_estimates = Load(est);
+  for (const json& rec : with_estimates["records"]) {
+    if (!rec.value("estimated", false)) continue;
+    ++estimated;
+    CHECK(rec["devices"] == 8);
+    CHECK(rec["step_seconds"].get<double>() > 0);
+    CHECK(rec["estimate"]["comm_seconds"].get<double>() > 0);
+  }
+  CHECK(estimated == 4);  // ddp and fsdp x8 for both cost keys (offload has no model)
+  Run ep = Saturn("plan " + (d / "two.yaml") + " --profile " + est + " -o " + (d / "plan2.json") + " --time-limit 5");
+  INFO(ep.out);
+  REQUIRE(ep.code == 0);
+  CHECK_THAT(ep.out, Catch::Contains("4 of its 16 feasible records are estimates"));
 
   // A plan refuses a measured profile whose jobs changed cost key or whose devices differ.
   std::string changed = *saturn::ReadFile(sweep);
@@ -288,4 +317,66 @@ echo "{\"step_seconds\": [$t, $t, $t], \"peak_memory_bytes\": 1000, \"knobs\": $
   json q = Load(opt.out);
   CHECK_FALSE(q["records"][0]["feasible"].get<bool>());
   CHECK_THAT(q["records"][0]["reason"].get<std::string>(), Catch::StartsWith("out of memory: DefaultCPUAllocator"));
+}
+
+TEST_CASE("the analytic model: compute split over ranks, collectives by the fitted links, memory by state size",
+          "[profile]") {
+  saturn::Profile p;
+  // Links on 4 ranks: latency 1e-4 s and a bus bandwidth of exactly 1e9 B/s for every collective.
+  for (const std::string c : {"all_reduce", "all_gather", "reduce_scatter", "send_recv"}) {
+    const double f = c == "all_reduce" ? 1.5 : c == "send_recv" ? 1.0 : 0.75;
+    for (long long bytes : {1000LL, 1001000LL}) {
+      saturn::LinkRecord l;
+      l.collective = c;
+      l.ranks = 4;
+      l.bytes = bytes;
+      l.seconds = 1e-4 + double(bytes - 1000) * f / 1e9;
+      p.links.push_back(l);
+    }
+  }
+  saturn::ProfileRecord one;
+  one.job = "j";
+  one.technique = "ddp";
+  one.devices = 1;
+  one.feasible = true;
+  one.step_seconds = 2.0;
+  one.peak_memory_bytes = 5000000000LL;
+  p.records.push_back(one);
+  saturn::JobSpec job;
+  job.name = "j";
+  job.batch_size = 8;
+  job.micro_batch_size = 2;
+  job.seq_len = 100;
+  saturn::JobShape shape;
+  shape.parameters = 100000000;  // 16 bytes each: 1.6e9 of state
+  shape.layers = 10;
+  shape.hidden = 1000;
+  saturn::Estimator model(p);
+  const double P4 = 4.0 * 1e8;
+  CHECK(model.CollectiveSeconds("all_reduce", 8, P4) == Approx(1e-4 + P4 * 2 * 7 / 8 / 1e9));
+
+  saturn::Estimate ddp = model.Predict(job, shape, "ddp", 8);
+  REQUIRE(ddp.ok);
+  CHECK(ddp.compute_seconds == Approx(0.25));
+  CHECK(ddp.comm_seconds == Approx(1e-4 + P4 * 1.75 / 1e9));
+  CHECK(ddp.peak_memory_bytes == 5000000000LL);  // the one-device peak: replicated state
+
+  saturn::Estimate fsdp = model.Predict(job, shape, "fsdp", 8);
+  REQUIRE(fsdp.ok);  // from ddp's one-device time, as fsdp has none of its own
+  CHECK(fsdp.comm_seconds == Approx(3 * (1e-4 + P4 * 0.875 / 1e9)));
+  CHECK(double(fsdp.peak_memory_bytes) == Approx(5e9 - 1.6e9 + 1.6e9 / 8 + 2 * P4 / 10));
+
+  saturn::Estimate pipe = model.Predict(job, shape, "pipeline", 4);
+  REQUIRE(pipe.ok);
+  const int m = 4;  // batch 8 in micro-batches of 2
+  CHECK(pipe.compute_seconds == Approx(2.0 / 4 * (m + 3) / m));
+  CHECK(pipe.comm_seconds == Approx(2.0 * (m + 2) * (1e-4 + 2.0 * 100 * 1000 * 4 / 1e9)));
+  CHECK_FALSE(model.Predict(job, shape, "pipeline", 11).ok);  // more stages than blocks
+  CHECK_THAT(model.Predict(job, shape, "offload", 2).why, Catch::Contains("no model"));
+  job.name = "other";
+  CHECK_THAT(model.Predict(job, shape, "ddp", 2).why, Catch::Contains("one-device measurement"));
+  p.links.clear();
+  saturn::Estimator no_links(p);
+  job.name = "j";
+  CHECK_THAT(no_links.Predict(job, shape, "ddp", 2).why, Catch::Contains("saturn profile --links"));
 }

@@ -4,6 +4,7 @@
 // its command lines, and --dry-run prints them).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -22,6 +23,8 @@
 #include "data/tokenizer.h"
 #include "job/preflight.h"
 #include "job/trainer.h"
+#include "model/config.h"
+#include "profile/estimate.h"
 #include "profile/profile.h"
 #include "profile/profiler.h"
 #include "profile/trials.h"
@@ -38,7 +41,7 @@ namespace fs = std::filesystem;
 struct ProfileArgs {
   std::string sweep;
   std::string mpirun;
-  bool links_only = false, no_links = false;
+  bool links_only = false, no_links = false, estimate = false;
   ProfilerOptions opt;
 };
 
@@ -90,6 +93,77 @@ Status PrepareData(const Sweep& sweep, bool quiet) {
   return Status::Ok();
 }
 
+std::string Num(double v, const char* fmt = "%.4g") {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+// --estimate: the analytic model (profile/estimate.h) fills in every allowed technique and
+// device count of each measured job that has no record (device counts above a node, above all),
+// marked estimated with the model's parts; and says how it does where both exist.
+Status EstimateMissing(const Sweep& sweep, const std::string& out, bool quiet) {
+  Result<Profile> profile = LoadProfile(out);
+  if (!profile.ok()) return profile.status();
+  Profile p = *profile;
+  p.records.erase(std::remove_if(p.records.begin(), p.records.end(), [](const ProfileRecord& r) { return r.estimated; }),
+                  p.records.end());  // estimates of an earlier run are made again
+  Estimator model(p);
+  std::set<std::string> measured_jobs, have;
+  for (const ProfileRecord& r : p.records) {
+    measured_jobs.insert(r.job);
+    have.insert(r.job + "|" + r.technique + "|" + std::to_string(r.devices));
+  }
+  std::vector<ProfileRecord> added;
+  std::vector<std::string> checks;
+  for (const JobSpec& j : sweep.jobs) {
+    if (!measured_jobs.count(j.name)) continue;
+    Result<ModelConfig> cfg = LoadModelConfig(ModelConfigPath(j.model));
+    if (!cfg.ok()) return cfg.status();
+    JobShape shape;
+    shape.parameters = cfg->parameter_count();
+    shape.layers = cfg->layers;
+    shape.hidden = cfg->hidden;
+    shape.bytes_per_activation =
+        j.precision == "bf16" || (j.precision == "auto" && sweep.cluster.device == "cuda") ? 2 : 4;
+    for (const std::string& t : j.techniques) {
+      for (int k : j.devices) {
+        Estimate e = model.Predict(j, shape, t, k);
+        const std::string key = j.name + "|" + t + "|" + std::to_string(k);
+        if (have.count(key)) {
+          for (const ProfileRecord& r : p.records)
+            if (e.ok && k > 1 && r.job == j.name && r.technique == t && r.devices == k && r.feasible)
+              checks.push_back(j.name + " " + t + " x" + std::to_string(k) + ": step " + Num(e.step_seconds) + " s / " +
+                               Num(r.step_seconds) + " s measured = " + Num(e.step_seconds / r.step_seconds, "%.2f") +
+                               "; memory " + Num(double(e.peak_memory_bytes) / double(std::max(1LL, r.peak_memory_bytes)), "%.2f"));
+          continue;
+        }
+        if (!e.ok || sweep.cluster.total_devices() < k) continue;
+        ProfileRecord r;
+        r.job = j.name;
+        r.technique = t;
+        r.devices = k;
+        r.feasible = double(e.peak_memory_bytes) <= sweep.cluster.device_memory_gib * 1073741824.0;
+        if (r.feasible) r.step_seconds = e.step_seconds;
+        else r.reason = "the estimate needs more than device_memory_gib";
+        r.peak_memory_bytes = e.peak_memory_bytes;
+        r.estimated = true;
+        r.estimate_json = nlohmann::json({{"compute_seconds", e.compute_seconds}, {"comm_seconds", e.comm_seconds},
+                                          {"model", "docs/profile.md#estimates"}})
+                              .dump();
+        added.push_back(r);
+      }
+    }
+  }
+  p.records.insert(p.records.end(), added.begin(), added.end());
+  SATURN_RETURN_IF_ERROR(WriteFileAtomic(out, ProfileToJson(p)));
+  if (!quiet) {
+    for (const std::string& c : checks) std::printf("estimate check: %s\n", c.c_str());
+    std::printf("profile: estimated %zu records (marked \"estimated\": true); wrote %s\n", added.size(), out.c_str());
+  }
+  return Status::Ok();
+}
+
 Status ProfileSweep(ProfileArgs& a) {
   if (a.sweep.empty()) return Status::UserError("give a sweep file: saturn profile SWEEP.yaml -o PROFILE.json");
   if (a.opt.out.empty()) return Status::UserError("give the profile to write: -o PROFILE.json");
@@ -135,7 +209,8 @@ Status ProfileSweep(ProfileArgs& a) {
   a.opt.saturn = fs::read_symlink("/proc/self/exe", ec).string();
   if (ec) return Status::Internal("cannot find this saturn binary (/proc/self/exe): " + ec.message());
   if (!a.opt.dry_run) SATURN_RETURN_IF_ERROR(PrepareData(*sweep, a.opt.quiet));
-  return RunProfiler(*sweep, plan, a.opt);
+  SATURN_RETURN_IF_ERROR(RunProfiler(*sweep, plan, a.opt));
+  return a.estimate && !a.opt.dry_run ? EstimateMissing(*sweep, a.opt.out, a.opt.quiet) : Status::Ok();
 }
 
 struct LinksArgs {
@@ -246,6 +321,9 @@ Action SetupProfileCommand(CLI::App* sub) {
                   "how trials on several devices start their ranks (default: $SATURN_MPIRUN, else mpirun), e.g. "
                   "\"mpirun --oversubscribe\"");
   sub->add_option("--threads", a->opt.threads, "CPU threads per rank (default: the rank's share of the node's cores)");
+  sub->add_flag("--estimate", a->estimate,
+                "after measuring, estimate every allowed technique and device count left unmeasured (above one node, "
+                "say) with the analytic model, marked estimated, and compare it with the measurements");
   sub->add_flag("--links", a->links_only, "measure only the links (collectives over 2 .. a node's devices ranks)");
   sub->add_flag("--no-links", a->no_links, "measure only the jobs, not the links");
   sub->add_option("--links-max-bytes", a->opt.links_max_bytes,

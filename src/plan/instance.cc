@@ -167,6 +167,16 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
       return Status::UserError(msg + "; profile it again, or allow more techniques or device counts");
     }
   }
+  int feasible_records = 0, estimated = 0;
+  for (const auto& r : profile.records) {
+    feasible_records += r.feasible;
+    estimated += r.feasible && r.estimated;
+  }
+  if (estimated > 0)
+    inst.notes.push_back(profile.path + ": " + std::to_string(estimated) + " of its " +
+                         std::to_string(feasible_records) +
+                         " feasible records are estimates of the analytic model (saturn profile --estimate), not "
+                         "measurements");
   ComputePlacements(&inst);
   for (auto& pj : inst.jobs) {
     // Configurations no node arrangement can host (e.g. 12 devices on nodes of 5) drop out here.

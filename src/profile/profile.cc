@@ -122,7 +122,7 @@ Status ParseProvenance(const json& m, const std::string& path, Provenance* out) 
 
 const std::vector<std::string> kRecordKeys = {"job", "technique", "devices", "feasible", "step_seconds",
                                               "peak_memory_bytes", "knobs", "reason", "measured_steps",
-                                              "cost_key", "spread"};
+                                              "cost_key", "spread", "estimated", "estimate"};
 
 }  // namespace
 
@@ -222,6 +222,14 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& path) {
         return bad("\"spread\" must be a non-negative number");
       rec.spread = r["spread"].get<double>();
     }
+    if (r.contains("estimated")) {
+      if (!r["estimated"].is_boolean()) return bad("\"estimated\" must be true or false");
+      rec.estimated = r["estimated"].get<bool>();
+    }
+    if (r.contains("estimate")) {
+      if (!r["estimate"].is_object()) return bad("\"estimate\" must be an object (the model's inputs)");
+      rec.estimate_json = r["estimate"].dump();
+    }
     if (r.contains("measured_steps")) {
       if (!r["measured_steps"].is_number_integer() || r["measured_steps"].get<long long>() < 0 ||
           r["measured_steps"].get<long long>() > 1000000)
@@ -246,6 +254,8 @@ std::string ProfileToJson(const Profile& p) {
     if (!r.reason.empty()) j["reason"] = r.reason;
     if (r.spread >= 0) j["spread"] = r.spread;
     if (r.measured_steps > 0) j["measured_steps"] = r.measured_steps;
+    if (r.estimated) j["estimated"] = true;
+    if (!r.estimate_json.empty()) j["estimate"] = json::parse(r.estimate_json);
     doc["records"].push_back(j);
   }
   // One record a line: diffable, and RecordLines() finds each.

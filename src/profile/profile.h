@@ -21,6 +21,8 @@ struct ProfileRecord {
   std::string reason;               // why infeasible
   double spread = -1;               // (slowest - fastest) / median of the timed steps; -1: not given
   int measured_steps = 0;           // timed steps behind step_seconds; 0: not given
+  bool estimated = false;           // predicted by the analytic model (profile/estimate.h), not measured
+  std::string estimate_json;        // its inputs and parts, an object kept verbatim ("" when none)
   int line = 0;                     // where the record starts in the file, for errors
 };
 

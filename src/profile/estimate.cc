@@ -1,0 +1,99 @@
+#include "profile/estimate.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace saturn {
+namespace {
+
+double BusFactor(const std::string& c, int n) {
+  if (c == "all_reduce") return 2.0 * (n - 1) / n;
+  if (c == "send_recv") return 1.0;
+  return double(n - 1) / n;
+}
+
+}  // namespace
+
+Estimator::Estimator(const Profile& p) : profile_(p) {
+  // Per collective, on the widest rank count: alpha from the smallest size, busbw from the largest.
+  std::map<std::string, int> widest;
+  for (const LinkRecord& l : p.links) widest[l.collective] = std::max(widest[l.collective], l.ranks);
+  for (const auto& [c, n] : widest) {
+    const LinkRecord *small = nullptr, *large = nullptr;
+    for (const LinkRecord& l : p.links) {
+      if (l.collective != c || l.ranks != n) continue;
+      if (!small || l.bytes < small->bytes) small = &l;
+      if (!large || l.bytes > large->bytes) large = &l;
+    }
+    Fit f;
+    f.alpha = small->seconds;
+    f.busbw = large->bytes > small->bytes && large->seconds > small->seconds
+                  ? double(large->bytes - small->bytes) * BusFactor(c, n) / (large->seconds - small->seconds)
+                  : large->busbw;
+    fits_[c] = f;
+  }
+}
+
+double Estimator::CollectiveSeconds(const std::string& c, int ranks, double bytes) const {
+  if (ranks <= 1) return 0;
+  auto it = fits_.find(c);
+  if (it == fits_.end() || !(it->second.busbw > 0)) return -1;
+  return it->second.alpha + bytes * BusFactor(c, ranks) / it->second.busbw;
+}
+
+Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std::string& technique, int k) const {
+  Estimate e;
+  // The one-device measurement this job's cost key has: the same technique's, else ddp's.
+  const ProfileRecord* one = nullptr;
+  for (const std::string& t : {technique, std::string("ddp"), std::string("fsdp"), std::string("pipeline")}) {
+    for (const ProfileRecord& r : profile_.records)
+      if (r.job == job.name && r.technique == t && r.devices == 1 && r.feasible && !r.estimated) one = &r;
+    if (one) break;
+  }
+  if (!one) {
+    e.why = "no feasible one-device measurement of " + job.name + " to start from";
+    return e;
+  }
+  const double t1 = one->step_seconds;
+  const double params = double(shape.parameters);
+  const double state = 16.0 * params;  // fp32 weights, gradients, two Adam moments
+  const double rest = std::max(0.0, double(one->peak_memory_bytes) - state);  // runtime + activations at one device
+  double comm = 0;
+  auto coll = [&](const std::string& c, double bytes) {
+    double s = CollectiveSeconds(c, k, bytes);
+    if (s < 0) e.why = "the profile has no " + c + " link measurements (saturn profile --links)";
+    return std::max(0.0, s);
+  };
+  if (technique == "ddp") {
+    e.compute_seconds = t1 / k;
+    comm = coll("all_reduce", 4 * params);
+    e.peak_memory_bytes = (long long)(rest + state);
+  } else if (technique == "fsdp") {
+    e.compute_seconds = t1 / k;
+    comm = 2 * coll("all_gather", 4 * params) + coll("reduce_scatter", 4 * params);
+    e.peak_memory_bytes = (long long)(rest + state / k + 2 * 4 * params / std::max(1, shape.layers));
+  } else if (technique == "pipeline") {
+    if (k > shape.layers) {
+      e.why = "more stages than the model has blocks";
+      return e;
+    }
+    const int micro = job.micro_batch_size > 0 ? std::min(job.micro_batch_size, job.batch_size) : job.batch_size;
+    const int m = std::max(1, job.batch_size / micro);
+    e.compute_seconds = t1 / k * double(m + k - 1) / m;
+    const double act = double(micro) * job.seq_len * shape.hidden * shape.bytes_per_activation;
+    const double hop = CollectiveSeconds("send_recv", 2, act);
+    if (hop < 0 && k > 1) e.why = "the profile has no send_recv link measurements (saturn profile --links)";
+    comm = k > 1 ? 2.0 * (m + k - 2) * std::max(0.0, hop) : 0;
+    e.peak_memory_bytes = (long long)(rest + state / k);
+  } else {
+    e.why = "no model for " + technique + " yet";
+    return e;
+  }
+  if (!e.why.empty()) return e;
+  e.comm_seconds = comm;
+  e.step_seconds = e.compute_seconds + comm;
+  e.ok = true;
+  return e;
+}
+
+}  // namespace saturn

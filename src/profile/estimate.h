@@ -1,0 +1,60 @@
+// The analytic model `saturn profile --estimate` uses for what was not measured (device counts
+// above a node, techniques not tried): per technique, compute from the job's measured one-device
+// step time, communication from the measured links, memory from parameter and optimizer sizes
+// added to the measured one-device peak. Assumptions (docs/profile.md, "Estimates"):
+// - compute divides evenly over ranks (data-parallel: each rank takes batch / k; pipeline:
+//   stages of equal cost, with the 1F1B bubble (k - 1) / (m + k - 1) of m micro-batches);
+// - a collective of B bytes over k ranks takes alpha + B x factor(k) / busbw, alpha and busbw
+//   fitted per collective on the widest rank count measured (the links within one node: links
+//   across nodes are not measured yet, so estimates across nodes are optimistic);
+// - communication does not overlap compute (an upper bound for ddp, which overlaps buckets with
+//   backward);
+// - fp32 weights, gradients and Adam moments are 16 bytes a parameter; a rank keeps all of them
+//   (ddp), 1/k of them plus one gathered block (fsdp), or its stage's 1/k (pipeline).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/sweep.h"
+#include "profile/profile.h"
+#include "util/status.h"
+
+namespace saturn {
+
+// What the model needs of a job's model and batch.
+struct JobShape {
+  long long parameters = 0;
+  int layers = 1;
+  int hidden = 0;
+  int bytes_per_activation = 4;  // 2 under bf16
+};
+
+struct Estimate {
+  bool ok = false;
+  std::string why;  // when !ok: what is missing
+  double step_seconds = 0;
+  long long peak_memory_bytes = 0;
+  double compute_seconds = 0, comm_seconds = 0;  // the parts of step_seconds
+};
+
+class Estimator {
+ public:
+  explicit Estimator(const Profile& measured);
+  // The estimate of `job` under `technique` on `devices` devices. `job` names a job with records
+  // of its own (the measured job of its cost key).
+  Estimate Predict(const JobSpec& job, const JobShape& shape, const std::string& technique, int devices) const;
+  // Seconds of one collective of `bytes` over `ranks` ranks by the fitted links; < 0 when the
+  // profile has no links for it.
+  double CollectiveSeconds(const std::string& collective, int ranks, double bytes) const;
+
+ private:
+  struct Fit {
+    double alpha = 0, busbw = 0;
+  };
+  const Profile& profile_;
+  std::map<std::string, Fit> fits_;  // by collective
+};
+
+}  // namespace saturn
