@@ -61,7 +61,7 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
                           Catch::Contains("-n 4 ") && Catch::Contains("profile-trial"));
   CHECK_FALSE(fs::exists(out));
 
-  Run r = Saturn("profile " + sweep + " -o " + out + " --warmup 1 --steps 2 --no-search " + kMpirun);
+  Run r = Saturn("profile " + sweep + " -o " + out + " --warmup 1 --steps 2 --no-search --pack " + kMpirun);
   INFO(r.out);
   REQUIRE(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("[15/15]") && Catch::Contains("12 of 18 records feasible"));

@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -41,7 +42,7 @@ namespace fs = std::filesystem;
 struct ProfileArgs {
   std::string sweep;
   std::string mpirun;
-  bool links_only = false, no_links = false, estimate = false;
+  bool links_only = false, no_links = false, estimate = false, pack = false;
   ProfilerOptions opt;
 };
 
@@ -205,6 +206,17 @@ Status ProfileSweep(ProfileArgs& a) {
     return Status::UserError("--mpirun: '" + (a.opt.mpirun.empty() ? std::string() : a.opt.mpirun[0]) +
                              "' is not a command here; trials on several devices launch their ranks with it (install "
                              "Open MPI, or pass --mpirun \"PATH/mpirun ARGS\")");
+  // CPU devices are cores: with fewer cores than device slots, packed trials would share cores
+  // and measure step times that trials alone would not see (bench/profile).
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  if (a.pack && a.opt.serial) return Status::UserError("--pack and --serial contradict each other; pick one");
+  if (sweep->cluster.device == "cpu" && cores < sweep->cluster.max_node_devices() && !a.pack && !a.opt.serial) {
+    a.opt.serial = true;
+    if (!a.opt.quiet)
+      std::printf("profile: one trial at a time: this machine has %d cores for %d CPU device slots, so packed trials "
+                  "would share cores and time slower steps (--pack to pack them anyway)\n",
+                  cores, sweep->cluster.max_node_devices());
+  }
   std::error_code ec;
   a.opt.saturn = fs::read_symlink("/proc/self/exe", ec).string();
   if (ec) return Status::Internal("cannot find this saturn binary (/proc/self/exe): " + ec.message());
@@ -314,6 +326,9 @@ Action SetupProfileCommand(CLI::App* sub) {
   sub->add_flag("--restart", a->opt.restart, "measure everything again, overwriting the profile");
   sub->add_flag("--dry-run", a->opt.dry_run, "print the trials and the command each runs; run nothing");
   sub->add_flag("--serial", a->opt.serial, "one trial at a time, instead of packing trials onto free devices");
+  sub->add_flag("--pack", a->pack,
+                "pack trials onto free devices even on a CPU node with fewer cores than devices (the default packs "
+                "only where each device has cores of its own)");
   sub->add_flag("--no-search", [a](int64_t) { a->opt.search = false; },
                 "measure each technique with its default knobs only, instead of a small set (smaller micro-batches, "
                 "ddp buckets; activation checkpointing when out of memory) keeping the fastest");
