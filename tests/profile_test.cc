@@ -246,6 +246,12 @@ TEST_CASE("a trial's failure reason comes from its log", "[profile]") {
   CHECK(saturn::TrialFailureReason("x\nsaturn profile-trial: error: rank 1: DefaultCPUAllocator: can't allocate memory\n") ==
         "out of memory: rank 1: DefaultCPUAllocator: can't allocate memory");
   CHECK(saturn::TrialFailureReason("just a line\n\n") == "just a line");
+  // One rank's out-of-memory line wins over the errors it then caused on the others.
+  CHECK(saturn::TrialFailureReason("saturn profile-trial: error: rank 0 of 2: DefaultCPUAllocator: can't allocate memory\n"
+                                   "saturn profile-trial: error: rank 1 of 2: MPI_Recv: peer went away\n") ==
+        "out of memory: rank 0 of 2: DefaultCPUAllocator: can't allocate memory");
+  CHECK(saturn::TrialFailureReason("terminate called after throwing an instance of 'std::bad_alloc'\n") ==
+        "out of memory: terminate called after throwing an instance of 'std::bad_alloc'");
   CHECK(saturn::TrialFailureReason("") == "");
 }
 

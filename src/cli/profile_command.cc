@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -136,7 +137,9 @@ Status EstimateMissing(const Sweep& sweep, const std::string& out, bool quiet) {
             if (e.ok && k > 1 && r.job == j.name && r.technique == t && r.devices == k && r.feasible)
               checks.push_back(j.name + " " + t + " x" + std::to_string(k) + ": step " + Num(e.step_seconds) + " s / " +
                                Num(r.step_seconds) + " s measured = " + Num(e.step_seconds / r.step_seconds, "%.2f") +
-                               "; memory " + Num(double(e.peak_memory_bytes) / double(std::max(1LL, r.peak_memory_bytes)), "%.2f"));
+                               (e.peak_memory_bytes > 0 && r.peak_memory_bytes > 0
+                                    ? "; memory " + Num(double(e.peak_memory_bytes) / double(r.peak_memory_bytes), "%.2f")
+                                    : std::string("; memory not measured")));
           continue;
         }
         if (!e.ok || sweep.cluster.total_devices() < k) continue;
@@ -182,6 +185,12 @@ Status ProfileSweep(ProfileArgs& a) {
   if (sweep->cluster.device == "cuda" && !torch::cuda::is_available())
     return Status::UserError(sweep->path + ": the cluster has cuda devices, but this machine (or this LibTorch) has no "
                              "CUDA device; profile on the cluster's nodes, or set `cluster.device: cpu`");
+  if (sweep->cluster.device == "cuda" && int(torch::cuda::device_count()) < sweep->cluster.max_node_devices())
+    return Status::UserError(sweep->path + ": a node of the cluster has " +
+                             std::to_string(sweep->cluster.max_node_devices()) + " devices, but this machine sees " +
+                             std::to_string(torch::cuda::device_count()) +
+                             " GPUs (CUDA_VISIBLE_DEVICES?); trials would share GPUs: profile on a node like the "
+                             "cluster's");
   if (a.links_only && a.no_links) return Status::UserError("--links and --no-links contradict each other; pick one");
   if (a.opt.links_min_bytes < 4 || a.opt.links_max_bytes < a.opt.links_min_bytes || a.opt.links_max_bytes > (16LL << 30))
     return Status::UserError("--links-max-bytes must be at least 4 (and the smallest size) and at most 16 GiB");
@@ -296,11 +305,13 @@ Status RunTrial(const TrialArgs& a) {
     if (!s.empty()) opt.slots.push_back(std::atoi(s.c_str()));
   Result<World*> world = GetWorld();
   if (!world.ok()) return world.status();
-  Result<StepTiming> timing = Status::Ok();
+  std::optional<StepTiming> timing;
   Status st = CatchTorchErrors(
       [&] {
-        timing = MeasureJob(*sweep, *job, opt, **world, a.warmup, a.steps);
-        return timing.ok() ? Status::Ok() : timing.status();
+        Result<StepTiming> t = MeasureJob(*sweep, *job, opt, **world, a.warmup, a.steps);
+        if (!t.ok()) return t.status();
+        timing = *t;
+        return Status::Ok();
       },
       "the trial does not fit; the profile records it as infeasible");
   if (!st.ok()) return st;

@@ -57,7 +57,9 @@ Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std
   const double t1 = one->step_seconds;
   const double params = double(shape.parameters);
   const double state = 16.0 * params;  // fp32 weights, gradients, two Adam moments
-  const double rest = std::max(0.0, double(one->peak_memory_bytes) - state);  // runtime + activations at one device
+  // Runtime and activations at one device; unknown (0) when the measurement has no peak.
+  const bool known = one->peak_memory_bytes > 0;
+  const double rest = std::max(0.0, double(one->peak_memory_bytes) - state);
   double comm = 0;
   auto coll = [&](const std::string& c, double bytes) {
     double s = CollectiveSeconds(c, k, bytes);
@@ -90,6 +92,7 @@ Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std
     return e;
   }
   if (!e.why.empty()) return e;
+  if (!known) e.peak_memory_bytes = 0;
   e.comm_seconds = comm;
   e.step_seconds = e.compute_seconds + comm;
   e.ok = true;

@@ -35,7 +35,7 @@ struct Estimate {
   bool ok = false;
   std::string why;  // when !ok: what is missing
   double step_seconds = 0;
-  long long peak_memory_bytes = 0;
+  long long peak_memory_bytes = 0;  // 0: unknown (the one-device record has no peak)
   double compute_seconds = 0, comm_seconds = 0;  // the parts of step_seconds
 };
 

@@ -1,5 +1,6 @@
 #include "profile/profiler.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -88,6 +89,7 @@ Result<std::map<Key, ProfileRecord>> KeptRecords(const Sweep& sweep, const Profi
     if (!j)
       return Status::UserError(old->where(r) + ": --resume: job '" + r.job + "' is not in " + sweep.path +
                                "; is this the profile of another sweep? Pass another -o, or --restart");
+    if (r.estimated) continue;  // estimates are made again (--estimate); never stand in for a trial
     auto key = old->measured.cost_keys.find(r.job);
     if (key != old->measured.cost_keys.end() && key->second != j->cost_key()) {
       notes->push_back(old->where(r) + ": " + r.job + " was measured as " + key->second + "; measuring it again");
@@ -117,6 +119,7 @@ struct Running {
   const Trial& trial() const { return *attempt.trial; }
   std::vector<int> slots;
   Subprocess proc;
+  bool timed_out = false;
   Clock::time_point start;
   std::string log, result;
 };
@@ -149,7 +152,8 @@ class Profiler {
     while (!pending_.empty() || !running_.empty()) {
       if (StopSignal() != 0) return Stop(StopSignal());
       for (size_t i = 0; i < pending_.size();) {
-        if ((opt_.serial && !running_.empty()) || !Fits(pending_[i].trial->devices)) {
+        if ((opt_.serial && !running_.empty()) || !Fits(pending_[i].trial->devices) ||
+            (!running_.empty() && (pending_[i].trial->links || running_.front()->trial().links))) {
           ++i;
           continue;
         }
@@ -212,6 +216,11 @@ class Profiler {
     std::vector<std::string> argv;
     if (t.devices > 1) {
       argv = opt_.mpirun;
+      // Open MPI binds ranks to cores by default; each rank binds itself to its slot's cores.
+      const std::string launcher = fs::path(argv.empty() ? "" : argv[0]).filename().string();
+      const bool open_mpi = launcher == "mpirun" || launcher == "mpiexec" || launcher == "orterun";
+      if (open_mpi && std::find(argv.begin(), argv.end(), "--bind-to") == argv.end())
+        argv.insert(argv.end(), {"--bind-to", "none"});
       argv.insert(argv.end(), {"-n", std::to_string(t.devices)});
     }
     std::string s;
@@ -287,7 +296,7 @@ class Profiler {
     if (r.proc.Poll()) return true;
     if (std::chrono::duration<double>(Clock::now() - r.start).count() < opt_.trial_timeout) return false;
     r.proc.Stop(5);
-    timed_out_.insert(r.proc.pid());
+    r.timed_out = true;
     return true;
   }
 
@@ -297,7 +306,7 @@ class Profiler {
     rec.technique = r.trial().technique;
     rec.devices = r.trial().devices;
     std::string log_text = ReadFile(r.log).ok() ? *ReadFile(r.log) : "";
-    if (timed_out_.count(r.proc.pid())) {
+    if (r.timed_out) {
       char why[96];
       std::snprintf(why, sizeof why, "timed out after %g s (--trial-timeout)", opt_.trial_timeout);
       rec.reason = why;
@@ -305,7 +314,11 @@ class Profiler {
     }
     if (r.proc.exit_code() != 0) {
       std::string why = TrialFailureReason(log_text);
-      if (r.proc.signal() != 0) why = "crashed (signal " + std::to_string(r.proc.signal()) + ")" + (why.empty() ? "" : ": " + why);
+      // SIGKILL that the profiler did not send: most likely the kernel's out-of-memory killer.
+      if (r.proc.signal() == SIGKILL && why.rfind("out of memory", 0) != 0)
+        why = "out of memory (killed by SIGKILL, as the kernel's out-of-memory killer does)" + (why.empty() ? "" : ": " + why);
+      else if (r.proc.signal() != 0 && why.rfind("out of memory", 0) != 0)
+        why = "crashed (signal " + std::to_string(r.proc.signal()) + ")" + (why.empty() ? "" : ": " + why);
       else if (why.empty()) why = "exited with code " + std::to_string(r.proc.exit_code());
       rec.reason = why;
       return rec;
@@ -316,7 +329,13 @@ class Profiler {
       rec.reason = "the trial exited without a result (" + r.result + "); see " + r.log;
       return rec;
     }
-    std::vector<double> t = j["step_seconds"].get<std::vector<double>>();
+    std::vector<double> t;
+    for (const auto& x : j["step_seconds"])
+      if (x.is_number()) t.push_back(x.get<double>());
+    if (t.empty() || (j.contains("peak_memory_bytes") && !j["peak_memory_bytes"].is_number_unsigned())) {
+      rec.reason = "the trial wrote a result that is not one (" + r.result + "); see " + r.log;
+      return rec;
+    }
     std::sort(t.begin(), t.end());
     const double median = t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
     rec.feasible = median > 0 && std::isfinite(median);
@@ -334,7 +353,7 @@ class Profiler {
 
   // A link trial's samples, or why there are none.
   std::string LinkOutcome(const Running& r) {
-    if (timed_out_.count(r.proc.pid())) return "timed out (--trial-timeout)";
+    if (r.timed_out) return "timed out (--trial-timeout)";
     if (r.proc.exit_code() != 0) {
       std::string why = TrialFailureReason(ReadFile(r.log).ok() ? *ReadFile(r.log) : "");
       return why.empty() ? "exited with code " + std::to_string(r.proc.exit_code()) : why;
@@ -418,6 +437,7 @@ class Profiler {
   }
 
   Status Stop(int sig) {
+    for (auto& r : running_) r->proc.Terminate();  // all at once, then one grace period
     for (auto& r : running_) r->proc.Stop(5);
     running_.clear();
     SATURN_RETURN_IF_ERROR(Write());
@@ -466,7 +486,6 @@ class Profiler {
   std::vector<std::unique_ptr<Running>> running_;
   std::vector<Attempt> pending_;
   std::map<Key, Search> searches_;
-  std::set<pid_t> timed_out_;
   int total_ = 0, done_ = 0;
   double trial_seconds_ = 0;
 };
@@ -474,17 +493,25 @@ class Profiler {
 }  // namespace
 
 std::string TrialFailureReason(const std::string& log_text) {
+  static const char* const kOom[] = {"out of memory", "can't allocate memory", "std::bad_alloc",
+                                     "Cannot allocate memory"};
+  auto is_oom = [](const std::string& s) {
+    for (const char* m : kOom)
+      if (s.find(m) != std::string::npos) return true;
+    return false;
+  };
   std::istringstream in(log_text);
-  std::string line, last, error;
+  std::string line, last, error, oom;
   while (std::getline(in, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     last = line;
     size_t at = line.find("error: ");
     if (at != std::string::npos) error = line.substr(at + 7);
+    // Any rank's out-of-memory line wins over the errors it caused on the others.
+    if (oom.empty() && is_oom(line)) oom = at != std::string::npos ? line.substr(at + 7) : line;
   }
-  std::string why = error.empty() ? last : error;
-  for (const char* oom : {"out of memory", "can't allocate memory", "std::bad_alloc", "Cannot allocate memory"})
-    if (why.find(oom) != std::string::npos && why.rfind("out of memory", 0) != 0) why = "out of memory: " + why;
+  std::string why = !oom.empty() ? oom : error.empty() ? last : error;
+  if (is_oom(why) && why.rfind("out of memory", 0) != 0) why = "out of memory: " + why;
   if (why.size() > 400) why = why.substr(0, 400) + "...";
   return why;
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const
   }
   if (pid == 0) {  // the child: only async-signal-safe calls until exec
     ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the parent (holding devices)
     ::dup2(log, 1);
     ::dup2(log, 2);
     int null = ::open("/dev/null", O_RDONLY);
@@ -61,6 +63,8 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const
 }
 
 Subprocess& Subprocess::operator=(Subprocess&& o) noexcept {
+  if (this == &o) return *this;
+  if (pid_ > 0 && !done_) Stop(0);
   pid_ = o.pid_, done_ = o.done_, code_ = o.code_, signal_ = o.signal_;
   o.pid_ = -1;
   o.done_ = true;
@@ -77,6 +81,7 @@ bool Subprocess::Poll() {
   pid_t r = ::waitpid(pid_, &st, WNOHANG);
   if (r == pid_) {
     done_ = true;
+    ::kill(-pid_, SIGKILL);  // what the leader left behind in its group; the group id is not reused while any remain
     if (WIFEXITED(st)) code_ = WEXITSTATUS(st);
     else if (WIFSIGNALED(st)) signal_ = WTERMSIG(st), code_ = 128 + signal_;
   } else if (r < 0 && errno == ECHILD) {
@@ -85,11 +90,12 @@ bool Subprocess::Poll() {
   return done_;
 }
 
+void Subprocess::Terminate() {
+  if (pid_ > 0 && !Poll()) ::kill(-pid_, SIGTERM);
+}
+
 void Subprocess::Stop(double grace_seconds) {
-  if (pid_ <= 0 || Poll()) {
-    if (pid_ > 0) ::kill(-pid_, SIGKILL);  // what the leader left behind in its group
-    return;
-  }
+  if (pid_ <= 0 || Poll()) return;
   ::kill(-pid_, SIGTERM);
   auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_seconds);
   while (!Poll() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -29,6 +29,8 @@ class Subprocess {
   bool Poll();
   // SIGTERM to the child's group, then SIGKILL after `grace_seconds` if it is still there; waits.
   void Stop(double grace_seconds);
+  // SIGTERM to the child's group without waiting (Stop several at once: Terminate each, then Stop).
+  void Terminate();
   bool exited() const { return done_; }
   // After exit: the exit code, or 128 + the signal that ended it.
   int exit_code() const { return code_; }
