@@ -46,6 +46,16 @@ std::string Sweep(const TempDir& d, const std::string& name = "prof", const std:
 
 json Load(const std::string& path) { return json::parse(*saturn::ReadFile(path)); }
 
+// A copy of the sweep file with one piece of text replaced, written as d/name.
+std::string Variant(const TempDir& d, const std::string& sweep, const std::string& name, const std::string& from,
+                    const std::string& to) {
+  std::string text = *saturn::ReadFile(sweep);
+  const size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, from.size(), to);
+  return d.write(name, text);
+}
+
 }  // namespace
 
 TEST_CASE("saturn profile measures every cost key, technique and device count, and saturn plan plans from it",
@@ -142,10 +152,9 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
 
   // --estimate on the same jobs on two such nodes: 8 devices cannot be measured on one node, so
   // the model fills them in, marked; the plan says how many records are estimates.
-  std::string two = *saturn::ReadFile(sweep);
-  two.replace(two.find("nodes: [{name: n, devices: 4}]"), 30, "nodes: [{name: n, devices: 4}, {name: m, devices: 4}]");
-  two.replace(two.find("devices: [1, 2, 4]"), 18, "devices: [1, 2, 4, 8]");
-  saturn::WriteFileAtomic(d / "two.yaml", two);
+  Variant(d, Variant(d, sweep, "two.yaml", "nodes: [{name: n, devices: 4}]",
+                     "nodes: [{name: n, devices: 4}, {name: m, devices: 4}]"),
+          "two.yaml", "devices: [1, 2, 4]", "devices: [1, 2, 4, 8]");
   const std::string est = d / "estimated.json";
   fs::copy_file(out, est);
   Run e = Saturn("profile " + (d / "two.yaml") + " -o " + est + " --resume --estimate --no-search " + kMpirun);
@@ -169,9 +178,7 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   CHECK_THAT(ep.out, Catch::Contains("4 of its 16 feasible records are estimates"));
 
   // A plan refuses a measured profile whose jobs changed cost key or whose devices differ.
-  std::string changed = *saturn::ReadFile(sweep);
-  changed.replace(changed.find("batch_size: 8"), 13, "batch_size: 4");
-  saturn::WriteFileAtomic(d / "changed.yaml", changed);
+  Variant(d, sweep, "changed.yaml", "batch_size: 8", "batch_size: 4");
   Run stale = Saturn("plan " + (d / "changed.yaml") + " --profile " + out + " -o " + (d / "p2.json"));
   CHECK(stale.code == 2);
   CHECK_THAT(stale.out, Catch::Contains("was measured as") && Catch::Contains("saturn profile"));
@@ -223,18 +230,14 @@ TEST_CASE("profile user errors: exit 2 naming the place, nothing written", "[pro
   Run links = Saturn("profile " + sweep + " -o " + out + " --links --no-links");
   CHECK(links.code == 2);
   CHECK_THAT(links.out, Catch::Contains("contradict"));
-  std::string bad_model = *saturn::ReadFile(sweep);
-  bad_model.replace(bad_model.find("gpt2-tiny.json"), 14, "nonexistent.json");
-  saturn::WriteFileAtomic(d / "bad.yaml", bad_model);
+  Variant(d, sweep, "bad.yaml", "gpt2-tiny.json", "nonexistent.json");
   Run missing = Saturn("profile " + (d / "bad.yaml") + " -o " + out + " " + kMpirun);
   CHECK(missing.code == 2);
   CHECK_THAT(missing.out, Catch::Contains("bad.yaml:") && Catch::Contains("nonexistent.json"));
   Run no_mpirun = Saturn("profile " + sweep + " -o " + out + " --mpirun /nonexistent/mpirun");
   CHECK(no_mpirun.code == 2);
   CHECK_THAT(no_mpirun.out, Catch::Contains("/nonexistent/mpirun"));
-  std::string too_many = *saturn::ReadFile(sweep);
-  too_many.replace(too_many.find("devices: [1, 2, 4]"), 18, "devices: [1, 8]");
-  saturn::WriteFileAtomic(d / "many.yaml", too_many);
+  Variant(d, sweep, "many.yaml", "devices: [1, 2, 4]", "devices: [1, 8]");
   Run many = Saturn("profile " + (d / "many.yaml") + " -o " + out + " " + kMpirun);
   CHECK(many.code == 2);
   CHECK_THAT(many.out, Catch::Contains("many.yaml:"));

@@ -234,6 +234,16 @@ Status ProfileSweep(ProfileArgs& a) {
   return a.estimate && !a.opt.dry_run ? EstimateMissing(*sweep, a.opt.out, a.opt.quiet) : Status::Ok();
 }
 
+// "0,2,3" as the profiler writes --slots for a trial's ranks.
+std::vector<int> ParseSlots(const std::string& list) {
+  std::vector<int> slots;
+  std::istringstream in(list);
+  std::string s;
+  while (std::getline(in, s, ','))
+    if (!s.empty()) slots.push_back(std::atoi(s.c_str()));
+  return slots;
+}
+
 struct LinksArgs {
   std::string device = "cpu", slots, result;
   int node_slots = 1;
@@ -245,11 +255,7 @@ Status RunLinksTrial(const LinksArgs& a) {
   Result<World*> world = GetWorld();
   if (!world.ok()) return world.status();
   World& w = **world;
-  std::vector<int> slots;
-  std::istringstream in(a.slots);
-  std::string s;
-  while (std::getline(in, s, ','))
-    if (!s.empty()) slots.push_back(std::atoi(s.c_str()));
+  const std::vector<int> slots = ParseSlots(a.slots);
   const int slot = int(slots.size()) == w.size() ? slots[w.rank()] : w.local_rank;
   torch::Device device = torch::kCPU;
   if (a.device == "cuda") {
@@ -299,10 +305,7 @@ Status RunTrial(const TrialArgs& a) {
   opt.knobs = a.knobs;
   opt.threads = a.threads;
   opt.quiet = true;
-  std::istringstream in(a.slots);
-  std::string s;
-  while (std::getline(in, s, ','))
-    if (!s.empty()) opt.slots.push_back(std::atoi(s.c_str()));
+  opt.slots = ParseSlots(a.slots);
   Result<World*> world = GetWorld();
   if (!world.ok()) return world.status();
   std::optional<StepTiming> timing;

@@ -6,16 +6,12 @@
 
 #include <torch/torch.h>
 
+#include "util/bus_bandwidth.h"
+
 namespace saturn {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double BusFactor(const std::string& c, int n) {
-  if (c == "all_reduce") return 2.0 * (n - 1) / n;
-  if (c == "send_recv") return 1.0;
-  return double(n - 1) / n;
-}
 
 // Buffers of one collective at one size: `count` float32 elements in the whole buffer.
 struct Buffers {

@@ -3,16 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "util/bus_bandwidth.h"
+
 namespace saturn {
-namespace {
-
-double BusFactor(const std::string& c, int n) {
-  if (c == "all_reduce") return 2.0 * (n - 1) / n;
-  if (c == "send_recv") return 1.0;
-  return double(n - 1) / n;
-}
-
-}  // namespace
 
 Estimator::Estimator(const Profile& p) : profile_(p) {
   // Per collective, on the widest rank count: alpha from the smallest size, busbw from the largest.

@@ -305,7 +305,7 @@ class Profiler {
     rec.job = r.trial().job->name;
     rec.technique = r.trial().technique;
     rec.devices = r.trial().devices;
-    std::string log_text = ReadFile(r.log).ok() ? *ReadFile(r.log) : "";
+    const std::string log_text = LogText(r);
     if (r.timed_out) {
       char why[96];
       std::snprintf(why, sizeof why, "timed out after %g s (--trial-timeout)", opt_.trial_timeout);
@@ -351,11 +351,17 @@ class Profiler {
     return rec;
   }
 
+  // The trial's log, read once ("" when it cannot be read).
+  static std::string LogText(const Running& r) {
+    Result<std::string> text = ReadFile(r.log);
+    return text.ok() ? *text : "";
+  }
+
   // A link trial's samples, or why there are none.
   std::string LinkOutcome(const Running& r) {
     if (r.timed_out) return "timed out (--trial-timeout)";
     if (r.proc.exit_code() != 0) {
-      std::string why = TrialFailureReason(ReadFile(r.log).ok() ? *ReadFile(r.log) : "");
+      std::string why = TrialFailureReason(LogText(r));
       return why.empty() ? "exited with code " + std::to_string(r.proc.exit_code()) : why;
     }
     Result<std::string> text = ReadFile(r.result);
