@@ -21,7 +21,7 @@ done
 # Saturn's loop on this machine: measure the demo sweep (every technique and device count, real
 # trials on MPI ranks), then plan it from the measured profile.
 build/saturn profile configs/demo-sweep.yaml -o runs/demo/profile.json --restart --warmup 1 --steps 3 \
-  --mpirun "mpirun --oversubscribe" --threads 1
+  --launcher "mpirun --oversubscribe" --threads 1
 build/saturn plan configs/demo-sweep.yaml --profile runs/demo/profile.json -o runs/demo/plan-measured.json \
   --time-limit 10 | tail -n 4
 for policy in current-practice uniform greedy; do

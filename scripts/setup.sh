@@ -11,6 +11,7 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   libtorch-dev libopenblas0-openmp
   python3
+  slurm-wlm munge
   clang libclang-rt-dev
 )
 

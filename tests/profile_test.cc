@@ -26,7 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kMpirun = std::string("--mpirun '") + SATURN_MPIRUN + "' --links-max-bytes 1048576";
+const std::string kMpirun = std::string("--launcher '") + SATURN_MPIRUN + "' --links-max-bytes 1048576";
 
 // Four jobs, two cost keys (seq_len), on one node of 4 CPU devices.
 std::string Sweep(const TempDir& d, const std::string& name = "prof", const std::string& techniques = "[ddp, fsdp, offload]",
@@ -242,6 +242,22 @@ TEST_CASE("profile user errors: exit 2 naming the place, nothing written", "[pro
   CHECK(many.code == 2);
   CHECK_THAT(many.out, Catch::Contains("many.yaml:"));
   CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("a trial that cannot fit by the memory estimate is recorded, not launched", "[profile]") {
+  TempDir d;
+  // gpt2-tiny has 6.9M parameters: 0.10 GiB of fp32 weights, gradients and Adam moments.
+  const std::string sweep = Variant(d, Sweep(d), "small.yaml", "device_memory_gib: 8", "device_memory_gib: 0.06");
+  Run dry = Saturn("profile " + sweep + " -o " + (d / "p.json") + " --dry-run --no-search --no-links " + kMpirun);
+  INFO(dry.out);
+  REQUIRE(dry.code == 0);
+  // ddp keeps all of it on every rank; fsdp's share fits from 2 ranks on; offload is not on CPU.
+  for (const char* t : {"ddp x1", "ddp x2", "ddp x4", "fsdp x1"})
+    CHECK_THAT(dry.out, Catch::Contains(std::string(t) + ": out of memory by the memory estimate"));
+  CHECK_THAT(dry.out, !Catch::Contains("fsdp x2: out of memory") && Catch::Contains("fsdp x2: ") &&
+                          Catch::Contains("0.10 GiB per device (16 bytes x 6862464 parameters)") &&
+                          Catch::Contains("above device_memory_gib 0.06"));
+  CHECK_THAT(dry.out, Catch::Contains("--technique fsdp --slots 0,1 "));
 }
 
 TEST_CASE("a trial's failure reason comes from its log", "[profile]") {

@@ -40,9 +40,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
 struct ProfileArgs {
   std::string sweep;
-  std::string mpirun;
+  std::string launcher;
   bool links_only = false, no_links = false, estimate = false, pack = false;
   ProfilerOptions opt;
 };
@@ -53,18 +55,20 @@ bool HasBackend(const std::string& name) {
   return false;
 }
 
-bool OnPath(const std::string& cmd) {
-  if (cmd.find('/') != std::string::npos) return ::access(cmd.c_str(), X_OK) == 0;
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "");
-  std::string d;
-  while (std::getline(dirs, d, ':'))
-    if (!d.empty() && ::access((d + "/" + cmd).c_str(), X_OK) == 0) return true;
-  return false;
+// What the analytic model needs of a job's model and precision.
+Result<JobShape> ShapeOf(const Sweep& sweep, const JobSpec& j) {
+  Result<ModelConfig> cfg = LoadModelConfig(ModelConfigPath(j.model));
+  if (!cfg.ok()) return cfg.status();
+  JobShape shape;
+  shape.parameters = cfg->parameter_count();
+  shape.layers = cfg->layers;
+  shape.hidden = cfg->hidden;
+  shape.bytes_per_activation = j.precision == "bf16" || (j.precision == "auto" && sweep.cluster.device == "cuda") ? 2 : 4;
+  return shape;
 }
 
 // The same question `saturn run` asks before it trains (Technique::Feasible), plus what this
-// build and machine can launch at all.
+// build and machine can launch at all, and whether the memory estimate lets it fit.
 std::string WhyNot(const Sweep& sweep, const JobSpec& job, const std::string& name, int devices) {
   Result<const Technique*> t = FindTechnique(name);
   if (!t.ok()) return t.status().message();
@@ -72,7 +76,18 @@ std::string WhyNot(const Sweep& sweep, const JobSpec& job, const std::string& na
   if (devices > 1 && sweep.cluster.device == "cuda" && !HasBackend("NCCL"))
     return "this saturn was built without NCCL, so CUDA ranks cannot exchange tensors (build with SATURN_USE_NCCL)";
   Feasibility f = (*t)->Feasible(job, sweep.cluster, devices);
-  return f.ok ? "" : f.reason;
+  if (!f.ok) return f.reason;
+  Result<JobShape> shape = ShapeOf(sweep, job);
+  if (!shape.ok()) return "";  // the trial will say what is wrong with the model
+  const double need = double(StateBytesPerRank(*shape, name, devices)), have = sweep.cluster.device_memory_gib * kGiB;
+  if (need <= have) return "";
+  char why[256];
+  std::snprintf(why, sizeof why,
+                "out of memory by the memory estimate: weights, gradients and Adam state alone need %.2f GiB per device "
+                "(16 bytes x %lld parameters%s), above device_memory_gib %g; not launched",
+                need / kGiB, (long long)shape->parameters, name == "ddp" || devices == 1 ? "" : (" / " + std::to_string(devices)).c_str(),
+                sweep.cluster.device_memory_gib);
+  return why;
 }
 
 // Tokenizes each job's data into the sweep's cache once, before trials that share it start at
@@ -120,14 +135,9 @@ Status EstimateMissing(const Sweep& sweep, const std::string& out, bool quiet) {
   std::vector<std::string> checks;
   for (const JobSpec& j : sweep.jobs) {
     if (!measured_jobs.count(j.name)) continue;
-    Result<ModelConfig> cfg = LoadModelConfig(ModelConfigPath(j.model));
-    if (!cfg.ok()) return cfg.status();
-    JobShape shape;
-    shape.parameters = cfg->parameter_count();
-    shape.layers = cfg->layers;
-    shape.hidden = cfg->hidden;
-    shape.bytes_per_activation =
-        j.precision == "bf16" || (j.precision == "auto" && sweep.cluster.device == "cuda") ? 2 : 4;
+    Result<JobShape> got = ShapeOf(sweep, j);
+    if (!got.ok()) return got.status();
+    const JobShape& shape = *got;
     for (const std::string& t : j.techniques) {
       for (int k : j.devices) {
         Estimate e = model.Predict(j, shape, t, k);
@@ -207,17 +217,14 @@ Status ProfileSweep(ProfileArgs& a) {
     std::vector<Trial> links = LinkTrials(*sweep);
     plan.trials.insert(plan.trials.end(), links.begin(), links.end());
   }
-  a.opt.mpirun = SplitWords(a.mpirun.empty() ? (std::getenv("SATURN_MPIRUN") ? std::getenv("SATURN_MPIRUN") : "mpirun")
-                                             : a.mpirun);
-  bool multi = false;
-  for (const Trial& t : plan.trials) multi = multi || t.devices > 1;
-  if (multi && !a.opt.dry_run && (a.opt.mpirun.empty() || !OnPath(a.opt.mpirun[0])))
-    return Status::UserError("--mpirun: '" + (a.opt.mpirun.empty() ? std::string() : a.opt.mpirun[0]) +
-                             "' is not a command here; trials on several devices launch their ranks with it (install "
-                             "Open MPI, or pass --mpirun \"PATH/mpirun ARGS\")");
+  a.opt.launcher = Launcher::Make(a.launcher, SlurmAllocation::FromEnvironment());
+  int most_ranks = 0;
+  for (const Trial& t : plan.trials) most_ranks = std::max(most_ranks, t.devices);
+  if (!a.opt.dry_run) SATURN_RETURN_IF_ERROR(a.opt.launcher.CheckUsable(most_ranks));
   // CPU devices are cores: with fewer cores than device slots, packed trials would share cores
   // and measure step times that trials alone would not see (bench/profile).
-  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  const SlurmAllocation slurm = SlurmAllocation::FromEnvironment();
+  const int cores = slurm.cpus_on_node > 0 ? slurm.cpus_on_node : int(std::max(1u, std::thread::hardware_concurrency()));
   if (a.pack && a.opt.serial) return Status::UserError("--pack and --serial contradict each other; pick one");
   if (sweep->cluster.device == "cpu" && cores < sweep->cluster.max_node_devices() && !a.pack && !a.opt.serial) {
     a.opt.serial = true;
@@ -346,9 +353,10 @@ Action SetupProfileCommand(CLI::App* sub) {
   sub->add_flag("--no-search", [a](int64_t) { a->opt.search = false; },
                 "measure each technique with its default knobs only, instead of a small set (smaller micro-batches, "
                 "ddp buckets; activation checkpointing when out of memory) keeping the fastest");
-  sub->add_option("--mpirun", a->mpirun,
-                  "how trials on several devices start their ranks (default: $SATURN_MPIRUN, else mpirun), e.g. "
-                  "\"mpirun --oversubscribe\"");
+  sub->add_option("--launcher,--mpirun", a->launcher,
+                  "how a trial starts its ranks, with the launcher's own flags: default srun inside a Slurm allocation "
+                  "(one job step per trial), else $SATURN_MPIRUN, else mpirun; e.g. \"mpirun --oversubscribe\", "
+                  "\"srun --mpi=pmix\"");
   sub->add_option("--threads", a->opt.threads, "CPU threads per rank (default: the rank's share of the node's cores)");
   sub->add_flag("--estimate", a->estimate,
                 "after measuring, estimate every allowed technique and device count left unmeasured (above one node, "

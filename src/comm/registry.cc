@@ -19,6 +19,10 @@ Result<std::shared_ptr<ProcessGroup>> MakeMpiWorldGroup();
 #ifdef SATURN_USE_CUDA
 Status CudaSetDevice(int index);
 #endif
+#ifdef SATURN_TORCH_CUDA
+long long TorchCudaPeakReservedBytes(int device);
+void TorchCudaResetPeak(int device);
+#endif
 #ifdef SATURN_USE_NCCL
 Result<std::shared_ptr<ProcessGroup>> MakeNcclGroup(Communicator& control, int device);
 #endif
@@ -33,8 +37,14 @@ int EnvInt(std::initializer_list<const char*> vars, int fallback) {
   return fallback;
 }
 
-// The world size a launcher announced in the environment (Open MPI, PMIx, Slurm), or 1.
-int LaunchedSize() { return std::max(1, EnvInt({"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "SLURM_NTASKS"}, 1)); }
+// The world size a launcher announced in the environment (Open MPI, PMI, an srun step), or 1.
+// A Slurm batch script or salloc shell also has SLURM_NTASKS (the allocation's), but it is no
+// rank: only a job step's tasks (SLURM_STEP_ID set) count Slurm's number.
+int LaunchedSize() {
+  int n = EnvInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}, 0);
+  if (n == 0 && std::getenv("SLURM_STEP_ID")) n = EnvInt({"SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"}, 1);
+  return std::max(1, n);
+}
 
 std::string HostName() {
   char buf[256] = {0};
@@ -61,6 +71,11 @@ Result<World> MakeWorld() {
     Status st = Status::Ok();
     w.control = MakeMpiCommunicator(&st);
     if (!st.ok()) return st;
+    if (size > 1 && w.control->size() != size)
+      return Status::UserError("the launcher started " + std::to_string(size) + " ranks, but MPI sees " +
+                               std::to_string(w.control->size()) +
+                               ": MPI is not wired to the launcher (under srun: --mpi=pmix, or MpiDefault=pmix in "
+                               "slurm.conf; under mpirun: the same MPI saturn was built with)");
     Result<std::shared_ptr<ProcessGroup>> g = MakeMpiWorldGroup();
     if (!g.ok()) return g.status();
     w.cpu = *g;
@@ -103,6 +118,23 @@ Status BindCudaDevice(int index) {
 #else
   (void)index;
   return Status::Ok();
+#endif
+}
+
+long long CudaPeakReservedBytes(int device) {
+#ifdef SATURN_TORCH_CUDA
+  return TorchCudaPeakReservedBytes(device);
+#else
+  (void)device;
+  return 0;
+#endif
+}
+
+void ResetCudaPeak(int device) {
+#ifdef SATURN_TORCH_CUDA
+  TorchCudaResetPeak(device);
+#else
+  (void)device;
 #endif
 }
 

@@ -41,6 +41,12 @@ Result<std::shared_ptr<ProcessGroup>> MakeTensorGroup(World& world, const std::s
 // build has no CUDA runtime (LibTorch still places tensors by their device index).
 Status BindCudaDevice(int index);
 
+// The most memory LibTorch's CUDA caching allocator reserved on `device` since the last
+// ResetCudaPeak (what must fit on the GPU, the CUDA context aside), in bytes; 0 (unknown) where
+// LibTorch was built without CUDA.
+long long CudaPeakReservedBytes(int device);
+void ResetCudaPeak(int device);
+
 // The backends compiled in, for `saturn --version`: e.g. {"MPI", "CUDA", "NCCL"}.
 std::vector<std::string> CompiledBackends();
 

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "comm/registry.h"
 #include "data/prepare.h"
 #include "data/tokenizer.h"
 #include "data/windows.h"
@@ -87,7 +88,7 @@ Result<CausalLM> BuildModel(const JobSpec& job, ModelOptions mo) {
 // This node's cores shared among the ranks the launcher put on it.
 int DefaultThreads() {
   int local = 1;
-  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE", "PMIX_LOCAL_SIZE"}) {
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_STEP_TASKS_PER_NODE", "PMIX_LOCAL_SIZE"}) {
     const char* v = std::getenv(var);
     if (v && std::atoi(v) > 0) {
       local = std::atoi(v);
@@ -183,7 +184,10 @@ class JobRun {
     StepTiming out;
     const BatchFn batches = TrainBatches();
     for (int i = 0; i < warmup + timed; ++i) {
-      if (i == warmup) ResetResidentPeak();  // the steps' own peak, not the model build's
+      if (i == warmup) {  // the steps' own peak, not the model build's
+        ResetResidentPeak();
+        if (device_.is_cuda()) ResetCudaPeak(device_.index());
+      }
       SATURN_RETURN_IF_ERROR(comm_.Barrier());
       const auto t0 = Clock::now();
       const double lr = LearningRate(job().optimizer, state_.step, job().steps, job().warmup_steps);
@@ -194,7 +198,10 @@ class JobRun {
       ++state_.step;
       if (i >= warmup) out.step_seconds.push_back(dt);
     }
-    unsigned long long peak = device_.is_cuda() ? 0 : ResidentPeakSinceReset();
+    // GPUs: the caching allocator's reserved peak (0, unknown, with a CPU-only LibTorch);
+    // CPU devices: the process's resident peak.
+    unsigned long long peak =
+        device_.is_cuda() ? (unsigned long long)CudaPeakReservedBytes(device_.index()) : ResidentPeakSinceReset();
     Result<std::vector<std::string>> peaks = comm_.AllGather(std::to_string(peak));
     if (!peaks.ok()) return peaks.status();
     for (const auto& p : *peaks) out.peak_memory_bytes = std::max(out.peak_memory_bytes, std::stoull(p));

@@ -7,6 +7,13 @@
 
 namespace saturn {
 
+long long StateBytesPerRank(const JobShape& shape, const std::string& technique, int devices) {
+  const long long state = 16 * shape.parameters;
+  if (technique == "ddp") return state;
+  if (technique == "fsdp" || technique == "pipeline") return state / std::max(1, devices);
+  return 0;
+}
+
 Estimator::Estimator(const Profile& p) : profile_(p) {
   // Per collective, on the widest rank count: alpha from the smallest size, busbw from the largest.
   std::map<std::string, int> widest;

@@ -39,6 +39,13 @@ struct Estimate {
   double compute_seconds = 0, comm_seconds = 0;  // the parts of step_seconds
 };
 
+// What every rank of `technique` on `devices` devices holds at the least, whatever the knobs: the
+// fp32 weights, gradients and Adam moments (16 bytes a parameter), all of them (ddp) or at least
+// an even share (fsdp; pipeline: the largest stage holds at least the mean). 0 where the
+// technique keeps them off the device (offload) or is unknown. A trial whose bound exceeds the
+// device's memory cannot fit and is not launched.
+long long StateBytesPerRank(const JobShape& shape, const std::string& technique, int devices);
+
 class Estimator {
  public:
   explicit Estimator(const Profile& measured);

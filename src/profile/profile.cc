@@ -97,10 +97,13 @@ Status ParseProvenance(const json& m, const std::string& path, Provenance* out) 
   for (auto it = m.begin(); it != m.end(); ++it) {
     const std::string& k = it.key();
     const json& v = it.value();
-    if (k == "saturn" || k == "device" || k == "host" || k == "date") {
+    if (k == "saturn" || k == "device" || k == "host" || k == "date" || k == "launcher") {
       if (!v.is_string()) return bad("\"" + k + "\" must be a string");
-      (k == "saturn" ? out->saturn_version : k == "device" ? out->device : k == "host" ? out->host : out->date) =
-          v.get<std::string>();
+      (k == "saturn" ? out->saturn_version
+       : k == "device" ? out->device
+       : k == "host"   ? out->host
+       : k == "date"   ? out->date
+                       : out->launcher) = v.get<std::string>();
     } else if (k == "warmup_steps" || k == "timed_steps") {
       if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1000000)
         return bad("\"" + k + "\" must be a non-negative integer");
@@ -112,8 +115,8 @@ Status ParseProvenance(const json& m, const std::string& path, Provenance* out) 
         out->cost_keys[c.key()] = c.value().get<std::string>();
       }
     } else {
-      static const std::vector<std::string> keys = {"saturn", "device", "host", "date", "warmup_steps",
-                                                    "timed_steps", "cost_keys"};
+      static const std::vector<std::string> keys = {"saturn", "device", "host", "date", "launcher",
+                                                    "warmup_steps", "timed_steps", "cost_keys"};
       return bad("unknown key \"" + k + "\"" + DidYouMean(k, keys));
     }
   }
@@ -266,6 +269,7 @@ std::string ProfileToJson(const Profile& p) {
     json mj = {{"saturn", m.saturn_version}, {"device", m.device},          {"host", m.host},
                {"date", m.date},            {"warmup_steps", m.warmup_steps}, {"timed_steps", m.timed_steps},
                {"cost_keys", m.cost_keys}};
+    if (!m.launcher.empty()) mj["launcher"] = m.launcher;
     out += ",\n \"measured\": " + mj.dump();
   }
   if (!p.links.empty()) {

@@ -31,6 +31,7 @@ struct ProfileRecord {
 struct Provenance {
   bool present = false;
   std::string saturn_version, device, host, date;
+  std::string launcher;  // how trials started their ranks: "mpirun", "srun in Slurm job 12" ("": not said)
   int warmup_steps = 0, timed_steps = 0;
   std::map<std::string, std::string> cost_keys;  // measured job -> its cost key (JobSpec::cost_key)
 };

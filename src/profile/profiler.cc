@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <memory>
@@ -33,6 +34,9 @@ using Key = std::tuple<std::string, std::string, int>;  // job, technique, devic
 
 Key KeyOf(const ProfileRecord& r) { return {r.job, r.technique, r.devices}; }
 Key KeyOf(const Trial& t) { return {t.links ? "" : t.job->name, t.links ? "links" : t.technique, t.devices}; }
+
+// The first line of every trial's log (then the trial's own output).
+const std::string kLaunchLine = "saturn profile: launched: ";
 
 std::string FileSafe(const std::string& s) {
   std::string out;
@@ -214,15 +218,6 @@ class Profiler {
   std::vector<std::string> Command(const Trial& t, const std::vector<int>& slots, const std::string& result,
                                    const std::string& knobs = "{}") const {
     std::vector<std::string> argv;
-    if (t.devices > 1) {
-      argv = opt_.mpirun;
-      // Open MPI binds ranks to cores by default; each rank binds itself to its slot's cores.
-      const std::string launcher = fs::path(argv.empty() ? "" : argv[0]).filename().string();
-      const bool open_mpi = launcher == "mpirun" || launcher == "mpiexec" || launcher == "orterun";
-      if (open_mpi && std::find(argv.begin(), argv.end(), "--bind-to") == argv.end())
-        argv.insert(argv.end(), {"--bind-to", "none"});
-      argv.insert(argv.end(), {"-n", std::to_string(t.devices)});
-    }
     std::string s;
     for (int x : slots) s += (s.empty() ? "" : ",") + std::to_string(x);
     if (t.links) {
@@ -230,14 +225,14 @@ class Profiler {
                                std::to_string(free_.size()), "--slots", s, "--min-bytes",
                                std::to_string(opt_.links_min_bytes), "--max-bytes", std::to_string(opt_.links_max_bytes),
                                "--result", result});
-      return argv;
+      return opt_.launcher.Command(t.devices, int(free_.size()), argv, "saturn-" + FileSafe(t.label()));
     }
     argv.insert(argv.end(), {opt_.saturn, "profile-trial", sweep_.path, "--job", t.job->name, "--technique",
                              t.technique, "--slots", s, "--warmup", std::to_string(opt_.warmup), "--steps",
                              std::to_string(opt_.timed), "--result", result});
     if (knobs != "{}") argv.insert(argv.end(), {"--knobs", knobs});
     if (opt_.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(opt_.threads)});
-    return argv;
+    return opt_.launcher.Command(t.devices, int(free_.size()), argv, "saturn-" + FileSafe(t.label()));
   }
 
   Status DryRun() {
@@ -283,6 +278,12 @@ class Profiler {
     fs::remove(r->log, ec);
     fs::remove(r->result, ec);
     std::vector<std::string> argv = Command(t, r->slots, r->result, a.knobs);
+    // The log starts with the command, so a failed trial can be rerun by hand.
+    {
+      std::ofstream log(r->log, std::ios::trunc);
+      log << kLaunchLine << ShellLine(argv) << "\n";
+      if (!log.flush()) return Status::UserError(r->log + ": cannot write a trial's log");
+    }
     Result<Subprocess> p = Subprocess::Start(argv, r->log);
     if (!p.ok()) return Status::UserError("cannot start a trial (" + ShellLine(argv) + "): " + p.status().message());
     r->proc = std::move(*p);
@@ -461,6 +462,7 @@ class Profiler {
     p.measured.saturn_version = SATURN_VERSION;
     p.measured.device = sweep_.cluster.device;
     p.measured.host = HostName();
+    p.measured.launcher = opt_.launcher.Describe();
     p.measured.date = NowUtc();
     p.measured.warmup_steps = opt_.warmup;
     p.measured.timed_steps = opt_.timed;
@@ -509,7 +511,7 @@ std::string TrialFailureReason(const std::string& log_text) {
   std::istringstream in(log_text);
   std::string line, last, error, oom;
   while (std::getline(in, line)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line.find_first_not_of(" \t\r") == std::string::npos || line.rfind(kLaunchLine, 0) == 0) continue;
     last = line;
     size_t at = line.find("error: ");
     if (at != std::string::npos) error = line.substr(at + 7);

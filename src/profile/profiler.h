@@ -1,5 +1,5 @@
 // `saturn profile`: runs every trial of a TrialPlan as its own launch (one process for one
-// device, mpirun -n K for K), packed onto the free device slots of this node so that trials on
+// device, mpirun -n K for K; inside a Slurm allocation, an srun job step each), packed onto the free device slots of this node so that trials on
 // disjoint devices run at once; turns each outcome into a profile record (a crash, a hang past
 // the timeout, out of memory: infeasible, with the reason) and rewrites the profile atomically
 // after every trial, so a stop loses nothing measured. Knows nothing of LibTorch: the trials are
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/sweep.h"
+#include "launch/launcher.h"
 #include "profile/trials.h"
 #include "util/status.h"
 
@@ -18,7 +19,7 @@ namespace saturn {
 struct ProfilerOptions {
   std::string out;        // the profile to write
   std::string saturn;     // this saturn binary, which the trials run
-  std::vector<std::string> mpirun;  // the launcher for trials of 2+ ranks, e.g. {"mpirun", "--oversubscribe"}
+  Launcher launcher;      // how a trial's ranks start: mpirun, or srun steps inside Slurm
   int warmup = 2;         // untimed steps first
   int timed = 5;          // then timed steps; the record keeps their median
   double trial_timeout = 600;  // seconds per trial, start-up included

@@ -34,7 +34,9 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const
   }
   if (pid == 0) {  // the child: only async-signal-safe calls until exec
     ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the parent (holding devices)
+    // Never outlive the parent (holding devices). SIGTERM, not SIGKILL: mpirun and srun pass it on
+    // to their ranks (srun cancels its job step); a killed srun would leave its step running.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     ::dup2(log, 1);
     ::dup2(log, 2);
     int null = ::open("/dev/null", O_RDONLY);

@@ -1,0 +1,59 @@
+// How ranks start on devices: the command line that starts K ranks of a program on this node,
+// with mpirun (Open MPI or another MPI's launcher) or, inside a Slurm allocation, as an srun job
+// step. `saturn profile` launches its trials with it; plan execution will launch jobs with it.
+// Knows nothing of what the ranks run: each rank finds its device from its own arguments (the
+// slots) and its local rank.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace saturn {
+
+// What a Slurm allocation's environment says about it; job_id is empty outside one.
+struct SlurmAllocation {
+  std::string job_id;              // SLURM_JOB_ID
+  std::string node;                // SLURMD_NODENAME: the node this process runs on
+  int cpus_on_node = 0;            // SLURM_CPUS_ON_NODE: this allocation's CPUs here
+  long long mem_per_node_mb = 0;   // SLURM_MEM_PER_NODE; 0 when memory is not allocated per node
+  bool inside() const { return !job_id.empty(); }
+  static SlurmAllocation FromEnvironment();
+};
+
+enum class LaunchKind { kMpirun, kSrun };
+
+class Launcher {
+ public:
+  // `command` is the launcher and its own arguments ("mpirun --oversubscribe", "srun --mpi=pmix");
+  // a first word named srun makes job steps, anything else is an mpirun-like launcher. Empty:
+  // srun inside a Slurm allocation, else $SATURN_MPIRUN, else mpirun.
+  static Launcher Make(const std::string& command, const SlurmAllocation& slurm);
+
+  // The command line that starts `program` as `ranks` ranks on this node, using `ranks` of its
+  // `node_slots` device slots; `name` labels the step in Slurm's squeue. One rank under mpirun
+  // is the program alone; under Slurm every launch is a job step, so the allocation accounts
+  // for it and places it.
+  std::vector<std::string> Command(int ranks, int node_slots, const std::vector<std::string>& program,
+                                   const std::string& name) const;
+
+  // The launcher is a command here (always true when no launch needs it: `ranks_needed` <= 1
+  // outside Slurm). The error names the command and how to get one.
+  Status CheckUsable(int ranks_needed) const;
+
+  LaunchKind kind() const { return kind_; }
+  const std::vector<std::string>& base() const { return base_; }
+  // "mpirun", "srun in Slurm job 12": how the profile and the logs say ranks were started.
+  std::string Describe() const;
+
+ private:
+  LaunchKind kind_ = LaunchKind::kMpirun;
+  std::vector<std::string> base_;
+  SlurmAllocation slurm_;
+};
+
+// True when `cmd` (a name looked up on PATH, or a path) can be executed.
+bool OnPath(const std::string& cmd);
+
+}  // namespace saturn

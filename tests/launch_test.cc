@@ -1,0 +1,102 @@
+// The launcher's command lines: mpirun for ranks on this node, srun job steps inside a Slurm
+// allocation (their own CPUs, pinned to this node, memory shared out so steps run side by side).
+// tests/scripts/slurm_profile.sh runs them under a real Slurm.
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "launch/launcher.h"
+#include "util/subprocess.h"
+
+namespace {
+
+using saturn::Launcher;
+using saturn::LaunchKind;
+using saturn::SlurmAllocation;
+
+const std::vector<std::string> kProgram = {"/bin/saturn", "profile-trial", "s.yaml"};
+
+std::string Line(const Launcher& l, int ranks, int slots = 4) {
+  return saturn::ShellLine(l.Command(ranks, slots, kProgram, "saturn-t"));
+}
+
+SlurmAllocation Inside(int cpus, long long mem_mb) {
+  SlurmAllocation s;
+  s.job_id = "42";
+  s.node = "node7";
+  s.cpus_on_node = cpus;
+  s.mem_per_node_mb = mem_mb;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("mpirun: one rank is the program alone; more ranks get -n and Open MPI no binding of its own", "[launch]") {
+  Launcher l = Launcher::Make("mpirun --oversubscribe", SlurmAllocation{});
+  CHECK(l.kind() == LaunchKind::kMpirun);
+  CHECK(Line(l, 1) == "/bin/saturn profile-trial s.yaml");
+  CHECK(Line(l, 3) == "mpirun --oversubscribe --bind-to none -n 3 /bin/saturn profile-trial s.yaml");
+  // The user's own binding wins; another MPI's launcher gets no Open MPI flag.
+  CHECK(Line(Launcher::Make("mpirun --bind-to core", {}), 2) == "mpirun --bind-to core -n 2 /bin/saturn profile-trial s.yaml");
+  CHECK(Line(Launcher::Make("/opt/mpich/bin/mpiexec.hydra", {}), 2) ==
+        "/opt/mpich/bin/mpiexec.hydra -n 2 /bin/saturn profile-trial s.yaml");
+  CHECK(l.Describe() == "mpirun");
+}
+
+TEST_CASE("srun inside an allocation: a step of its own CPUs on this node, memory shared out by slots", "[launch]") {
+  Launcher l = Launcher::Make("", Inside(8, 64000));
+  REQUIRE(l.kind() == LaunchKind::kSrun);
+  CHECK(l.Describe() == "srun in Slurm job 42");
+  // Even one rank is a step: the allocation accounts for it and cancels it with the job.
+  CHECK(Line(l, 1) == "srun --exact --nodes=1 --ntasks=1 --kill-on-bad-exit=1 --nodelist=node7 --job-name=saturn-t "
+                      "--mem=16000M /bin/saturn profile-trial s.yaml");
+  CHECK(Line(l, 2) == "srun --exact --nodes=1 --ntasks=2 --kill-on-bad-exit=1 --nodelist=node7 --job-name=saturn-t "
+                      "--mem=32000M /bin/saturn profile-trial s.yaml");
+  // More ranks than the allocation's CPUs here (CPU devices sharing cores): overcommit.
+  CHECK_THAT(Line(Launcher::Make("", Inside(2, 0)), 4),
+             Catch::Contains("--ntasks=4") && Catch::Contains("--overcommit") && !Catch::Contains("--mem"));
+  CHECK_THAT(Line(Launcher::Make("", Inside(2, 0)), 2), !Catch::Contains("--overcommit"));
+  // The user's flags win over the defaults they replace.
+  const std::string own = Line(Launcher::Make("srun --mpi=pmix -w node3 --mem-per-cpu=2G", Inside(8, 64000)), 2);
+  CHECK_THAT(own, Catch::StartsWith("srun --mpi=pmix -w node3 --mem-per-cpu=2G --exact") &&
+                      !Catch::Contains("--nodelist") && !Catch::Contains("--mem="));
+}
+
+TEST_CASE("the default launcher: srun inside Slurm, else $SATURN_MPIRUN, else mpirun; a missing one is named",
+          "[launch]") {
+  ::unsetenv("SATURN_MPIRUN");
+  CHECK(Launcher::Make("", {}).base() == std::vector<std::string>{"mpirun"});
+  ::setenv("SATURN_MPIRUN", "mpirun --oversubscribe", 1);
+  CHECK(Launcher::Make("", {}).base() == std::vector<std::string>{"mpirun", "--oversubscribe"});
+  CHECK(Launcher::Make("", Inside(4, 0)).base() == std::vector<std::string>{"srun"});
+  // Outside Slurm, srun asked for by name still makes steps (salloc-less sites refuse it later).
+  CHECK(Launcher::Make("srun", {}).kind() == LaunchKind::kSrun);
+  ::unsetenv("SATURN_MPIRUN");
+
+  Launcher missing = Launcher::Make("/nonexistent/mpirun -x", {});
+  CHECK(missing.CheckUsable(1).ok());  // one-rank trials need no launcher
+  saturn::Status st = missing.CheckUsable(2);
+  REQUIRE_FALSE(st.ok());
+  CHECK_THAT(st.message(), Catch::Contains("/nonexistent/mpirun") && Catch::Contains("--launcher"));
+  saturn::Status srun = Launcher::Make("/nonexistent/srun", Inside(4, 0)).CheckUsable(1);
+  REQUIRE_FALSE(srun.ok());
+  CHECK_THAT(srun.message(), Catch::Contains("Slurm job 42"));
+  CHECK(Launcher::Make("sh", {}).CheckUsable(2).ok());
+}
+
+TEST_CASE("the allocation is read from Slurm's environment", "[launch]") {
+  ::setenv("SLURM_JOB_ID", "77", 1);
+  ::setenv("SLURMD_NODENAME", "gpu3", 1);
+  ::setenv("SLURM_CPUS_ON_NODE", "16", 1);
+  ::setenv("SLURM_MEM_PER_NODE", "not a number", 1);
+  SlurmAllocation s = SlurmAllocation::FromEnvironment();
+  CHECK(s.inside());
+  CHECK(s.job_id == "77");
+  CHECK(s.node == "gpu3");
+  CHECK(s.cpus_on_node == 16);
+  CHECK(s.mem_per_node_mb == 0);
+  for (const char* v : {"SLURM_JOB_ID", "SLURMD_NODENAME", "SLURM_CPUS_ON_NODE", "SLURM_MEM_PER_NODE"}) ::unsetenv(v);
+  CHECK_FALSE(SlurmAllocation::FromEnvironment().inside());
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# `saturn profile` inside a real Slurm allocation: scripts/slurm/local.sh starts munge, slurmctld
+# and slurmd on this machine; sbatch runs the profiler, which (with no --launcher) makes every
+# trial an srun job step (2 ranks: an MPI world wired by PMIx). Checks the measured profile, that
+# each trial's log shows its srun line, that a trial past --trial-timeout is cancelled as a step
+# (no step or rank left behind), and that `saturn plan` plans from the profile. Stops Slurm after.
+set -euo pipefail
+src=${1:?usage: slurm_profile.sh SOURCE_DIR SATURN_BINARY}
+saturn=${2:?usage: slurm_profile.sh SOURCE_DIR SATURN_BINARY}
+work=$(mktemp -d /tmp/saturn-slurm-test-XXXXXX)
+chmod 755 "$work"  # munged runs as user munge and must reach its folder inside
+# A port of its own, so that two checkouts testing at once do not meet.
+export SATURN_SLURM_PORT=$((20000 + ($$ % 10000) * 2))
+cleanup() {
+  bash "$src/scripts/slurm/local.sh" stop "$work/slurm" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "slurm_profile: FAILED: $*" >&2; exit 1; }
+
+bash "$src/scripts/slurm/local.sh" start "$work/slurm"
+export SLURM_CONF="$work/slurm/slurm.conf"
+
+python3 "$src/datasets/make_synthetic.py" --mb 0.3 --out "$work/corpus.txt" >/dev/null
+gpt2="$src/third_party/tokenizers/gpt2"
+[[ -f $gpt2/encoder.json ]] || fail "$gpt2: GPT-2 tokenizer files missing (scripts/setup.sh fetches them)"
+cat > "$work/sweep.yaml" <<YAML
+name: slurm-profile
+output_dir: $work/runs
+cluster: {device: cpu, device_memory_gib: 8, nodes: [{name: localhost, devices: 2}]}
+jobs:
+  - name: tiny
+    model: $src/models/gpt2-tiny.json
+    tokenizer: {kind: gpt2, path: $gpt2}
+    data: {train: $work/corpus.txt}
+    seq_len: 32
+    batch_size: 8
+    steps: 50
+    techniques: [ddp, fsdp]
+    devices: [1, 2]
+    grid:
+      optimizer.lr: [1.0e-3, 3.0e-3]
+YAML
+cat > "$work/profile.sbatch" <<SH
+#!/bin/bash
+set -e
+common="--warmup 1 --steps 2 --no-search --threads 1"
+$saturn profile $work/sweep.yaml -o $work/profile.json \$common --links-max-bytes 65536
+$saturn profile $work/sweep.yaml -o $work/timeout.json \$common --no-links --trial-timeout 1
+sleep 2  # srun has returned; give slurmd a moment to retire the cancelled steps
+echo "steps left: \$(squeue -h -s -j \$SLURM_JOB_ID -o %j | grep -c saturn- || true)"
+echo "ranks left: \$(pgrep -fc 'profile-tria[l] $work/' || true)"
+SH
+sbatch --wait --ntasks=2 --output="$work/profile.out" "$work/profile.sbatch" ||
+  { cat "$work/profile.out" >&2; fail "the batch job failed"; }
+cat "$work/profile.out"
+
+python3 - "$work" <<'PY' || fail "the profiles are not what srun trials should give"
+import glob, json, sys
+work = sys.argv[1]
+p = json.load(open(f"{work}/profile.json"))
+assert p["measured"]["launcher"].startswith("srun in Slurm job "), p["measured"]
+recs = p["records"]
+assert len(recs) == 4 and all(r["feasible"] and r["step_seconds"] > 0 for r in recs), recs
+assert sorted((r["technique"], r["devices"]) for r in recs) == [("ddp", 1), ("ddp", 2), ("fsdp", 1), ("fsdp", 2)]
+assert {l["ranks"] for l in p["links"]} == {2}, p["links"]
+logs = glob.glob(f"{work}/runs/profile/*.log")
+assert logs
+for log in logs:
+    first = open(log).readline()
+    assert first.startswith("saturn profile: launched: srun --exact --nodes=1"), (log, first)
+t = json.load(open(f"{work}/timeout.json"))
+assert len(t["records"]) == 4 and all(not r["feasible"] and "timed out" in r["reason"] for r in t["records"]), t
+print("slurm_profile: 4 trials measured as srun steps, links over 2 ranks, 4 timeouts cancelled")
+PY
+grep -q "^steps left: 0$" "$work/profile.out" || fail "a timed-out trial's job step was left running"
+grep -q "^ranks left: 0$" "$work/profile.out" || fail "a timed-out trial's ranks were left running"
+"$saturn" plan "$work/sweep.yaml" --profile "$work/profile.json" -o "$work/plan.json" --time-limit 5 >/dev/null ||
+  fail "saturn plan could not plan from the profile measured under Slurm"
+echo "slurm_profile: passed"
