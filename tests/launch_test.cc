@@ -45,23 +45,32 @@ TEST_CASE("mpirun: one rank is the program alone; more ranks get -n and Open MPI
   CHECK(l.Describe() == "mpirun");
 }
 
-TEST_CASE("srun inside an allocation: a step of its own CPUs on this node, memory shared out by slots", "[launch]") {
+TEST_CASE("srun inside an allocation: a step of its slots' CPUs on this node, memory shared out by slots", "[launch]") {
   Launcher l = Launcher::Make("", Inside(8, 64000));
   REQUIRE(l.kind() == LaunchKind::kSrun);
   CHECK(l.Describe() == "srun in Slurm job 42");
   // Even one rank is a step: the allocation accounts for it and cancels it with the job.
-  CHECK(Line(l, 1) == "srun --exact --nodes=1 --ntasks=1 --kill-on-bad-exit=1 --nodelist=node7 --job-name=saturn-t "
-                      "--mem=16000M /bin/saturn profile-trial s.yaml");
-  CHECK(Line(l, 2) == "srun --exact --nodes=1 --ntasks=2 --kill-on-bad-exit=1 --nodelist=node7 --job-name=saturn-t "
-                      "--mem=32000M /bin/saturn profile-trial s.yaml");
-  // More ranks than the allocation's CPUs here (CPU devices sharing cores): overcommit.
-  CHECK_THAT(Line(Launcher::Make("", Inside(2, 0)), 4),
-             Catch::Contains("--ntasks=4") && Catch::Contains("--overcommit") && !Catch::Contains("--mem"));
-  CHECK_THAT(Line(Launcher::Make("", Inside(2, 0)), 2), !Catch::Contains("--overcommit"));
+  CHECK(Line(l, 1) == "srun --exact --nodes=1 --ntasks=1 --kill-on-bad-exit=1 --cpus-per-task=2 --nodelist=node7 "
+                      "--job-name=saturn-t --mem=16000M /bin/saturn profile-trial s.yaml");
+  CHECK(Line(l, 2) == "srun --exact --nodes=1 --ntasks=2 --kill-on-bad-exit=1 --cpus-per-task=2 --nodelist=node7 "
+                      "--job-name=saturn-t --mem=32000M /bin/saturn profile-trial s.yaml");
+  // More ranks than the allocation's CPUs here (CPU devices sharing cores): overcommit, and not
+  // --exact (an overcommitted step gets one CPU).
+  const std::string over = Line(Launcher::Make("", Inside(2, 0)), 4);
+  CHECK_THAT(over, Catch::Contains("--ntasks=4") && Catch::Contains("--overcommit") && !Catch::Contains("--exact") &&
+                       !Catch::Contains("--cpus-per-task") && !Catch::Contains("--mem"));
+  CHECK_THAT(Line(Launcher::Make("", Inside(2, 0)), 2), !Catch::Contains("--overcommit") && Catch::Contains("--exact"));
+  // GPUs: one per rank, or every step would get all of the job's GPUs and wait for the others.
+  CHECK_THAT(Line(Launcher::Make("", Inside(32, 0), "cuda"), 2), Catch::Contains("--gpus-per-task=1"));
+  CHECK_THAT(Line(l, 2), !Catch::Contains("--gpus-per-task"));
+  // Started as a step itself (srun saturn profile): the trials' steps overlap it.
+  SlurmAllocation step = Inside(8, 0);
+  step.in_step = true;
+  CHECK_THAT(Line(Launcher::Make("", step), 2), Catch::Contains("--overlap"));
   // The user's flags win over the defaults they replace.
-  const std::string own = Line(Launcher::Make("srun --mpi=pmix -w node3 --mem-per-cpu=2G", Inside(8, 64000)), 2);
-  CHECK_THAT(own, Catch::StartsWith("srun --mpi=pmix -w node3 --mem-per-cpu=2G --exact") &&
-                      !Catch::Contains("--nodelist") && !Catch::Contains("--mem="));
+  const std::string own = Line(Launcher::Make("srun --mpi=pmix -w node3 --mem-per-gpu=20G -c 4", Inside(8, 64000)), 2);
+  CHECK_THAT(own, Catch::StartsWith("srun --mpi=pmix -w node3 --mem-per-gpu=20G -c 4 --exact") &&
+                      !Catch::Contains("--nodelist") && !Catch::Contains("--mem=") && !Catch::Contains("--cpus-per-task"));
 }
 
 TEST_CASE("the default launcher: srun inside Slurm, else $SATURN_MPIRUN, else mpirun; a missing one is named",
@@ -97,6 +106,20 @@ TEST_CASE("the allocation is read from Slurm's environment", "[launch]") {
   CHECK(s.node == "gpu3");
   CHECK(s.cpus_on_node == 16);
   CHECK(s.mem_per_node_mb == 0);
-  for (const char* v : {"SLURM_JOB_ID", "SLURMD_NODENAME", "SLURM_CPUS_ON_NODE", "SLURM_MEM_PER_NODE"}) ::unsetenv(v);
+  CHECK_FALSE(s.in_step);
+  // An salloc shell on a login node: no node of its own, the allocation's CPUs per node instead;
+  // a number too large for anything is clamped, not overflowed.
+  ::unsetenv("SLURMD_NODENAME");
+  ::unsetenv("SLURM_CPUS_ON_NODE");
+  ::setenv("SLURM_JOB_CPUS_PER_NODE", "24(x3),12", 1);
+  ::setenv("SLURM_MEM_PER_NODE", "99999999999999999999999", 1);
+  ::setenv("SLURM_STEP_NUM_TASKS", "1", 1);
+  s = SlurmAllocation::FromEnvironment();
+  CHECK(s.node.empty());
+  CHECK(s.cpus_on_node == 24);
+  CHECK(s.mem_per_node_mb == 1LL << 31);
+  CHECK(s.in_step);
+  for (const char* v : {"SLURM_JOB_ID", "SLURM_JOB_CPUS_PER_NODE", "SLURM_MEM_PER_NODE", "SLURM_STEP_NUM_TASKS"})
+    ::unsetenv(v);
   CHECK_FALSE(SlurmAllocation::FromEnvironment().inside());
 }

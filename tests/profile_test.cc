@@ -246,7 +246,7 @@ TEST_CASE("profile user errors: exit 2 naming the place, nothing written", "[pro
 
 TEST_CASE("a trial that cannot fit by the memory estimate is recorded, not launched", "[profile]") {
   TempDir d;
-  // gpt2-tiny has 6.9M parameters: 0.10 GiB of fp32 weights, gradients and Adam moments.
+  // gpt2-tiny has 6.9M parameters: 0.10 GiB of fp32 weights, gradients and AdamW's moments.
   const std::string sweep = Variant(d, Sweep(d), "small.yaml", "device_memory_gib: 8", "device_memory_gib: 0.06");
   Run dry = Saturn("profile " + sweep + " -o " + (d / "p.json") + " --dry-run --no-search --no-links " + kMpirun);
   INFO(dry.out);
@@ -272,6 +272,13 @@ TEST_CASE("a trial's failure reason comes from its log", "[profile]") {
   CHECK(saturn::TrialFailureReason("terminate called after throwing an instance of 'std::bad_alloc'\n") ==
         "out of memory: terminate called after throwing an instance of 'std::bad_alloc'");
   CHECK(saturn::TrialFailureReason("") == "");
+  // Under srun: its closing lines say less than the rank's error; its out-of-memory words count.
+  CHECK(saturn::TrialFailureReason("saturn profile-trial: error: seq_len 512 is long\n"
+                                   "srun: error: node3: task 0: Exited with exit code 2\n") == "seq_len 512 is long");
+  CHECK(saturn::TrialFailureReason("srun: error: node3: task 1: Out Of Memory\n") ==
+        "out of memory: node3: task 1: Out Of Memory");
+  CHECK(saturn::TrialFailureReason("slurmstepd: error: Detected 1 oom_kill event in StepId=12.3\n")
+            .rfind("out of memory: ", 0) == 0);
 }
 
 TEST_CASE("Subprocess: exit codes, signals, a command that does not exist, and stopping a group", "[profile]") {

@@ -7,7 +7,7 @@
 #   export SLURM_CONF=DIR/slurm.conf   # then sbatch, srun, salloc, squeue, scancel work as usual
 #   scripts/slurm/local.sh stop DIR    # stops them (also when start failed half-way)
 #
-# Needs Debian's slurm-wlm and munge (scripts/setup.sh --slurm installs them) and root (slurmd
+# Needs Debian's slurm-wlm and munge (scripts/setup.sh installs them) and root (slurmd
 # runs jobs as their users). The node declares this machine's real CPUs and memory; steps with
 # more tasks than CPUs need `srun --overcommit`. Plugins as a container without systemd allows:
 # proctrack/linuxproc, task/none, select/cons_tres, MpiDefault=pmix (pmi2 fails with Debian's
@@ -22,6 +22,14 @@ if [[ -z "$cmd" || -z "$dir" ]]; then
 fi
 
 stop() {
+  # Jobs first, while slurmctld is there to cancel them (their steps' ranks go with them).
+  if [[ -f "$dir/slurm.conf" && -f "$dir/slurmctld.pid" ]] && kill -0 "$(cat "$dir/slurmctld.pid")" 2>/dev/null; then
+    SLURM_CONF="$dir/slurm.conf" scancel --full --quiet --user=root 2>/dev/null || true
+    for _ in $(seq 50); do
+      [[ -z $(SLURM_CONF="$dir/slurm.conf" squeue -h -o %i 2>/dev/null) ]] && break
+      sleep 0.2
+    done
+  fi
   for pidf in "$dir/slurmd.pid" "$dir/slurmctld.pid" "$dir/munge/munged.pid"; do
     [[ -f "$pidf" ]] || continue
     local pid
@@ -29,7 +37,7 @@ stop() {
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
       kill "$pid" 2>/dev/null || true
       for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
+      if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
     fi
     rm -f "$pidf"
   done
@@ -46,7 +54,7 @@ fail() {
 
 start() {
   for tool in munged mungekey slurmctld slurmd sinfo; do
-    command -v "$tool" >/dev/null || { echo "slurm/local.sh: $tool not found; run scripts/setup.sh --slurm" >&2; exit 2; }
+    command -v "$tool" >/dev/null || { echo "slurm/local.sh: $tool not found; run scripts/setup.sh (it installs slurm-wlm and munge)" >&2; exit 2; }
   done
   [[ $(id -u) == 0 ]] || { echo "slurm/local.sh: run as root (slurmd starts jobs as their users)" >&2; exit 2; }
   stop
@@ -66,7 +74,7 @@ start() {
 
   local port=${SATURN_SLURM_PORT:-6817}
   local cpus mem
-  cpus=$(nproc)
+  cpus=$(nproc --all)
   mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 512 ))
   cat > "$dir/slurm.conf" <<CONF
 ClusterName=saturn-local

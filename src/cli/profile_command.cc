@@ -25,6 +25,7 @@
 #include "data/tokenizer.h"
 #include "job/preflight.h"
 #include "job/trainer.h"
+#include "launch/launcher.h"
 #include "model/config.h"
 #include "profile/estimate.h"
 #include "profile/profile.h"
@@ -64,6 +65,7 @@ Result<JobShape> ShapeOf(const Sweep& sweep, const JobSpec& j) {
   shape.layers = cfg->layers;
   shape.hidden = cfg->hidden;
   shape.bytes_per_activation = j.precision == "bf16" || (j.precision == "auto" && sweep.cluster.device == "cuda") ? 2 : 4;
+  shape.optimizer_bytes_per_parameter = j.optimizer.name == "sgd" ? 4 : 8;
   return shape;
 }
 
@@ -83,9 +85,9 @@ std::string WhyNot(const Sweep& sweep, const JobSpec& job, const std::string& na
   if (need <= have) return "";
   char why[256];
   std::snprintf(why, sizeof why,
-                "out of memory by the memory estimate: weights, gradients and Adam state alone need %.2f GiB per device "
-                "(16 bytes x %lld parameters%s), above device_memory_gib %g; not launched",
-                need / kGiB, (long long)shape->parameters, name == "ddp" || devices == 1 ? "" : (" / " + std::to_string(devices)).c_str(),
+                "out of memory by the memory estimate: weights, gradients and optimizer state alone need %.2f GiB per "
+                "device (%d bytes x %lld parameters%s), above device_memory_gib %g; not launched",
+                need / kGiB, 8 + shape->optimizer_bytes_per_parameter, (long long)shape->parameters, name == "ddp" || devices == 1 ? "" : (" / " + std::to_string(devices)).c_str(),
                 sweep.cluster.device_memory_gib);
   return why;
 }
@@ -217,7 +219,7 @@ Status ProfileSweep(ProfileArgs& a) {
     std::vector<Trial> links = LinkTrials(*sweep);
     plan.trials.insert(plan.trials.end(), links.begin(), links.end());
   }
-  a.opt.launcher = Launcher::Make(a.launcher, SlurmAllocation::FromEnvironment());
+  a.opt.launcher = Launcher::Make(a.launcher, SlurmAllocation::FromEnvironment(), sweep->cluster.device);
   int most_ranks = 0;
   for (const Trial& t : plan.trials) most_ranks = std::max(most_ranks, t.devices);
   if (!a.opt.dry_run) SATURN_RETURN_IF_ERROR(a.opt.launcher.CheckUsable(most_ranks));
@@ -241,16 +243,6 @@ Status ProfileSweep(ProfileArgs& a) {
   return a.estimate && !a.opt.dry_run ? EstimateMissing(*sweep, a.opt.out, a.opt.quiet) : Status::Ok();
 }
 
-// "0,2,3" as the profiler writes --slots for a trial's ranks.
-std::vector<int> ParseSlots(const std::string& list) {
-  std::vector<int> slots;
-  std::istringstream in(list);
-  std::string s;
-  while (std::getline(in, s, ','))
-    if (!s.empty()) slots.push_back(std::atoi(s.c_str()));
-  return slots;
-}
-
 struct LinksArgs {
   std::string device = "cpu", slots, result;
   int node_slots = 1;
@@ -262,7 +254,9 @@ Status RunLinksTrial(const LinksArgs& a) {
   Result<World*> world = GetWorld();
   if (!world.ok()) return world.status();
   World& w = **world;
-  const std::vector<int> slots = ParseSlots(a.slots);
+  Result<std::vector<int>> parsed = ParseSlots(a.slots);
+  if (!parsed.ok()) return parsed.status();
+  const std::vector<int>& slots = *parsed;
   const int slot = int(slots.size()) == w.size() ? slots[w.rank()] : w.local_rank;
   torch::Device device = torch::kCPU;
   if (a.device == "cuda") {
@@ -312,7 +306,9 @@ Status RunTrial(const TrialArgs& a) {
   opt.knobs = a.knobs;
   opt.threads = a.threads;
   opt.quiet = true;
-  opt.slots = ParseSlots(a.slots);
+  Result<std::vector<int>> slots = ParseSlots(a.slots);
+  if (!slots.ok()) return slots.status();
+  opt.slots = *slots;
   Result<World*> world = GetWorld();
   if (!world.ok()) return world.status();
   std::optional<StepTiming> timing;

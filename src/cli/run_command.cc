@@ -1,6 +1,8 @@
 // `saturn run SWEEP [--only JOB] [--resume | --restart] [--technique T] [--knobs JSON]
 // [--device cpu|cuda] [--threads N]`: trains the sweep's jobs one after another, each on every
 // rank this process was launched with (mpirun -n K, srun; one rank alone otherwise).
+// `saturn run SWEEP --plan PLAN.json`: executes a plan, each job on its planned ranks and
+// devices (run/orchestrator.h).
 #include <memory>
 
 #include "cli/command.h"
@@ -9,6 +11,10 @@
 #include "config/sweep.h"
 #include "job/preflight.h"
 #include "job/trainer.h"
+#include "launch/launcher.h"
+#include "plan/plan.h"
+#include "run/orchestrator.h"
+#include "util/files.h"
 #include "technique/names.h"
 #include "util/heap.h"
 #include "util/signals.h"
@@ -20,8 +26,49 @@ namespace {
 struct RunArgs {
   std::string sweep;
   std::vector<std::string> only;
+  std::string slots;
   RunOptions opt;
+  // With --plan: the orchestrator's own.
+  std::string plan, launcher;
+  bool dry_run = false, no_replan = false;
+  int max_retries = 2;
 };
+
+// `--plan`: every job of the plan on its planned devices, through the launcher.
+Status Execute(const RunArgs& a, const Sweep& sweep) {
+  if (!a.only.empty() || !a.opt.technique.empty() || !a.opt.knobs.empty() || !a.slots.empty())
+    return Status::UserError("--plan decides each job's technique, knobs and devices: drop --only, --technique, "
+                             "--knobs and --slots");
+  if (a.max_retries < 0 || a.max_retries > 100) return Status::UserError("--max-retries must be 0 to 100");
+  Result<Plan> plan = LoadPlan(a.plan);
+  if (!plan.ok()) return plan.status();
+  if (!plan->sweep.empty() && plan->sweep != sweep.name)
+    return Status::UserError(a.plan + ": a plan of sweep '" + plan->sweep + "', not of '" + sweep.name + "' (" +
+                             a.sweep + "); plan this sweep: saturn plan " + a.sweep + " --profile PROFILE.json -o PLAN.json");
+  ExecuteOptions opt;
+  opt.plan_path = a.plan;
+  opt.launcher = Launcher::Make(a.launcher, SlurmAllocation::FromEnvironment(), sweep.cluster.device);
+  opt.max_retries = a.max_retries;
+  opt.threads = a.opt.threads;
+  opt.resume = a.opt.resume;
+  opt.restart = a.opt.restart;
+  opt.dry_run = a.dry_run;
+  opt.quiet = a.opt.quiet;
+  int widest = 0;
+  for (size_t i = 0; i < plan->schedule.jobs.size(); ++i)
+    widest = std::max(widest, plan->instance.jobs[i].configs[plan->schedule.jobs[i].config].devices);
+  if (!a.dry_run) SATURN_RETURN_IF_ERROR(opt.launcher.CheckUsable(widest));
+  if (!a.dry_run) {
+    std::vector<const JobSpec*> jobs;
+    for (const auto& j : sweep.jobs) jobs.push_back(&j);
+    SATURN_RETURN_IF_ERROR(CheckJobInputs(sweep, jobs));
+  }
+  std::error_code ec;
+  opt.saturn = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) return Status::Internal("cannot find this saturn binary (/proc/self/exe): " + ec.message());
+  CatchStopSignals();
+  return ExecutePlan(sweep, *plan, opt);
+}
 
 Result<std::vector<const JobSpec*>> PickJobs(const Sweep& sweep, const RunArgs& a) {
   std::vector<const JobSpec*> jobs;
@@ -45,6 +92,13 @@ Status Run(const RunArgs& a) {
   SATURN_RETURN_IF_ERROR(CheckThreadCount(a.opt.threads));
   Result<Sweep> sweep = LoadSweep(a.sweep);
   if (!sweep.ok()) return sweep.status();
+  if (!a.plan.empty()) return Execute(a, *sweep);
+  if (a.dry_run || a.no_replan || !a.launcher.empty())
+    return Status::UserError("--dry-run, --no-replan and --launcher go with --plan PLAN.json");
+  Result<std::vector<int>> slots = ParseSlots(a.slots);
+  if (!slots.ok()) return slots.status();
+  RunOptions opt = a.opt;
+  opt.slots = *slots;
   Result<std::vector<const JobSpec*>> jobs = PickJobs(*sweep, a);
   if (!jobs.ok()) return jobs.status();
   Result<World*> world = GetWorld();
@@ -55,7 +109,7 @@ Status Run(const RunArgs& a) {
   CatchStopSignals();
   KeepLargeAllocationsInHeap();
   for (const JobSpec* j : *jobs) {
-    Status st = CatchTorchErrors([&] { return TrainJob(*sweep, *j, a.opt, **world); },
+    Status st = CatchTorchErrors([&] { return TrainJob(*sweep, *j, opt, **world); },
                                  "lower micro_batch_size, turn on activation_checkpointing, or use more ranks with fsdp");
     if (st.ok()) continue;
     // A failure the ranks did not agree on is this rank's alone: say whose.
@@ -82,6 +136,21 @@ Action SetupRunCommand(CLI::App* sub) {
   sub->add_option("--knobs", a->opt.knobs, "the technique's settings, a JSON object, e.g. '{\"bucket_mb\": 4}'");
   sub->add_option("--device", a->opt.device, "cpu or cuda (default cpu)")->check(CLI::IsMember({"cpu", "cuda"}));
   sub->add_option("--threads", a->opt.threads, "CPU threads per rank for LibTorch (default: the node's cores over its ranks)");
+  sub->add_option("--slots", a->slots,
+                  "each rank's device slot on its node, e.g. 0,1 (its GPU; on cpu its share of the cores); default: "
+                  "its local rank. --plan passes the plan's devices");
+  sub->add_option("--plan", a->plan,
+                  "execute this plan (saturn plan -o): every job on its planned technique and devices, each started "
+                  "as soon as its devices are free, in the plan's order (docs/run.md)");
+  sub->add_flag("--dry-run", a->dry_run, "with --plan: print the schedule and every launch command; run nothing");
+  sub->add_flag("--no-replan", a->no_replan,
+                "with --plan: follow the saved plan exactly (today's only behaviour: re-planning is to come)");
+  sub->add_option("--max-retries", a->max_retries,
+                  "with --plan: restarts of a failed job from its newest checkpoint before it is marked failed "
+                  "(default 2)");
+  sub->add_option("--launcher", a->launcher,
+                  "with --plan: how a job starts its ranks: default srun inside a Slurm allocation, else "
+                  "$SATURN_MPIRUN, else mpirun");
   sub->add_flag("-q,--quiet", a->opt.quiet, "print nothing but errors");
   return [a] { return Run(*a); };
 }

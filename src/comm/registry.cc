@@ -38,13 +38,10 @@ int EnvInt(std::initializer_list<const char*> vars, int fallback) {
 }
 
 // The world size a launcher announced in the environment (Open MPI, PMI, an srun step), or 1.
-// A Slurm batch script or salloc shell also has SLURM_NTASKS (the allocation's), but it is no
-// rank: only a job step's tasks (SLURM_STEP_ID set) count Slurm's number.
-int LaunchedSize() {
-  int n = EnvInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}, 0);
-  if (n == 0 && std::getenv("SLURM_STEP_ID")) n = EnvInt({"SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"}, 1);
-  return std::max(1, n);
-}
+// A Slurm batch script or salloc shell also has SLURM_NTASKS (the allocation's) and, from Slurm
+// 26.05, SLURM_STEP_ID (the batch step's), but it is no rank: only srun's tasks have
+// SLURM_STEP_NUM_TASKS.
+int LaunchedSize() { return std::max(1, EnvInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"}, 1)); }
 
 std::string HostName() {
   char buf[256] = {0};

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -17,11 +18,14 @@ std::string Env(const char* name) {
   return v ? v : "";
 }
 
+// A positive number the variable starts with ("2(x3),1" -> 2), clamped to 2^31; else 0.
 long long EnvNumber(const char* name) {
   const std::string v = Env(name);
+  errno = 0;
   char* end = nullptr;
   const long long n = std::strtoll(v.c_str(), &end, 10);
-  return (!v.empty() && end && *end == '\0' && n > 0) ? n : 0;
+  if (v.empty() || end == v.c_str() || n <= 0) return 0;
+  return errno == ERANGE ? (1LL << 31) : std::min(n, 1LL << 31);
 }
 
 std::string Program(const std::vector<std::string>& argv) {
@@ -39,15 +43,20 @@ bool Has(const std::vector<std::string>& argv, const std::string& flag) {
 SlurmAllocation SlurmAllocation::FromEnvironment() {
   SlurmAllocation s;
   s.job_id = Env("SLURM_JOB_ID");
+  // A batch script has these; an salloc shell on a login node does not: then the allocation's
+  // CPUs on its first node, and no node to pin steps to (Slurm picks).
   s.node = Env("SLURMD_NODENAME");
   s.cpus_on_node = int(EnvNumber("SLURM_CPUS_ON_NODE"));
+  if (s.cpus_on_node == 0) s.cpus_on_node = int(EnvNumber("SLURM_JOB_CPUS_PER_NODE"));
   s.mem_per_node_mb = EnvNumber("SLURM_MEM_PER_NODE");
+  s.in_step = !Env("SLURM_STEP_NUM_TASKS").empty();
   return s;
 }
 
-Launcher Launcher::Make(const std::string& command, const SlurmAllocation& slurm) {
+Launcher Launcher::Make(const std::string& command, const SlurmAllocation& slurm, const std::string& device) {
   Launcher l;
   l.slurm_ = slurm;
+  l.device_ = device;
   std::string cmd = command;
   if (cmd.empty()) cmd = slurm.inside() ? "srun" : (Env("SATURN_MPIRUN").empty() ? "mpirun" : Env("SATURN_MPIRUN"));
   l.base_ = SplitWords(cmd);
@@ -68,18 +77,28 @@ std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std:
     argv.insert(argv.end(), {"-n", std::to_string(ranks)});
   } else {
     argv = base_;
-    // A step of its own CPUs (--exact), so that steps on disjoint slots run at once; on the node
-    // this process runs on, whose slots the caller counts; one rank failing ends the step.
-    argv.insert(argv.end(), {"--exact", "--nodes=1", "--ntasks=" + std::to_string(ranks), "--kill-on-bad-exit=1"});
+    // Each rank's share of the node's CPUs, and no more than that (--exact), so that steps on
+    // disjoint slots run side by side; ranks beyond the allocation's CPUs (CPU devices sharing
+    // cores) need --overcommit, which gives the step one CPU, so such steps take the whole CPU
+    // set instead (they run one at a time anyway: the profiler's serial rule).
+    const bool over = slurm_.cpus_on_node > 0 && ranks > slurm_.cpus_on_node;
+    if (!over) argv.push_back("--exact");
+    argv.insert(argv.end(), {"--nodes=1", "--ntasks=" + std::to_string(ranks), "--kill-on-bad-exit=1"});
+    if (over && !Has(argv, "--overcommit") && !Has(argv, "-O")) argv.push_back("--overcommit");
+    if (!over && slurm_.cpus_on_node > 0 && node_slots > 0 && !Has(argv, "--cpus-per-task") && !Has(argv, "-c"))
+      argv.push_back("--cpus-per-task=" + std::to_string(std::max(1, slurm_.cpus_on_node / node_slots)));
+    // One GPU per rank: without it every step gets all of the job's GPUs and steps queue.
+    if (device_ == "cuda" && !Has(argv, "--gpus-per-task") && !Has(argv, "--gres")) argv.push_back("--gpus-per-task=1");
+    // Steps started from within a step (`srun saturn profile`) share its resources.
+    if (slurm_.in_step && !Has(argv, "--overlap")) argv.push_back("--overlap");
+    // On the node this process runs on, whose slots the caller counts.
     if (!slurm_.node.empty() && !Has(argv, "--nodelist") && !Has(argv, "-w")) argv.push_back("--nodelist=" + slurm_.node);
     if (!name.empty() && !Has(argv, "--job-name") && !Has(argv, "-J")) argv.push_back("--job-name=" + name);
-    // CPU devices may be more than the allocation's CPUs (ranks share cores): Slurm would refuse.
-    if (slurm_.cpus_on_node > 0 && ranks > slurm_.cpus_on_node && !Has(argv, "--overcommit") && !Has(argv, "-O"))
-      argv.push_back("--overcommit");
     // Without --mem a step takes all of the job's memory and every other step waits for it;
-    // give each step its slots' share. (Memory per CPU, or none allocated: nothing to split.)
-    if (slurm_.mem_per_node_mb > 0 && node_slots > 0 && !Has(argv, "--mem") && !Has(argv, "--mem-per-cpu"))
-      argv.push_back("--mem=" + std::to_string(std::max(1LL, slurm_.mem_per_node_mb * ranks / node_slots)) + "M");
+    // give each step its slots' share. (Memory per CPU or GPU, or none allocated: no split.)
+    if (slurm_.mem_per_node_mb > 0 && node_slots > 0 && !Has(argv, "--mem") && !Has(argv, "--mem-per-cpu") &&
+        !Has(argv, "--mem-per-gpu"))
+      argv.push_back("--mem=" + std::to_string(std::max(1LL, slurm_.mem_per_node_mb / node_slots * ranks)) + "M");
   }
   argv.insert(argv.end(), program.begin(), program.end());
   return argv;
@@ -102,6 +121,20 @@ std::string Launcher::Describe() const {
   std::string d = Program(base_);
   if (kind_ == LaunchKind::kSrun && slurm_.inside()) d += " in Slurm job " + slurm_.job_id;
   return d;
+}
+
+Result<std::vector<int>> ParseSlots(const std::string& list) {
+  std::vector<int> slots;
+  std::istringstream in(list);
+  std::string s;
+  while (std::getline(in, s, ',')) {
+    char* end = nullptr;
+    const long v = std::strtol(s.c_str(), &end, 10);
+    if (s.empty() || *end != '\0' || v < 0 || v > 1 << 20 || std::count(slots.begin(), slots.end(), int(v)))
+      return Status::UserError("--slots " + list + ": expected distinct device numbers separated by commas, e.g. 0,1");
+    slots.push_back(int(v));
+  }
+  return slots;
 }
 
 bool OnPath(const std::string& cmd) {

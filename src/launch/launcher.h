@@ -18,6 +18,7 @@ struct SlurmAllocation {
   std::string node;                // SLURMD_NODENAME: the node this process runs on
   int cpus_on_node = 0;            // SLURM_CPUS_ON_NODE: this allocation's CPUs here
   long long mem_per_node_mb = 0;   // SLURM_MEM_PER_NODE; 0 when memory is not allocated per node
+  bool in_step = false;            // this process is itself a job step's task (srun saturn ...)
   bool inside() const { return !job_id.empty(); }
   static SlurmAllocation FromEnvironment();
 };
@@ -28,8 +29,9 @@ class Launcher {
  public:
   // `command` is the launcher and its own arguments ("mpirun --oversubscribe", "srun --mpi=pmix");
   // a first word named srun makes job steps, anything else is an mpirun-like launcher. Empty:
-  // srun inside a Slurm allocation, else $SATURN_MPIRUN, else mpirun.
-  static Launcher Make(const std::string& command, const SlurmAllocation& slurm);
+  // srun inside a Slurm allocation, else $SATURN_MPIRUN, else mpirun. `device` (cpu, cuda) is
+  // what each rank takes: under srun, a cuda rank gets one GPU of the allocation.
+  static Launcher Make(const std::string& command, const SlurmAllocation& slurm, const std::string& device = "cpu");
 
   // The command line that starts `program` as `ranks` ranks on this node, using `ranks` of its
   // `node_slots` device slots; `name` labels the step in Slurm's squeue. One rank under mpirun
@@ -51,7 +53,12 @@ class Launcher {
   LaunchKind kind_ = LaunchKind::kMpirun;
   std::vector<std::string> base_;
   SlurmAllocation slurm_;
+  std::string device_ = "cpu";
 };
+
+// "0,2,3": the device slot of each rank on its node, as launches pass them (--slots); "" is none.
+// Anything but distinct non-negative integers is a user error.
+Result<std::vector<int>> ParseSlots(const std::string& list);
 
 // True when `cmd` (a name looked up on PATH, or a path) can be executed.
 bool OnPath(const std::string& cmd);

@@ -8,7 +8,7 @@
 namespace saturn {
 
 long long StateBytesPerRank(const JobShape& shape, const std::string& technique, int devices) {
-  const long long state = 16 * shape.parameters;
+  const long long state = (8 + shape.optimizer_bytes_per_parameter) * shape.parameters;
   if (technique == "ddp") return state;
   if (technique == "fsdp" || technique == "pipeline") return state / std::max(1, devices);
   return 0;

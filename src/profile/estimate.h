@@ -29,6 +29,7 @@ struct JobShape {
   int layers = 1;
   int hidden = 0;
   int bytes_per_activation = 4;  // 2 under bf16
+  int optimizer_bytes_per_parameter = 8;  // Adam's two fp32 moments; SGD's momentum: 4
 };
 
 struct Estimate {
@@ -40,7 +41,8 @@ struct Estimate {
 };
 
 // What every rank of `technique` on `devices` devices holds at the least, whatever the knobs: the
-// fp32 weights, gradients and Adam moments (16 bytes a parameter), all of them (ddp) or at least
+// fp32 weights, gradients and optimizer state (16 bytes a parameter with Adam, 12 with SGD's
+// momentum), all of them (ddp) or at least
 // an even share (fsdp; pipeline: the largest stage holds at least the mean). 0 where the
 // technique keeps them off the device (offload) or is unknown. A trial whose bound exceeds the
 // device's memory cannot fit and is not launched.

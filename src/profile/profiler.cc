@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -316,7 +317,9 @@ class Profiler {
     if (r.proc.exit_code() != 0) {
       std::string why = TrialFailureReason(log_text);
       // SIGKILL that the profiler did not send: most likely the kernel's out-of-memory killer.
-      if (r.proc.signal() == SIGKILL && why.rfind("out of memory", 0) != 0)
+      // (srun and mpirun report a rank's SIGKILL as their own exit code 137.)
+      const bool killed = r.proc.signal() == SIGKILL || r.proc.exit_code() == 128 + SIGKILL;
+      if (killed && why.rfind("out of memory", 0) != 0)
         why = "out of memory (killed by SIGKILL, as the kernel's out-of-memory killer does)" + (why.empty() ? "" : ": " + why);
       else if (r.proc.signal() != 0 && why.rfind("out of memory", 0) != 0)
         why = "crashed (signal " + std::to_string(r.proc.signal()) + ")" + (why.empty() ? "" : ": " + why);
@@ -501,20 +504,25 @@ class Profiler {
 }  // namespace
 
 std::string TrialFailureReason(const std::string& log_text) {
+  // Lower case: Slurm says "Out Of Memory" and "oom_kill event".
   static const char* const kOom[] = {"out of memory", "can't allocate memory", "std::bad_alloc",
-                                     "Cannot allocate memory"};
-  auto is_oom = [](const std::string& s) {
+                                     "cannot allocate memory", "oom_kill", "oom-kill"};
+  auto is_oom = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
     for (const char* m : kOom)
       if (s.find(m) != std::string::npos) return true;
     return false;
   };
+  // srun's and slurmstepd's own closing lines ("task 0: Exited with exit code 1") say less than
+  // the rank's error before them.
+  auto launcher_line = [](const std::string& s) { return s.rfind("srun:", 0) == 0 || s.rfind("slurmstepd", 0) == 0; };
   std::istringstream in(log_text);
   std::string line, last, error, oom;
   while (std::getline(in, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos || line.rfind(kLaunchLine, 0) == 0) continue;
-    last = line;
+    if (!launcher_line(line) || last.empty()) last = line;
     size_t at = line.find("error: ");
-    if (at != std::string::npos) error = line.substr(at + 7);
+    if (at != std::string::npos && !launcher_line(line)) error = line.substr(at + 7);
     // Any rank's out-of-memory line wins over the errors it caused on the others.
     if (oom.empty() && is_oom(line)) oom = at != std::string::npos ? line.substr(at + 7) : line;
   }

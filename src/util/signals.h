@@ -1,6 +1,9 @@
-// Stopping cleanly on SIGINT (Ctrl-C) and SIGTERM (Slurm's time limit, scancel, preemption): the
-// first signal only sets a flag that long-running work polls at a safe point (the trainer: the
-// next step boundary, where it writes a checkpoint); a second one stops the process at once.
+// Stopping cleanly on SIGINT (Ctrl-C), SIGTERM (Slurm's time limit, scancel, preemption) and
+// SIGUSR1 (what `sbatch --signal=USR1@120` sends ahead of the time limit, and what the plan
+// orchestrator sends its jobs: mpirun and srun pass SIGUSR1 on to every rank, where SIGTERM
+// makes them end the ranks themselves): the first signal only sets a flag that long-running
+// work polls at a safe point (the trainer: the next step boundary, where it writes a
+// checkpoint); a second one stops the process at once.
 #pragma once
 
 namespace saturn {

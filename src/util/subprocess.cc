@@ -14,7 +14,8 @@
 
 namespace saturn {
 
-Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const std::string& log_path) {
+Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const std::string& log_path,
+                                     int death_signal) {
   if (argv.empty()) return Status::UserError("an empty command line");
   int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) return Status::UserError(log_path + ": cannot open for writing: " + std::strerror(errno));
@@ -27,6 +28,7 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     ::close(log), ::close(report[0]), ::close(report[1]);
@@ -34,9 +36,10 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const
   }
   if (pid == 0) {  // the child: only async-signal-safe calls until exec
     ::setpgid(0, 0);
-    // Never outlive the parent (holding devices). SIGTERM, not SIGKILL: mpirun and srun pass it on
-    // to their ranks (srun cancels its job step); a killed srun would leave its step running.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    // Never outlive the parent (holding devices). Not SIGKILL: a killed srun would leave its job
+    // step running. A parent that died before prctl took effect: act as if it had just now.
+    ::prctl(PR_SET_PDEATHSIG, death_signal);
+    if (::getppid() != parent) ::raise(death_signal);
     ::dup2(log, 1);
     ::dup2(log, 2);
     int null = ::open("/dev/null", O_RDONLY);
@@ -94,6 +97,10 @@ bool Subprocess::Poll() {
 
 void Subprocess::Terminate() {
   if (pid_ > 0 && !Poll()) ::kill(-pid_, SIGTERM);
+}
+
+void Subprocess::Signal(int sig) {
+  if (pid_ > 0 && !Poll()) ::kill(pid_, sig);
 }
 
 void Subprocess::Stop(double grace_seconds) {

@@ -15,8 +15,10 @@ namespace saturn {
 class Subprocess {
  public:
   // Starts argv[0] (looked up on PATH) with stdout and stderr appended to `log_path`. A command
-  // that cannot start is a user error naming it.
-  static Result<Subprocess> Start(const std::vector<std::string>& argv, const std::string& log_path);
+  // that cannot start is a user error naming it. The child gets `death_signal` when this process
+  // dies (SIGTERM: mpirun and srun stop their ranks; SIGUSR1: saturn's trainers checkpoint first).
+  static Result<Subprocess> Start(const std::vector<std::string>& argv, const std::string& log_path,
+                                  int death_signal = 15 /* SIGTERM */);
 
   Subprocess() = default;  // no child: exited() is false, Poll() true
   Subprocess(Subprocess&& o) noexcept { *this = std::move(o); }
@@ -31,6 +33,8 @@ class Subprocess {
   void Stop(double grace_seconds);
   // SIGTERM to the child's group without waiting (Stop several at once: Terminate each, then Stop).
   void Terminate();
+  // `sig` to the child alone (a launcher passes it on to its ranks), without waiting.
+  void Signal(int sig);
   bool exited() const { return done_; }
   // After exit: the exit code, or 128 + the signal that ended it.
   int exit_code() const { return code_; }

@@ -10,7 +10,7 @@ saturn=${2:?usage: slurm_profile.sh SOURCE_DIR SATURN_BINARY}
 work=$(mktemp -d /tmp/saturn-slurm-test-XXXXXX)
 chmod 755 "$work"  # munged runs as user munge and must reach its folder inside
 # A port of its own, so that two checkouts testing at once do not meet.
-export SATURN_SLURM_PORT=$((20000 + ($$ % 10000) * 2))
+export SATURN_SLURM_PORT=$((10000 + ($$ % 5000) * 2))  # below the ephemeral ports
 cleanup() {
   bash "$src/scripts/slurm/local.sh" stop "$work/slurm" || true
   rm -rf "$work"
@@ -44,14 +44,22 @@ YAML
 cat > "$work/profile.sbatch" <<SH
 #!/bin/bash
 set -e
-common="--warmup 1 --steps 2 --no-search --threads 1"
-$saturn profile $work/sweep.yaml -o $work/profile.json \$common --links-max-bytes 65536
-$saturn profile $work/sweep.yaml -o $work/timeout.json \$common --no-links --trial-timeout 1
+common="--no-search --threads 1"
+$saturn profile $work/sweep.yaml -o $work/profile.json \$common --warmup 1 --steps 2 --links-max-bytes 65536
+# Trials that would train for hours, stopped after 4 s: their steps must be cancelled.
+$saturn profile $work/sweep.yaml -o $work/timeout.json \$common --warmup 1 --steps 100000 --no-links \
+  --trial-timeout 4 &
+sleep 3
+echo "ranks during: \$(pgrep -fc 'profile-tria[l] $work/' || true)"
+wait \$!
 sleep 2  # srun has returned; give slurmd a moment to retire the cancelled steps
-echo "steps left: \$(squeue -h -s -j \$SLURM_JOB_ID -o %j | grep -c saturn- || true)"
+steps=\$(squeue -h -s -j \$SLURM_JOB_ID -o %j) || { echo "squeue failed"; exit 1; }
+echo "steps left: \$(grep -c saturn- <<< "\$steps" || true)"
 echo "ranks left: \$(pgrep -fc 'profile-tria[l] $work/' || true)"
 SH
-sbatch --wait --ntasks=2 --output="$work/profile.out" "$work/profile.sbatch" ||
+# Bounded twice: Slurm's time limit, and ours around sbatch (ctest's timeout would SIGKILL this
+# script, and the trap would not stop Slurm).
+timeout 400 sbatch --wait --time=6 --ntasks=2 --output="$work/profile.out" "$work/profile.sbatch" ||
   { cat "$work/profile.out" >&2; fail "the batch job failed"; }
 cat "$work/profile.out"
 
@@ -73,6 +81,7 @@ t = json.load(open(f"{work}/timeout.json"))
 assert len(t["records"]) == 4 and all(not r["feasible"] and "timed out" in r["reason"] for r in t["records"]), t
 print("slurm_profile: 4 trials measured as srun steps, links over 2 ranks, 4 timeouts cancelled")
 PY
+grep -Eq "^ranks during: [1-9]" "$work/profile.out" || fail "no trial rank was running before the timeout"
 grep -q "^steps left: 0$" "$work/profile.out" || fail "a timed-out trial's job step was left running"
 grep -q "^ranks left: 0$" "$work/profile.out" || fail "a timed-out trial's ranks were left running"
 "$saturn" plan "$work/sweep.yaml" --profile "$work/profile.json" -o "$work/plan.json" --time-limit 5 >/dev/null ||

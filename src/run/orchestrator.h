@@ -1,0 +1,35 @@
+// `saturn run SWEEP --plan PLAN.json`: executes a plan. One orchestrator process starts each job
+// (`saturn run --only JOB --technique T --slots ...` on its planned device count, through the
+// launcher: mpirun, or an srun job step inside Slurm) as soon as its planned devices are free,
+// keeping the plan's order on every device (event-driven, not by the plan's clock), and waits
+// on all of them. Every event goes to the journal first (run/journal.h); a job whose ranks fail
+// is restarted from its newest checkpoint up to max_retries times, then marked failed while the
+// others go on; SIGINT/SIGTERM make every job checkpoint and stop. Knows nothing of LibTorch.
+#pragma once
+
+#include <string>
+
+#include "config/sweep.h"
+#include "launch/launcher.h"
+#include "plan/plan.h"
+#include "util/status.h"
+
+namespace saturn {
+
+struct ExecuteOptions {
+  std::string saturn;     // this saturn binary, which every job runs
+  std::string plan_path;  // for the journal and the report
+  Launcher launcher;
+  int max_retries = 2;    // restarts of a failed job from its newest checkpoint
+  int threads = 0;        // LibTorch threads per rank, passed on (0: the rank's slot's cores)
+  bool resume = false;    // continue after an orchestrator that stopped: finished jobs stay done
+  bool restart = false;   // start every job over, forgetting the journal
+  bool dry_run = false;   // print the schedule and every launch command; run nothing
+  bool quiet = false;
+};
+
+// Runs the plan's jobs; Ok when every job finished. A failed job makes it a user error naming the
+// job and its log (exit 1, after the others ran); a stop signal, exit 128 + the signal.
+Status ExecutePlan(const Sweep& sweep, const Plan& plan, const ExecuteOptions& opt);
+
+}  // namespace saturn
