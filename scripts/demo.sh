@@ -21,6 +21,7 @@ build/saturn plan configs/demo-sweep.yaml --profile runs/demo/profile.json -o ru
   --time-limit 10 | tail -n 4
 build/saturn run configs/demo-sweep.yaml --plan runs/demo/plan-measured.json --restart --threads 1 \
   --launcher "mpirun --oversubscribe"
+build/saturn status configs/demo-sweep.yaml
 for job in runs/demo/*/metrics.jsonl; do
   echo "$job: $(head -n 1 "$job")"
   echo "$job: $(grep '"loss"' "$job" | tail -n 1)"

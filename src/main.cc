@@ -17,6 +17,7 @@ const saturn::Command kCommands[] = {
     {"profile", "measure every job's step time and memory under each technique and device count, on real ranks", saturn::SetupProfileCommand},
     {"plan", "choose each job's technique, devices and start time to finish the sweep soonest", saturn::SetupPlanCommand},
     {"run", "train the sweep's jobs, each on every launched rank with a parallelism technique", saturn::SetupRunCommand},
+    {"status", "show where an executed plan stands: every job's state, progress and times (exit 0: all finished)", saturn::SetupStatusCommand},
     {"eval", "score a model on in-context-learning tasks (LAMBADA, PIQA, HellaSwag, any JSONL task)", saturn::SetupEvalCommand},
     {"tokenize", "tokenize text files into a token file", saturn::SetupTokenizeCommand},
     {"profile-trial", "", saturn::SetupProfileTrialCommand},  // one trial of `saturn profile`; hidden
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> names;
     for (const auto& c : kCommands) names.push_back(c.name);
     if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
-      std::fprintf(stderr, "saturn: unknown subcommand '%s'%s; one of: profile, plan, run, eval, tokenize (saturn --help)\n",
+      std::fprintf(stderr, "saturn: unknown subcommand '%s'%s; one of: profile, plan, run, status, eval, tokenize (saturn --help)\n",
                    argv[1], saturn::DidYouMean(argv[1], names).c_str());
       return 2;
     }

@@ -5,6 +5,7 @@
 // killed and the job retried from its checkpoint.
 #include <chrono>
 #include <filesystem>
+#include <regex>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -12,6 +13,7 @@
 
 #include "cli_util.h"
 #include "data/tokenizer.h"
+#include "run/journal.h"
 #include "run_util.h"
 #include "util/files.h"
 
@@ -22,21 +24,22 @@ using nlohmann::json;
 
 const std::string kMpirun = std::string("--launcher '") + SATURN_MPIRUN + "'";
 
-std::string Job(const std::string& name, const std::string& gpt2, const std::string& more) {
+std::string Job(const std::string& name, const std::string& gpt2, int steps, const std::string& more) {
   return "  - name: " + name + "\n    model: " SATURN_SOURCE_DIR "/models/gpt2-tiny.json\n"
          "    tokenizer: {kind: gpt2, path: " + gpt2 + "}\n    data: {train: " + Corpus() + "}\n"
-         "    seq_len: 32\n    batch_size: 8\n    steps: 6\n    checkpoint_every: 3\n    log_every: 1\n" + more;
+         "    seq_len: 32\n    batch_size: 8\n    steps: " + std::to_string(steps) +
+         "\n    checkpoint_every: 3\n    log_every: 1\n" + more;
 }
 
 // The sweep with its outputs in d/out; planned by a canned profile: a on 2 devices with fsdp,
 // the two b jobs on one device each.
-std::string Sweep(const TempDir& d, const std::string& out, const std::string& file) {
+std::string Sweep(const TempDir& d, const std::string& out, const std::string& file, int steps = 6) {
   auto gpt2 = saturn::FindGpt2Dir();
   REQUIRE(gpt2.ok());
   return d.write(file, "name: ex\noutput_dir: " + (d / out) +
                            "\ncluster: {device: cpu, device_memory_gib: 8, nodes: [{name: n, devices: 4}]}\njobs:\n" +
-                           Job("a", *gpt2, "    techniques: [fsdp]\n    devices: [2]\n") +
-                           Job("b", *gpt2, "    techniques: [ddp]\n    devices: [1, 2]\n    grid:\n"
+                           Job("a", *gpt2, steps, "    techniques: [fsdp]\n    devices: [2]\n") +
+                           Job("b", *gpt2, steps, "    techniques: [ddp]\n    devices: [1, 2]\n    grid:\n"
                                            "      optimizer.lr: [1.0e-3, 3.0e-3]\n"));
 }
 
@@ -56,8 +59,8 @@ std::string Plan(const TempDir& d, const std::string& sweep) {
 const char* const kJobs[] = {"a", "b.lr=1.0e-3", "b.lr=3.0e-3"};
 
 // Each job trained alone with its planned technique and rank count (the reference).
-void TrainAlone(const TempDir& d) {
-  const std::string alone = Sweep(d, "alone", "alone.yaml");
+void TrainAlone(const TempDir& d, int steps = 6) {
+  const std::string alone = Sweep(d, "alone", "alone.yaml", steps);
   Run a = Shell(std::string(SATURN_MPIRUN) + " -n 2 " SATURN_BINARY " run " + alone + " --only a --technique fsdp --threads 1 -q");
   INFO(a.out);
   REQUIRE(a.code == 0);
@@ -134,6 +137,13 @@ TEST_CASE("saturn run --plan runs every job on its planned devices, and the weig
   // The journal: the run, three starts and three finishes, the end.
   CHECK(Lines(d / "runs/journal.jsonl") == 8);
 
+  Run status = Saturn("status " + sweep);
+  INFO(status.out);
+  CHECK(status.code == 0);
+  CHECK_THAT(status.out, Catch::Contains("3 of 3 jobs finished, 0 failed") && Catch::Contains("6/6") &&
+                             Catch::Contains("fsdp x2") && Catch::Contains("no orchestrator is running"));
+  CHECK(Saturn("status " + (d / "runs")).out == status.out);
+
   // Run again: the journal is there, so --resume or --restart must say what to do.
   Run again = Saturn("run " + sweep + " --plan " + plan + " " + kMpirun);
   CHECK(again.code == 2);
@@ -142,43 +152,118 @@ TEST_CASE("saturn run --plan runs every job on its planned devices, and the weig
   INFO(done.out);
   CHECK(done.code == 0);
   CHECK_THAT(done.out, Catch::Contains("a: finished in an earlier run"));
+
+  // The orchestrator killed outright: its jobs stop at a checkpoint (they get SIGUSR1 as it dies),
+  // and --resume finishes the sweep with the same weights.
+  fs::remove_all(d / "runs");
+  Background(d, "run " + sweep + " --plan " + plan + " --threads 1 " + kMpirun, d / "rc");
+  WaitFor(d / "runs/a/checkpoints/step-3");
+  Shell("pkill -KILL -f '[s]aturn run " + sweep + " --plan'");
+  CHECK(ExitCode(d / "rc") == 137);
+  for (int i = 0; i < 300 && !Shell("pgrep -f '[s]aturn run " + sweep + "'").out.empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  Run after_kill = Saturn("run " + sweep + " --plan " + plan + " --threads 1 --resume " + kMpirun);
+  INFO(after_kill.out);
+  REQUIRE(after_kill.code == 0);
+  CheckSameWeights(d, "runs");
 }
 
 TEST_CASE("saturn run --plan: SIGTERM checkpoints every job and exits 143; --resume finishes with the same weights; "
           "a killed rank is retried from its checkpoint", "[execute]") {
   TempDir d;
-  const std::string sweep = Sweep(d, "runs", "ex.yaml"), plan = Plan(d, sweep);
-  TrainAlone(d);
+  // Long enough that a signal after the first checkpoint finds every job still training.
+  const std::string sweep = Sweep(d, "runs", "ex.yaml", 15), plan = Plan(d, sweep);
+  TrainAlone(d, 15);
   const std::string args = "run " + sweep + " --plan " + plan + " --threads 1 " + kMpirun;
 
   Background(d, args, d / "rc1");
   WaitFor(d / "runs/a/checkpoints/step-3");
+  // While it runs: a second orchestrator on the sweep is refused; status says running.
+  Run second = Saturn(args + " --resume");
+  CHECK(second.code == 2);
+  CHECK_THAT(second.out, Catch::Contains("sweep 'ex' is being run by saturn pid"));
+  Run running = Saturn("status " + sweep);
+  INFO(running.out);
+  CHECK(running.code == 3);
+  CHECK_THAT(running.out, Catch::Contains("running") && Catch::Contains("being run by saturn pid"));
   Shell("pkill -TERM -f '[s]aturn run " + sweep + " --plan'");
   CHECK(ExitCode(d / "rc1") == 143);
   INFO(*saturn::ReadFile(d / "bg.out"));
-  // Every job stopped at a step boundary with a checkpoint, none finished past it.
   Run left = Shell("pgrep -af '[s]aturn run " + sweep + "' || true");
   CHECK(left.out.empty());
-  const json stopped = Load(d / "runs/report.json");
-  CHECK(stopped["jobs_finished"].get<int>() < 3);
+  // Every job stopped at a step boundary before its end, with a checkpoint of that step.
+  for (const char* j : kJobs) {
+    INFO(j);
+    const std::string log = *saturn::ReadFile(d / "runs" + "/" + j + "/run.log");
+    std::smatch m;
+    REQUIRE(std::regex_search(log, m, std::regex("stopped after step ([0-9]+) of 15")));
+    CHECK(std::stoi(m[1]) < 15);
+    CHECK(fs::exists(d / "runs" + "/" + j + "/checkpoints/step-" + m[1].str()));
+  }
+  CHECK_THAT(*saturn::ReadFile(d / "runs/journal.jsonl"), Catch::Contains("\"event\":\"signal\""));
+  for (const json& j : Load(d / "runs/report.json")["job_results"]) CHECK(j["state"] == "interrupted");
+  Run interrupted = Saturn("status " + sweep);
+  INFO(interrupted.out);
+  CHECK(interrupted.code == 3);
+  CHECK_THAT(interrupted.out, Catch::Contains("interrupted") && Catch::Contains("no orchestrator is running"));
   Run resumed = Saturn(args + " --resume");
   INFO(resumed.out);
   REQUIRE(resumed.code == 0);
   CheckSameWeights(d, "runs");
 
-  // A rank killed outright (as the out-of-memory killer does): retried from its newest checkpoint.
-  Background(d, args + " --restart", d / "rc2");
-  WaitFor(d / "runs/b.lr=1.0e-3/checkpoints/step-3");
-  Shell("pkill -KILL -f '[s]aturn run " + sweep + " --only b.lr=1.0e-3'");
+  // One rank of the fsdp job killed outright (as the out-of-memory killer does): mpirun ends the
+  // job, which is launched again from its newest checkpoint.
+  fs::remove_all(d / "runs");
+  Background(d, args, d / "rc2");
+  WaitFor(d / "runs/a/checkpoints/step-3");
+  Shell("pkill -KILL -n -f '[s]aturn run " + sweep + " --only a '");
   CHECK(ExitCode(d / "rc2") == 0);
   INFO(*saturn::ReadFile(d / "bg.out"));
   CheckSameWeights(d, "runs");
-  const json report = Load(d / "runs/report.json");
-  for (const json& j : report["job_results"])
-    if (j["job"] == "b.lr=1.0e-3") {
-      CHECK(j["attempts"] == 2);
-      CHECK(j["state"] == "finished");
-    }
+  for (const json& j : Load(d / "runs/report.json")["job_results"]) {
+    CHECK(j["state"] == "finished");
+    CHECK(j["attempts"] == (j["job"] == "a" ? 2 : 1));
+  }
+
+  // No retries left: the job is failed, the others finish, the orchestrator exits 1 naming it,
+  // and status says failed (never finished) with the end of its log.
+  fs::remove_all(d / "runs");
+  Background(d, args + " --max-retries 0", d / "rc3");
+  WaitFor(d / "runs/b.lr=1.0e-3/checkpoints/step-3");
+  Shell("pkill -KILL -f '[s]aturn run " + sweep + " --only b.lr=1.0e-3 '");
+  CHECK(ExitCode(d / "rc3") == 1);
+  CHECK_THAT(*saturn::ReadFile(d / "bg.out"), Catch::Contains("1 job(s) failed: b.lr=1.0e-3"));
+  Run failed = Saturn("status " + sweep);
+  INFO(failed.out);
+  CHECK(failed.code == 1);
+  CHECK_THAT(failed.out, Catch::Contains("2 of 3 jobs finished, 1 failed") && Catch::Contains("b.lr=1.0e-3 failed") &&
+                             Catch::Contains("run.log"));
+  for (const json& j : Load(d / "runs/report.json")["job_results"])
+    CHECK(j["state"] == (j["job"] == "b.lr=1.0e-3" ? "failed" : "finished"));
+}
+
+TEST_CASE("the journal: a line cut short by a crash is dropped, and the next run appends after whole lines",
+          "[execute]") {
+  TempDir d;
+  const std::string path = d.write("journal.jsonl", "{\"event\":\"run\",\"time\":1}\n{\"event\":\"sta");
+  auto events = saturn::ReadJournal(path);
+  REQUIRE(events.ok());
+  CHECK(events->size() == 1);
+  {
+    auto j = saturn::Journal::Open(path);
+    REQUIRE(j.ok());
+    REQUIRE(j->Append({{"event", "finish"}, {"job", "a"}}).ok());
+  }
+  events = saturn::ReadJournal(path);
+  REQUIRE(events.ok());
+  REQUIRE(events->size() == 2);
+  CHECK((*events)[1]["event"] == "finish");
+  CHECK((*events)[1]["time"].is_number());
+  // Damage in the middle is an error naming the line.
+  d.write("bad.jsonl", "{\"event\":\"run\"}\nnot json\n{\"event\":\"end\"}\n");
+  auto bad = saturn::ReadJournal(d / "bad.jsonl");
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.status().message(), Catch::Contains("bad.jsonl:2"));
 }
 
 TEST_CASE("saturn run --plan: bad input exits 2 naming the place", "[execute]") {
@@ -198,4 +283,7 @@ TEST_CASE("saturn run --plan: bad input exits 2 naming the place", "[execute]") 
   CHECK(bad_slots.code == 2);
   CHECK_THAT(bad_slots.out, Catch::Contains("--slots 0,x"));
   CHECK_FALSE(fs::exists(d / "runs/journal.jsonl"));
+  Run no_journal = Saturn("status " + sweep);
+  CHECK(no_journal.code == 2);
+  CHECK_THAT(no_journal.out, Catch::Contains("journal.jsonl: no journal"));
 }

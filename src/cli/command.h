@@ -20,6 +20,7 @@ struct Command {
 
 Action SetupPlanCommand(CLI::App* sub);
 Action SetupRunCommand(CLI::App* sub);
+Action SetupStatusCommand(CLI::App* sub);
 Action SetupEvalCommand(CLI::App* sub);
 Action SetupTokenizeCommand(CLI::App* sub);
 Action SetupProfileCommand(CLI::App* sub);

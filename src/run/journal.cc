@@ -15,9 +15,17 @@ namespace saturn {
 
 Result<Journal> Journal::Open(const std::string& path) {
   Journal j;
-  j.fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  j.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (j.fd_ < 0) return Status::UserError(path + ": cannot open the journal for writing: " + std::strerror(errno));
   j.path_ = path;
+  // A line cut short by a crash would run into the next event: cut the file back to its last
+  // whole line first.
+  const off_t size = ::lseek(j.fd_, 0, SEEK_END);
+  off_t keep = size;
+  char c = 0;
+  while (keep > 0 && ::pread(j.fd_, &c, 1, keep - 1) == 1 && c != '\n') --keep;
+  if (keep != size && (::ftruncate(j.fd_, keep) != 0 || ::fsync(j.fd_) != 0))
+    return Status::UserError(path + ": cannot cut the journal's torn last line: " + std::strerror(errno));
   return j;
 }
 

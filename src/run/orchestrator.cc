@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "run/journal.h"
+#include "util/dir_lock.h"
 #include "run/report.h"
 #include "util/files.h"
 #include "util/signals.h"
@@ -31,7 +32,8 @@ using nlohmann::json;
 // The line each launch writes first in the job's log.
 const std::string kLaunched = "saturn run: launched ";
 
-enum class State { kWaiting, kRunning, kFinished, kFailed };
+// kStopped: stopped at a checkpoint by a signal; --resume continues it.
+enum class State { kWaiting, kRunning, kFinished, kFailed, kStopped };
 
 struct Job {
   int index = 0;  // in the plan
@@ -43,6 +45,7 @@ struct Job {
   State state = State::kWaiting;
   int attempts = 0;        // launches so far, in this orchestrator
   bool resume = false;     // its next launch continues from a checkpoint
+  bool restart = false;    // its next launch deletes what an earlier run left
   Subprocess proc;
   Clock::time_point started;
   std::string log;
@@ -69,20 +72,32 @@ class Orchestrator {
     SATURN_RETURN_IF_ERROR(BuildJobs());
     if (opt_.dry_run) return DryRun();
     SATURN_RETURN_IF_ERROR(Prepare());
-    const auto t0 = Clock::now();
+    t0_ = Clock::now();
+    Status st = Loop();
+    // Anything else that went wrong (the journal cannot be written): the jobs still stop at a
+    // checkpoint rather than being killed with the orchestrator.
+    if (!st.ok() && st.exit_code() < 128) StopJobs();
+    return st;
+  }
+
+ private:
+  Status Loop() {
     while (Pending()) {
       if (StopSignal() != 0) return Stop(StopSignal());
       for (Job& j : jobs_)
         if (j.state == State::kWaiting && Ready(j)) SATURN_RETURN_IF_ERROR(Launch(j));
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       for (Job& j : jobs_)
-        if (j.state == State::kRunning && j.proc.Poll()) SATURN_RETURN_IF_ERROR(Ended(j));
+        if (j.state == State::kRunning && j.proc.Poll()) SATURN_RETURN_IF_ERROR(Ended(j, /*stopping=*/false));
+      // A job stopped by a signal the orchestrator did not send (Slurm signals every step at its
+      // time limit or on preemption): the whole sweep is being stopped.
+      if (outside_stop_ != 0) return Stop(outside_stop_);
     }
-    const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-    return Finish(wall);
+    return Finish();
   }
 
- private:
+  double Elapsed() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
+
   Status BuildJobs() {
     const Instance& inst = plan_.instance;
     for (size_t i = 0; i < plan_.schedule.jobs.size(); ++i) {
@@ -130,7 +145,7 @@ class Orchestrator {
     if (sweep_.cluster.device == "cuda") argv.insert(argv.end(), {"--device", "cuda"});
     if (opt_.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(opt_.threads)});
     if (j.resume) argv.push_back("--resume");
-    else if (opt_.restart) argv.push_back("--restart");
+    else if (j.restart) argv.push_back("--restart");
     return opt_.launcher.Command(j.config->devices, NodeSlots(j), argv, "saturn-" + j.spec->name);
   }
 
@@ -156,6 +171,10 @@ class Orchestrator {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) return Status::UserError(dir_ + ": cannot create the sweep's output directory: " + ec.message());
+    // One orchestrator per sweep: a second (a --resume while the first still runs) is refused.
+    Result<std::unique_ptr<DirLock>> lock = DirLock::Acquire(dir_, "sweep '" + sweep_.name + "'", "being run");
+    if (!lock.ok()) return lock.status();
+    lock_ = std::move(*lock);
     const bool had = fs::exists(path);
     if (had && !opt_.resume && !opt_.restart)
       return Status::UserError(path + ": an earlier run of this sweep left its journal; pass --resume to continue it "
@@ -169,14 +188,7 @@ class Orchestrator {
       }
     }
     if (had && opt_.restart) fs::remove(path, ec);
-    if (had && opt_.resume) {
-      Result<std::vector<json>> events = ReadJournal(path);
-      if (!events.ok()) return events.status();
-      for (const json& e : *events) {
-        if (e["event"] == "finish" && e.contains("job")) done_.insert(e["job"].get<std::string>());
-        if (e["event"] == "run" && !origin_ && e.contains("time")) origin_ = e["time"].get<double>();
-      }
-    }
+    if (had && opt_.resume) SATURN_RETURN_IF_ERROR(Recall(path));
     Result<Journal> j = Journal::Open(path);
     if (!j.ok()) return j.status();
     journal_ = std::make_unique<Journal>(std::move(*j));
@@ -185,15 +197,37 @@ class Orchestrator {
                                              {"plan", fs::absolute(opt_.plan_path).string()},
                                              {"planned_makespan_seconds", plan_.makespan()},
                                              {"resume", opt_.resume},
+                                             {"restart", opt_.restart},
                                              {"launcher", opt_.launcher.Describe()}}));
     for (Job& j : jobs_) {
       if (done_.count(j.spec->name)) {
         j.state = State::kFinished;
         Release(j);
         Say(j.spec->name + ": finished in an earlier run");
+      } else if (opt_.resume) {
+        // A job a --restart run never got to launch still has the results of the run before:
+        // it starts over too; every other job continues from its newest checkpoint.
+        j.restart = restarting_ && !started_.count(j.spec->name);
+        j.resume = !j.restart;
       } else {
-        j.resume = opt_.resume;
+        j.restart = opt_.restart;
       }
+    }
+    return Status::Ok();
+  }
+
+  // What the journal of the runs before says: jobs finished, jobs started, failures so far (the
+  // retry budget spans resumes; --restart renews it), and whether the first run restarted.
+  Status Recall(const std::string& path) {
+    Result<std::vector<json>> events = ReadJournal(path);
+    if (!events.ok()) return events.status();
+    bool first = true;
+    for (const json& e : *events) {
+      const std::string ev = e["event"], job = e.value("job", "");
+      if (ev == "run" && first) restarting_ = e.value("restart", false), first = false;
+      if (ev == "finish") done_.insert(job);
+      if (ev == "start") started_.insert(job);
+      if (ev == "fail") ++failures_[job];
     }
     return Status::Ok();
   }
@@ -236,25 +270,43 @@ class Orchestrator {
                                              {"attempt", j.attempts},
                                              {"resume", j.resume},
                                              {"command", ShellLine(argv)}}));
-    {
-      FILE* f = std::fopen(j.log.c_str(), j.attempts == 1 && !j.resume ? "w" : "a");
-      if (!f) return Status::UserError(j.log + ": cannot write the job's log");
+    FILE* f = std::fopen(j.log.c_str(), j.attempts == 1 && !j.resume ? "w" : "a");
+    if (f) {
       std::fprintf(f, "%s(attempt %d): %s\n", kLaunched.c_str(), j.attempts, ShellLine(argv).c_str());
       std::fclose(f);
     }
     // Should the orchestrator die, its jobs checkpoint and stop rather than train on unwatched.
-    Result<Subprocess> p = Subprocess::Start(argv, j.log, SIGUSR1);
-    if (!p.ok()) return Status::UserError("cannot start job '" + j.spec->name + "': " + p.status().message());
+    Result<Subprocess> p = f ? Subprocess::Start(argv, j.log, SIGUSR1)
+                             : Result<Subprocess>(Status::UserError(j.log + ": cannot write the job's log"));
+    if (!p.ok()) {  // this job cannot start; the others go on
+      j.state = State::kFailed;
+      Release(j);
+      Say(j.spec->name + " cannot start: " + p.status().message());
+      return journal_->Append(
+          {{"event", "fail"}, {"job", j.spec->name}, {"attempt", j.attempts}, {"reason", p.status().message()},
+           {"retry", false}});
+    }
     j.proc = std::move(*p);
     j.started = Clock::now();
     j.state = State::kRunning;
+    j.resume = true;  // any later launch continues from its checkpoint
+    j.restart = false;
     Say("started " + j.spec->name + ": " + j.config->technique + " x" + std::to_string(j.config->devices) +
         " on devices " + Join(j.slots) + (j.attempts > 1 ? " (attempt " + std::to_string(j.attempts) + ")" : "") +
         "; log " + j.log);
     return Status::Ok();
   }
 
-  Status Ended(Job& j) {
+  // The signal that stopped a job which then exited by itself (a trainer that checkpointed on
+  // SIGINT, SIGTERM or SIGUSR1 exits 128 + it), or 0.
+  static int StoppedBy(const Subprocess& p) {
+    for (int sig : {SIGINT, SIGTERM, SIGUSR1})
+      if (p.exit_code() == 128 + sig || p.signal() == sig) return sig;
+    return 0;
+  }
+
+  // A job's process ended. While stopping, nothing is retried.
+  Status Ended(Job& j, bool stopping) {
     const double took = std::chrono::duration<double>(Clock::now() - j.started).count();
     const int code = j.proc.exit_code();
     if (code == 0) {
@@ -266,9 +318,17 @@ class Orchestrator {
           Secs(j.planned->end - j.planned->start) + ")");
       return Status::Ok();
     }
+    if (const int sig = StoppedBy(j.proc)) {
+      j.state = State::kStopped;
+      if (!stopping && outside_stop_ == 0) outside_stop_ = sig;
+      Say(j.spec->name + " stopped on " + SignalName(sig) + " at a checkpoint");
+      return journal_->Append({{"event", "stopped"}, {"job", j.spec->name}, {"attempt", j.attempts},
+                               {"signal", SignalName(sig)}, {"seconds", took}});
+    }
     const std::string why = LastError(j.log);
+    const int failures = ++failures_[j.spec->name];
     // Exit 2 is a user error (a bad sweep, a job that cannot train so): a retry would fail alike.
-    const bool retry = code != 2 && j.attempts <= opt_.max_retries;
+    const bool retry = !stopping && code != 2 && failures <= opt_.max_retries;
     SATURN_RETURN_IF_ERROR(journal_->Append({{"event", "fail"},
                                              {"job", j.spec->name},
                                              {"attempt", j.attempts},
@@ -277,38 +337,51 @@ class Orchestrator {
                                              {"retry", retry}}));
     Say(j.spec->name + " failed (exit " + std::to_string(code) + (why.empty() ? "" : ": " + why) + ")" +
         (retry ? "; restarting it from its newest checkpoint" : "; giving up on it, see " + j.log));
-    if (retry) {
-      j.resume = true;
-      return Launch(j);
-    }
+    if (retry) return Launch(j);
     j.state = State::kFailed;
     Release(j);
     return Status::Ok();
   }
 
-  // SIGINT/SIGTERM/SIGUSR1: each job's launcher gets SIGUSR1 and passes it to the ranks (SIGTERM
-  // would make mpirun end them itself), which write a checkpoint at their next step boundary and
-  // exit; the orchestrator waits for them (a second signal ends it at once).
-  Status Stop(int sig) {
-    Say(std::string("stopping on ") + SignalName(sig) + ": every running job writes a checkpoint and stops");
+  // Every running job's launcher gets SIGUSR1 and passes it to the ranks (SIGTERM would make
+  // mpirun end the ranks itself), which write a checkpoint at their next step boundary and exit;
+  // waits for them, journaling how each ended.
+  Status StopJobs() {
     for (Job& j : jobs_)
       if (j.state == State::kRunning) j.proc.Signal(SIGUSR1);
-    for (Job& j : jobs_)
-      while (j.state == State::kRunning && !j.proc.Poll()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    (void)journal_->Append({{"event", "signal"}, {"signal", SignalName(sig)}});
-    WriteReport();
-    return Status::Stopped(sig, std::string("stopped by ") + SignalName(sig) + "; continue with the same command and --resume");
+    Status first = Status::Ok();
+    for (Job& j : jobs_) {
+      if (j.state != State::kRunning) continue;
+      while (!j.proc.Poll()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      Status st = Ended(j, /*stopping=*/true);
+      if (first.ok()) first = st;
+    }
+    return first;
   }
 
-  Status Finish(double wall) {
+  // SIGINT/SIGTERM/SIGUSR1 to the orchestrator, or to the jobs from outside: journaled first,
+  // then every job stops at a checkpoint (a second signal ends the orchestrator at once).
+  Status Stop(int sig) {
+    SATURN_RETURN_IF_ERROR(journal_->Append({{"event", "signal"}, {"signal", SignalName(sig)}}));
+    Say(std::string("stopping on ") + SignalName(sig) + ": every running job writes a checkpoint and stops");
+    SATURN_RETURN_IF_ERROR(StopJobs());
+    if (!Pending() && std::none_of(jobs_.begin(), jobs_.end(), [](const Job& j) { return j.state == State::kStopped; }))
+      return Finish();  // everything had ended anyway
+    WriteReport();
+    return Status::Stopped(sig, std::string("stopped by ") + SignalName(sig) +
+                                    "; every job stopped at a checkpoint: continue with the same command and --resume");
+  }
+
+  Status Finish() {
     int failed = 0;
     std::string names;
     for (const Job& j : jobs_)
       if (j.state == State::kFailed) ++failed, names += (names.empty() ? "" : ", ") + j.spec->name + " (" + j.log + ")";
-    SATURN_RETURN_IF_ERROR(journal_->Append({{"event", "end"}, {"failed", failed}, {"seconds", wall}}));
+    SATURN_RETURN_IF_ERROR(journal_->Append({{"event", "end"}, {"failed", failed}, {"seconds", Elapsed()}}));
     SATURN_RETURN_IF_ERROR(WriteReport());
     Say("ran " + std::to_string(jobs_.size() - size_t(failed)) + " of " + std::to_string(jobs_.size()) +
-        " jobs in " + Secs(wall) + " (planned makespan " + Secs(plan_.makespan()) + "); report " + dir_ + "/report.json");
+        " jobs in " + Secs(Elapsed()) + " (planned makespan " + Secs(plan_.makespan()) + "); report " + dir_ +
+        "/report.json");
     if (failed > 0) return Status::Internal(std::to_string(failed) + " job(s) failed: " + names);
     return Status::Ok();
   }
@@ -347,9 +420,13 @@ class Orchestrator {
   std::vector<Job> jobs_;
   std::set<int> nodes_used_;
   std::map<std::pair<int, int>, std::deque<int>> queues_;
-  std::set<std::string> done_;
-  std::optional<double> origin_;
+  std::set<std::string> done_, started_;  // by the journal of earlier runs
+  std::map<std::string, int> failures_;     // fail events per job, this run's included
+  bool restarting_ = false;                 // the journal's first run was a --restart
+  int outside_stop_ = 0;                    // a stop signal a job got from elsewhere
+  Clock::time_point t0_;
   std::unique_ptr<Journal> journal_;
+  std::unique_ptr<DirLock> lock_;
 };
 
 }  // namespace

@@ -28,8 +28,8 @@ struct ExecuteOptions {
   bool quiet = false;
 };
 
-// Runs the plan's jobs; Ok when every job finished. A failed job makes it a user error naming the
-// job and its log (exit 1, after the others ran); a stop signal, exit 128 + the signal.
+// Runs the plan's jobs; Ok when every job finished. Failed jobs make it an error naming each job
+// and its log (exit 1, after the others ran); a stop signal, exit 128 + the signal.
 Status ExecutePlan(const Sweep& sweep, const Plan& plan, const ExecuteOptions& opt);
 
 }  // namespace saturn

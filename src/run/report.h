@@ -1,6 +1,6 @@
 // report.json in the sweep's output directory: for every job of the plan its planned and actual
-// technique, devices, start and end, attempts, state and final loss; planned and actual makespan
-// and the device-seconds left idle. Made from the journal alone (plus each job's metrics.jsonl),
+// technique, devices, start and end, attempts, state, device-seconds and final loss; planned and
+// actual makespan and the device-seconds left idle. Made from the journal alone (plus each job's metrics.jsonl),
 // so it is the same whether one orchestrator ran the sweep or several resumed it.
 #pragma once
 

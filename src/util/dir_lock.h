@@ -14,8 +14,11 @@ namespace saturn {
 
 class DirLock {
  public:
-  // `what` names the work in the refusal ("job 'tiny'").
-  static Result<std::unique_ptr<DirLock>> Acquire(const std::string& dir, const std::string& what);
+  // `what` and `doing` name the work in the refusal ("job 'tiny'" "being trained").
+  static Result<std::unique_ptr<DirLock>> Acquire(const std::string& dir, const std::string& what,
+                                                  const std::string& doing = "being trained");
+  // Who holds the lock on `dir` now ("saturn pid 12 on node7"), or "" when nobody does.
+  static std::string Holder(const std::string& dir);
   ~DirLock();
   DirLock(const DirLock&) = delete;
   DirLock& operator=(const DirLock&) = delete;

@@ -3,7 +3,8 @@
 // orchestrator sends its jobs: mpirun and srun pass SIGUSR1 on to every rank, where SIGTERM
 // makes them end the ranks themselves): the first signal only sets a flag that long-running
 // work polls at a safe point (the trainer: the next step boundary, where it writes a
-// checkpoint); a second one stops the process at once.
+// checkpoint); a SIGINT or SIGTERM a second or more after the first stops the process at once
+// (SIGUSR1, or a signal right after the first, never does: several senders may signal together).
 #pragma once
 
 namespace saturn {

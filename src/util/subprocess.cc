@@ -39,7 +39,7 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const
     // Never outlive the parent (holding devices). Not SIGKILL: a killed srun would leave its job
     // step running. A parent that died before prctl took effect: act as if it had just now.
     ::prctl(PR_SET_PDEATHSIG, death_signal);
-    if (::getppid() != parent) ::raise(death_signal);
+    if (::getppid() != parent) ::_exit(128 + death_signal);
     ::dup2(log, 1);
     ::dup2(log, 2);
     int null = ::open("/dev/null", O_RDONLY);
