@@ -54,12 +54,14 @@ TEST_CASE("srun inside an allocation: a step of its slots' CPUs on this node, me
                       "--job-name=saturn-t --mem=16000M /bin/saturn profile-trial s.yaml");
   CHECK(Line(l, 2) == "srun --exact --nodes=1 --ntasks=2 --kill-on-bad-exit=1 --cpus-per-task=2 --nodelist=node7 "
                       "--job-name=saturn-t --mem=32000M /bin/saturn profile-trial s.yaml");
-  // More ranks than the allocation's CPUs here (CPU devices sharing cores): overcommit, and not
-  // --exact (an overcommitted step gets one CPU).
+  // Fewer CPUs than device slots (CPU devices sharing cores): steps share the CPUs (else each
+  // would wait for the others), and ranks beyond the CPUs overcommit.
   const std::string over = Line(Launcher::Make("", Inside(2, 0)), 4);
-  CHECK_THAT(over, Catch::Contains("--ntasks=4") && Catch::Contains("--overcommit") && !Catch::Contains("--exact") &&
-                       !Catch::Contains("--cpus-per-task") && !Catch::Contains("--mem"));
-  CHECK_THAT(Line(Launcher::Make("", Inside(2, 0)), 2), !Catch::Contains("--overcommit") && Catch::Contains("--exact"));
+  CHECK_THAT(over, Catch::Contains("--ntasks=4") && Catch::Contains("--overlap") && Catch::Contains("--overcommit") &&
+                       !Catch::Contains("--exact") && !Catch::Contains("--cpus-per-task") && !Catch::Contains("--mem"));
+  CHECK_THAT(Line(Launcher::Make("", Inside(2, 0)), 1), Catch::Contains("--overlap") && !Catch::Contains("--overcommit"));
+  CHECK_THAT(Line(Launcher::Make("", Inside(4, 0)), 2),
+             !Catch::Contains("--overlap") && Catch::Contains("--exact") && Catch::Contains("--cpus-per-task=1"));
   // GPUs: one per rank, or every step would get all of the job's GPUs and wait for the others.
   CHECK_THAT(Line(Launcher::Make("", Inside(32, 0), "cuda"), 2), Catch::Contains("--gpus-per-task=1"));
   CHECK_THAT(Line(l, 2), !Catch::Contains("--gpus-per-task"));

@@ -260,6 +260,31 @@ TEST_CASE("a trial that cannot fit by the memory estimate is recorded, not launc
   CHECK_THAT(dry.out, Catch::Contains("--technique fsdp --slots 0,1 "));
 }
 
+TEST_CASE("jobs sharing a cost key but allowing other techniques: each pair measured once, and every job planned",
+          "[profile]") {
+  TempDir d;
+  const std::string sweep = d.write("shared.yaml", "name: shared\noutput_dir: " + (d / "runs") +
+                                                       "\ncluster: {device: cpu, nodes: [{name: n, devices: 4}]}\njobs:\n"
+                                                       "  - {name: a, model: m.json, steps: 10, techniques: [fsdp], devices: [2]}\n"
+                                                       "  - name: b\n    model: m.json\n    steps: 10\n    techniques: [ddp]\n"
+                                                       "    devices: [1]\n    grid: {optimizer.lr: [1.0e-3, 3.0e-3]}\n");
+  auto s = saturn::LoadSweep(sweep);
+  REQUIRE(s.ok());
+  REQUIRE(s->jobs[0].cost_key() == s->jobs[2].cost_key());
+  saturn::TrialPlan plan = saturn::PlanTrials(*s, [](const saturn::JobSpec&, const std::string&, int) { return ""; }, nullptr);
+  REQUIRE(plan.trials.size() == 2);
+  CHECK(plan.trials[0].label() == "a fsdp x2");
+  CHECK(plan.trials[1].label() == "b.lr=1.0e-3 ddp x1");
+  // What the profiler then writes: the planner gives b.lr=3.0e-3 the record measured under b.lr=1.0e-3.
+  const std::string profile = d.write("p.json", R"({"version": 1, "sweep": "shared", "records": [
+ {"job": "a", "technique": "fsdp", "devices": 2, "feasible": true, "step_seconds": 1.0},
+ {"job": "b.lr=1.0e-3", "technique": "ddp", "devices": 1, "feasible": true, "step_seconds": 1.5}]})");
+  Run p = Saturn("plan " + sweep + " --profile " + profile + " -o " + (d / "plan.json") + " --time-limit 5");
+  INFO(p.out);
+  REQUIRE(p.code == 0);
+  CHECK_THAT(p.out, Catch::Contains("b.lr=3.0e-3  ddp"));
+}
+
 TEST_CASE("a trial's failure reason comes from its log", "[profile]") {
   CHECK(saturn::TrialFailureReason("starting\nsaturn profile-trial: error: seq_len 512 is long\n") == "seq_len 512 is long");
   CHECK(saturn::TrialFailureReason("x\nsaturn profile-trial: error: rank 1: DefaultCPUAllocator: can't allocate memory\n") ==

@@ -78,19 +78,21 @@ std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std:
   } else {
     argv = base_;
     // Each rank's share of the node's CPUs, and no more than that (--exact), so that steps on
-    // disjoint slots run side by side; ranks beyond the allocation's CPUs (CPU devices sharing
-    // cores) need --overcommit, which gives the step one CPU, so such steps take the whole CPU
-    // set instead (they run one at a time anyway: the profiler's serial rule).
-    const bool over = slurm_.cpus_on_node > 0 && ranks > slurm_.cpus_on_node;
-    if (!over) argv.push_back("--exact");
+    // disjoint slots run side by side. With fewer CPUs than device slots (CPU devices sharing
+    // cores) no step can have CPUs of its own: steps share them (--overlap), and ranks beyond the
+    // CPUs need --overcommit.
+    const bool sharing = slurm_.cpus_on_node > 0 && slurm_.cpus_on_node < node_slots;
+    if (!sharing) argv.push_back("--exact");
     argv.insert(argv.end(), {"--nodes=1", "--ntasks=" + std::to_string(ranks), "--kill-on-bad-exit=1"});
-    if (over && !Has(argv, "--overcommit") && !Has(argv, "-O")) argv.push_back("--overcommit");
-    if (!over && slurm_.cpus_on_node > 0 && node_slots > 0 && !Has(argv, "--cpus-per-task") && !Has(argv, "-c"))
+    if (sharing && !Has(argv, "--overlap")) argv.push_back("--overlap");
+    if (sharing && ranks > slurm_.cpus_on_node && !Has(argv, "--overcommit") && !Has(argv, "-O"))
+      argv.push_back("--overcommit");
+    if (!sharing && slurm_.cpus_on_node > 0 && node_slots > 0 && !Has(argv, "--cpus-per-task") && !Has(argv, "-c"))
       argv.push_back("--cpus-per-task=" + std::to_string(std::max(1, slurm_.cpus_on_node / node_slots)));
     // One GPU per rank: without it every step gets all of the job's GPUs and steps queue.
     if (device_ == "cuda" && !Has(argv, "--gpus-per-task") && !Has(argv, "--gres")) argv.push_back("--gpus-per-task=1");
     // Steps started from within a step (`srun saturn profile`) share its resources.
-    if (slurm_.in_step && !Has(argv, "--overlap")) argv.push_back("--overlap");
+    if (slurm_.in_step && !sharing && !Has(argv, "--overlap")) argv.push_back("--overlap");
     // On the node this process runs on, whose slots the caller counts.
     if (!slurm_.node.empty() && !Has(argv, "--nodelist") && !Has(argv, "-w")) argv.push_back("--nodelist=" + slurm_.node);
     if (!name.empty() && !Has(argv, "--job-name") && !Has(argv, "-J")) argv.push_back("--job-name=" + name);

@@ -109,17 +109,27 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
     seen[key] = &r;
     by_job[r.job].push_back(&r);
   }
-  // Jobs that differ only in cost-irrelevant settings (learning rate, seed, ...) share records.
-  std::map<std::string, const std::vector<const ProfileRecord*>*> by_cost;
+  // Jobs that differ only in cost-irrelevant settings (learning rate, seed, ...) share records:
+  // a job's own records first, then, for each technique and device count it has none of, the
+  // first record of a job with its cost key (saturn profile measures each pair under one job).
+  std::map<std::string, std::vector<const ProfileRecord*>> by_cost;
   for (const auto& j : sweep.jobs)
-    if (by_job.count(j.name) && !by_cost.count(j.cost_key())) by_cost[j.cost_key()] = &by_job[j.name];
+    if (by_job.count(j.name))
+      for (const ProfileRecord* r : by_job[j.name]) by_cost[j.cost_key()].push_back(r);
+  std::map<std::string, std::vector<const ProfileRecord*>> shared;
+  for (const auto& j : sweep.jobs) {
+    std::vector<const ProfileRecord*>& mine = shared[j.name];
+    std::set<std::pair<std::string, int>> have;
+    if (by_job.count(j.name))
+      for (const ProfileRecord* r : by_job[j.name]) mine.push_back(r), have.insert({r->technique, r->devices});
+    for (const ProfileRecord* r : by_cost[j.cost_key()])
+      if (have.insert({r->technique, r->devices}).second) mine.push_back(r);
+  }
 
   constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
   const double memory = sweep.cluster.device_memory_gib * kGiB;
   for (const auto& j : sweep.jobs) {
-    const std::vector<const ProfileRecord*>* recs = nullptr;
-    if (by_job.count(j.name)) recs = &by_job[j.name];
-    else if (by_cost.count(j.cost_key())) recs = by_cost[j.cost_key()];
+    const std::vector<const ProfileRecord*>* recs = &shared[j.name];
     PlanJob pj;
     pj.name = j.name;
     pj.steps = j.steps;

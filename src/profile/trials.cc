@@ -1,6 +1,7 @@
 #include "profile/trials.h"
 
 #include <set>
+#include <tuple>
 
 namespace saturn {
 
@@ -21,12 +22,14 @@ std::vector<Trial> LinkTrials(const Sweep& sweep) {
 
 TrialPlan PlanTrials(const Sweep& sweep, const FeasibleFn& feasible, const KnobsFn& knobs) {
   TrialPlan plan;
-  std::set<std::string> keys;
   const int node = sweep.cluster.max_node_devices();
+  // Each (cost key, technique, device count) once, under the first job of the key that allows
+  // it: jobs sharing a key may allow different techniques and counts, and need them all.
+  std::set<std::tuple<std::string, std::string, int>> seen;
   for (const JobSpec& job : sweep.jobs) {
-    if (!keys.insert(job.cost_key()).second) continue;
     for (const std::string& t : job.techniques) {
       for (int k : job.devices) {
+        if (!seen.insert({job.cost_key(), t, k}).second) continue;
         if (k > node) {
           plan.skipped.push_back(job.name + " " + t + " x" + std::to_string(k));
           continue;

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# A whole sweep under a real Slurm (scripts/slurm/local.sh: munge, slurmctld, slurmd here):
+# `sbatch scripts/slurm/sweep.sbatch` profiles, plans and executes a CPU sweep of three tiny jobs
+# (every job an srun step). Mid-run the batch shell gets SIGUSR1 (as `--signal=B:USR1@N` sends
+# before a time limit): every job checkpoints, the script requeues the job, and the second run
+# resumes from the journal. Then every job's final weights must equal those of the job trained
+# alone with its planned technique, ranks and knobs. Stops Slurm after.
+set -euo pipefail
+src=${1:?usage: slurm_sweep.sh SOURCE_DIR SATURN_BINARY MPIRUN...}
+saturn=${2:?usage: slurm_sweep.sh SOURCE_DIR SATURN_BINARY MPIRUN...}
+shift 2
+mpirun=("$@")
+work=$(mktemp -d /tmp/saturn-slurm-sweep-XXXXXX)
+chmod 755 "$work"  # munged runs as user munge and must reach its folder inside
+export SATURN_SLURM_PORT=$((10000 + ($$ % 5000) * 2 + 1000))
+cleanup() {
+  bash "$src/scripts/slurm/local.sh" stop "$work/slurm" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "slurm_sweep: FAILED: $*" >&2; exit 1; }
+
+bash "$src/scripts/slurm/local.sh" start "$work/slurm"
+export SLURM_CONF="$work/slurm/slurm.conf"
+python3 "$src/datasets/make_synthetic.py" --mb 0.3 --out "$work/corpus.txt" >/dev/null
+gpt2="$src/third_party/tokenizers/gpt2"
+[[ -f $gpt2/encoder.json ]] || fail "$gpt2: GPT-2 tokenizer files missing (scripts/setup.sh fetches them)"
+write_sweep() {  # $1: file, $2: output dir
+  cat > "$1" <<YAML
+name: slurm-sweep
+output_dir: $2
+cluster: {device: cpu, device_memory_gib: 8, nodes: [{name: localhost, devices: 4}]}
+jobs:
+  - name: a
+    model: $src/models/gpt2-tiny.json
+    tokenizer: {kind: gpt2, path: $gpt2}
+    data: {train: $work/corpus.txt}
+    seq_len: 32
+    batch_size: 8
+    steps: 24
+    checkpoint_every: 4
+    log_every: 1
+    techniques: [fsdp]
+    devices: [2]
+  - name: b
+    model: $src/models/gpt2-tiny.json
+    tokenizer: {kind: gpt2, path: $gpt2}
+    data: {train: $work/corpus.txt}
+    seq_len: 32
+    batch_size: 8
+    steps: 24
+    checkpoint_every: 4
+    log_every: 1
+    techniques: [ddp]
+    devices: [1]
+    grid:
+      optimizer.lr: [1.0e-3, 3.0e-3]
+YAML
+}
+write_sweep "$work/sweep.yaml" "$work/runs"
+write_sweep "$work/alone.yaml" "$work/alone"
+
+cd "$work"
+export SATURN="$saturn" SATURN_DIR="$work/saturn"
+export SATURN_PROFILE_ARGS="--warmup 1 --steps 2 --no-search --no-links --threads 1"
+export SATURN_PLAN_ARGS="--time-limit 10" SATURN_RUN_ARGS="--threads 1"
+job=$(sbatch --parsable --ntasks=4 --overcommit --time=10 --output="$work/sweep.out" \
+  "$src/scripts/slurm/sweep.sbatch" "$work/sweep.yaml")
+job_state() { scontrol show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2 || true; }
+ended() { [[ $1 == COMPLETED || $1 == FAILED || $1 == CANCELLED || $1 == TIMEOUT || $1 == NODE_FAIL ]]; }
+# Mid-run: once job a has a checkpoint, the early warning the batch shell would get.
+for _ in $(seq 1500); do
+  [[ -d $work/runs/a/checkpoints/step-4 ]] && break
+  ended "$(job_state)" && break
+  sleep 0.2
+done
+[[ -d $work/runs/a/checkpoints/step-4 ]] || { cat "$work/sweep.out" >&2; fail "job a never wrote its first checkpoint"; }
+scancel --signal=USR1 --batch "$job"
+# Until the requeued job has finished (bounded: 5 minutes).
+for _ in $(seq 1500); do
+  state=$(job_state)
+  ended "$state" && break
+  sleep 0.2
+done
+cat "$work/sweep.out"
+[[ $state == COMPLETED ]] || fail "the sweep's batch job ended $state, not COMPLETED"
+grep -q "requeueing job $job" "$work/sweep.out" || fail "the batch job was not requeued after the signal"
+grep -q "run 2 on" "$work/sweep.out" || fail "no second run after the requeue"
+grep -q "stopped after step" "$work/runs/a/run.log" || fail "job a did not stop at a checkpoint"
+"$saturn" status "$work/sweep.yaml" || fail "saturn status says the sweep did not finish"
+
+# Each job alone with its planned technique, ranks and knobs.
+python3 - "$work/saturn/plan.json" > "$work/alone.txt" <<'PY'
+import json, sys
+for j in json.load(open(sys.argv[1]))["jobs"]:
+    print(j["job"], j["technique"], j["devices"], json.dumps(j.get("knobs", {}), separators=(",", ":")))
+PY
+while read -r name technique devices knobs; do
+  launch=()
+  [[ $devices -gt 1 ]] && launch=("${mpirun[@]}" -n "$devices")
+  ${launch[@]+"${launch[@]}"} "$saturn" run "$work/alone.yaml" --only "$name" --technique "$technique" \
+    --knobs "$knobs" --threads 1 -q || fail "$name alone did not train"
+  cmp "$work/alone/$name/final/model.safetensors" "$work/runs/$name/final/model.safetensors" ||
+    fail "$name: final weights differ from the job trained alone"
+done < "$work/alone.txt"
+echo "slurm_sweep: passed (profiled, planned, stopped by SIGUSR1, requeued, resumed; weights equal)"
