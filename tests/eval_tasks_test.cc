@@ -91,7 +91,7 @@ std::string Trim(std::string s) {
 // ---------------------------------------------------------------------------------------------
 // The real files
 
-TEST_CASE("lambada: 5153 items; context + ' ' + target is the OpenAI text", "[evaltasks]") {
+TEST_CASE("lambada: 5153 items / context + ' ' + target is the OpenAI text", "[evaltasks]") {
   const std::string path = kEval + "/lambada_openai_test.jsonl.bz2";
   EvalTask t = Load(Spec("lambada", "lm", path, "lambada"));
   REQUIRE(t.items.size() == 5153);
@@ -122,7 +122,7 @@ TEST_CASE("composer lambada_openai: context + ' ' + continuation == the OpenAI t
   CHECK(differ == 0);
 }
 
-TEST_CASE("piqa: 1838 items with labels; composer piqa agrees in labels and choices",
+TEST_CASE("piqa: 1838 items with labels / composer piqa agrees in labels and choices",
           "[evaltasks]") {
   EvalTask p = Load(Spec("piqa", "mc", kEval + "/piqa/valid.jsonl.bz2", "piqa"));
   EvalTask c = Load(Spec("piqa_c", "mc", kEval + "/composer/piqa.jsonl.bz2"));
@@ -610,7 +610,7 @@ TEST_CASE("metrics: lm acc and perplexity", "[evaltasks]") {
   CHECK(m->values.size() == 2);
 }
 
-TEST_CASE("metrics: mc acc, acc_norm, acc_mean_token; ties to the lowest index",
+TEST_CASE("metrics: mc acc, acc_norm, acc_mean_token / ties to the lowest index",
           "[evaltasks]") {
   EvalTask t;
   t.spec = Spec("mc", "mc", "-");
@@ -692,7 +692,7 @@ TEST_CASE("metrics: schema acc over the context options", "[evaltasks]") {
 // ---------------------------------------------------------------------------------------------
 // TASKS.yaml
 
-TEST_CASE("TASKS.yaml: the issue's example parses; paths resolve against its directory",
+TEST_CASE("TASKS.yaml: the issue's example parses / paths resolve against its directory",
           "[evaltasks]") {
   TempDir d;
   fs::create_directories(d.path / "cfg");

@@ -168,7 +168,7 @@ TEST_CASE("saturn run --plan runs every job on its planned devices, and the weig
   CheckSameWeights(d, "runs");
 }
 
-TEST_CASE("saturn run --plan: SIGTERM checkpoints every job and exits 143; --resume finishes with the same weights; "
+TEST_CASE("saturn run --plan: SIGTERM checkpoints every job and exits 143 / --resume finishes with the same weights / "
           "a killed rank is retried from its checkpoint", "[execute]") {
   TempDir d;
   // Long enough that a signal after the first checkpoint finds every job still training.

@@ -33,7 +33,7 @@ SlurmAllocation Inside(int cpus, long long mem_mb) {
 
 }  // namespace
 
-TEST_CASE("mpirun: one rank is the program alone; more ranks get -n and Open MPI no binding of its own", "[launch]") {
+TEST_CASE("mpirun: one rank is the program alone / more ranks get -n and Open MPI no binding of its own", "[launch]") {
   Launcher l = Launcher::Make("mpirun --oversubscribe", SlurmAllocation{});
   CHECK(l.kind() == LaunchKind::kMpirun);
   CHECK(Line(l, 1) == "/bin/saturn profile-trial s.yaml");
@@ -75,7 +75,7 @@ TEST_CASE("srun inside an allocation: a step of its slots' CPUs on this node, me
                       !Catch::Contains("--nodelist") && !Catch::Contains("--mem=") && !Catch::Contains("--cpus-per-task"));
 }
 
-TEST_CASE("the default launcher: srun inside Slurm, else $SATURN_MPIRUN, else mpirun; a missing one is named",
+TEST_CASE("the default launcher: srun inside Slurm, else $SATURN_MPIRUN, else mpirun / a missing one is named",
           "[launch]") {
   ::unsetenv("SATURN_MPIRUN");
   CHECK(Launcher::Make("", {}).base() == std::vector<std::string>{"mpirun"});

@@ -177,7 +177,7 @@ TEST_CASE("misuse: every job's inputs are checked before the first job trains", 
   CHECK_THAT(e.out, Catch::Contains("eval task 'gone'") && Catch::Contains("gone.jsonl"));
 }
 
-TEST_CASE("misuse: job names '.' and '..' are refused; --restart deletes only what saturn wrote", "[misuse]") {
+TEST_CASE("misuse: job names '.' and '..' are refused / --restart deletes only what saturn wrote", "[misuse]") {
   TempDir d;
   std::string sweep = RunSweep(d, 2);
   std::string text = *saturn::ReadFile(sweep);

@@ -235,7 +235,7 @@ TEST_CASE("a plan survives a JSON round trip and a tampered plan is refused", "[
              Catch::Contains("repeated"));
 }
 
-TEST_CASE("simulation without noise replays the plan; seeds are reproducible", "[plan]") {
+TEST_CASE("simulation without noise replays the plan / seeds are reproducible", "[plan]") {
   std::mt19937 rng(9);
   Instance inst = RandomInstance(rng, {4, 4}, 8, {1, 2, 4});
   Plan p = RunPolicy(inst, "milp");

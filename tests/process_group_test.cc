@@ -169,7 +169,7 @@ class OffByOne : public saturn::ProcessGroup {
 
 }  // namespace
 
-TEST_CASE("link measurements: every collective and size, checked, the same on every rank; a wrong result is caught",
+TEST_CASE("link measurements: every collective and size, checked, the same on every rank / a wrong result is caught",
           "[pg]") {
   saturn::LinkBenchOptions opt;
   opt.min_bytes = 64;

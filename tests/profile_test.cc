@@ -331,7 +331,7 @@ TEST_CASE("Subprocess: exit codes, signals, a command that does not exist, and s
   CHECK(left.out.empty());
 }
 
-TEST_CASE("profiler knob search: the fastest setting that ran is kept; when all run out of memory, activation "
+TEST_CASE("profiler knob search: the fastest setting that ran is kept / when all run out of memory, activation "
           "checkpointing is tried", "[profile]") {
   TempDir d;
   // Stands in for `saturn profile-trial`: out of memory unless activation checkpointing is on;
