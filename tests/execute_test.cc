@@ -5,6 +5,7 @@
 // killed and the job retried from its checkpoint.
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <thread>
 
@@ -201,7 +202,8 @@ TEST_CASE("saturn run --plan: SIGTERM checkpoints every job and exits 143 / --re
     CHECK(fs::exists(d / "runs" + "/" + j + "/checkpoints/step-" + m[1].str()));
   }
   CHECK_THAT(*saturn::ReadFile(d / "runs/journal.jsonl"), Catch::Contains("\"event\":\"signal\""));
-  for (const json& j : Load(d / "runs/report.json")["job_results"]) CHECK(j["state"] == "interrupted");
+  const json stopped = Load(d / "runs/report.json");
+  for (const json& j : stopped["job_results"]) CHECK(j["state"] == "interrupted");
   Run interrupted = Saturn("status " + sweep);
   INFO(interrupted.out);
   CHECK(interrupted.code == 3);
@@ -220,7 +222,8 @@ TEST_CASE("saturn run --plan: SIGTERM checkpoints every job and exits 143 / --re
   CHECK(ExitCode(d / "rc2") == 0);
   INFO(*saturn::ReadFile(d / "bg.out"));
   CheckSameWeights(d, "runs");
-  for (const json& j : Load(d / "runs/report.json")["job_results"]) {
+  const json retried = Load(d / "runs/report.json");
+  for (const json& j : retried["job_results"]) {
     CHECK(j["state"] == "finished");
     CHECK(j["attempts"] == (j["job"] == "a" ? 2 : 1));
   }
@@ -238,7 +241,8 @@ TEST_CASE("saturn run --plan: SIGTERM checkpoints every job and exits 143 / --re
   CHECK(failed.code == 1);
   CHECK_THAT(failed.out, Catch::Contains("2 of 3 jobs finished, 1 failed") && Catch::Contains("b.lr=1.0e-3 failed") &&
                              Catch::Contains("run.log"));
-  for (const json& j : Load(d / "runs/report.json")["job_results"])
+  const json one_failed = Load(d / "runs/report.json");
+  for (const json& j : one_failed["job_results"])
     CHECK(j["state"] == (j["job"] == "b.lr=1.0e-3" ? "failed" : "finished"));
 }
 
@@ -286,4 +290,110 @@ TEST_CASE("saturn run --plan: bad input exits 2 naming the place", "[execute]") 
   Run no_journal = Saturn("status " + sweep);
   CHECK(no_journal.code == 2);
   CHECK_THAT(no_journal.out, Catch::Contains("journal.jsonl: no journal"));
+}
+
+namespace {
+
+// Four one-device jobs on two devices, planned by a profile that is wrong about two of them:
+// "long" really trains far longer than planned and "short" far shorter. The plan puts c or d
+// after long on device 0, so device 1 goes idle while it waits.
+std::string ReplanSweep(const TempDir& d, const std::string& out) {
+  auto gpt2 = saturn::FindGpt2Dir();
+  REQUIRE(gpt2.ok());
+  const std::string one = "    techniques: [ddp]\n    devices: [1]\n";
+  return d.write(out + ".yaml", "name: rp\noutput_dir: " + (d / out) +
+                                    "\ncluster: {device: cpu, device_memory_gib: 8, nodes: [{name: n, devices: 2}]}\n"
+                                    "jobs:\n" + Job("long", *gpt2, 30, one) + Job("short", *gpt2, 2, one) +
+                                    Job("c", *gpt2, 2, one) + Job("d", *gpt2, 2, one));
+}
+
+std::string ReplanPlan(const TempDir& d, const std::string& sweep) {
+  const std::string profile = d.write("rp-profile.json", R"({"version": 1, "sweep": "rp", "records": [
+ {"job": "long", "technique": "ddp", "devices": 1, "feasible": true, "step_seconds": 0.3333},
+ {"job": "short", "technique": "ddp", "devices": 1, "feasible": true, "step_seconds": 5.0},
+ {"job": "c", "technique": "ddp", "devices": 1, "feasible": true, "step_seconds": 2.5},
+ {"job": "d", "technique": "ddp", "devices": 1, "feasible": true, "step_seconds": 2.5}]})");
+  Run p = Saturn("plan " + sweep + " --profile " + profile + " -o " + (d / "rp-plan.json") + " --policy greedy");
+  INFO(p.out);
+  REQUIRE(p.code == 0);
+  return d / "rp-plan.json";
+}
+
+// The device ids of each job's last start in the journal.
+std::map<std::string, json> StartedOn(const std::string& journal) {
+  std::map<std::string, json> on;
+  const auto events = saturn::ReadJournal(journal);
+  REQUIRE(events.ok());
+  for (const json& e : *events)
+    if (e["event"] == "start") on[e["job"]] = e["device_ids"];
+  return on;
+}
+
+}  // namespace
+
+TEST_CASE("saturn run --plan re-plans as jobs end early or late: a waiting job moves to the device that freed, the "
+          "re-plan is saved and journaled, survives a resume, and --no-replan keeps the plan",
+          "[execute]") {
+  TempDir d;
+  const std::string sweep = ReplanSweep(d, "runs"), plan = ReplanPlan(d, sweep);
+  // The one of c and d planned after long on device 0.
+  std::string late;
+  const json planned = Load(plan);
+  for (const json& j : planned["jobs"])
+    if ((j["job"] == "c" || j["job"] == "d") && j["placement"][0]["devices"] == json::array({0})) late = j["job"];
+  REQUIRE(!late.empty());
+
+  // Stopped by SIGTERM once a re-plan is adopted, then resumed: the jobs not yet started keep
+  // the re-plan's devices.
+  const std::string args = "run " + sweep + " --plan " + plan + " --threads 1 " + kMpirun;
+  Background(d, args, d / "rc1");
+  for (int i = 0; i < 3000; ++i) {
+    auto j = saturn::ReadFile(d / "runs/journal.jsonl");
+    if (j.ok() && j->find("\"event\":\"plan\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Shell("pkill -TERM -f '[s]aturn run " + sweep + " --plan'");
+  CHECK(ExitCode(d / "rc1") == 143);
+  INFO(*saturn::ReadFile(d / "bg.out"));
+  CHECK_THAT(*saturn::ReadFile(d / "bg.out"), Catch::Contains("re-planned at") && Catch::Contains(late + ": ddp x1 on devices 1"));
+  Run resumed = Saturn(args + " --resume");
+  INFO(resumed.out);
+  REQUIRE(resumed.code == 0);
+  std::map<std::string, json> on = StartedOn(d / "runs/journal.jsonl");
+  CHECK(on["long"] == json::array({0}));
+  CHECK(on[late] == json::array({1}));
+  const json report = Load(d / "runs/report.json");
+  REQUIRE(report["plans_adopted"].size() >= 1);
+  CHECK(report["plans_adopted"][0]["path"] == d / "runs/plan-1.json");
+  CHECK(report["plans_adopted"][0]["new_seconds"].get<double>() < report["plans_adopted"][0]["kept_seconds"].get<double>());
+  for (const json& j : report["job_results"]) {
+    CHECK(j["state"] == "finished");
+    if (j["job"] == late) CHECK(j["device_ids"] == json::array({1}));
+  }
+  Run status = Saturn("status " + sweep);
+  CHECK(status.code == 0);
+  CHECK_THAT(status.out, Catch::Contains("n:1"));
+
+  // The saved state re-plans to the same plan from the command line.
+  Run again = Saturn("plan --from-state " + (d / "runs/state-1.json") + " -o " + (d / "again.json"));
+  INFO(again.out);
+  REQUIRE(again.code == 0);
+  const json adopted = Load(d / "runs/plan-1.json"), replayed = Load(d / "again.json");
+  CHECK(adopted["jobs"] == replayed["jobs"]);
+  CHECK(adopted["instance"]["reserved"] == replayed["instance"]["reserved"]);
+
+  // --no-replan follows the plan: that job waits for long on device 0, and nothing is re-planned.
+  const std::string fixed = ReplanSweep(d, "fixed");
+  Run kept = Saturn("run " + fixed + " --plan " + plan + " --threads 1 --no-replan " + kMpirun);
+  INFO(kept.out);
+  REQUIRE(kept.code == 0);
+  CHECK_THAT(kept.out, !Catch::Contains("re-planned"));
+  CHECK(StartedOn(d / "fixed/journal.jsonl")[late] == json::array({0}));
+  CHECK_FALSE(fs::exists(d / "fixed/plan-1.json"));
+  // Where a job ran does not change what it learned.
+  for (const char* j : {"long", "short", "c", "d"}) {
+    INFO(j);
+    CHECK(*saturn::ReadFile(d / "runs" + "/" + j + "/final/model.safetensors") ==
+          *saturn::ReadFile(d / "fixed" + "/" + j + "/final/model.safetensors"));
+  }
 }

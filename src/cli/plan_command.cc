@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "config/sweep.h"
 #include "plan/plan.h"
+#include "plan/replan.h"
 #include "plan/simulate.h"
 #include "profile/profile.h"
 #include "util/files.h"
@@ -15,7 +16,7 @@ namespace saturn {
 namespace {
 
 struct PlanArgs {
-  std::string sweep, profile, output, policy = "milp", simulate;
+  std::string sweep, profile, output, policy = "milp", simulate, from_state;
   double time_limit = 60;
   SimOptions sim;
   bool verbose = false, quiet = false;
@@ -41,8 +42,37 @@ Status RunSimulate(const PlanArgs& a) {
   return Status::Ok();
 }
 
+// A running sweep's state (the orchestrator's state-N.json) re-planned as the orchestrator does.
+Status RunFromState(const PlanArgs& a) {
+  if (a.output.empty()) return Status::UserError("-o PLAN.json is required");
+  if (!(a.time_limit > 0)) return Status::UserError("--time-limit must be a positive number of seconds");
+  Result<SweepState> state = LoadSweepState(a.from_state);
+  if (!state.ok()) return state.status();
+  for (const std::string& out : {a.output, SvgPathFor(a.output)})
+    for (const std::string& input : {a.from_state, state->plan})
+      if (SameFile(out, input))
+        return Status::UserError("-o " + a.output + ": would overwrite " + input + "; write the plan to another file");
+  SATURN_RETURN_IF_ERROR(CheckWritable(a.output, "-o"));
+  SATURN_RETURN_IF_ERROR(CheckWritable(SvgPathFor(a.output), "the Gantt chart"));
+  Result<Plan> base = LoadPlan(state->plan);
+  if (!base.ok()) return base.status();
+  ReplanOptions opt;
+  opt.time_limit_seconds = a.time_limit;
+  Result<Replanned> r = Replan(base->instance, *state, opt);
+  if (!r.ok()) return Status::UserError(a.from_state + ": " + r.status().message());
+  SATURN_RETURN_IF_ERROR(WriteFileAtomic(a.output, PlanToJson(r->plan)));
+  SATURN_RETURN_IF_ERROR(WriteFileAtomic(SvgPathFor(a.output), PlanSvg(r->plan)));
+  if (!a.quiet) {
+    std::fputs(PlanTable(r->plan).c_str(), stdout);
+    std::printf("from %.1f s: %.1f s to the end keeping the current plan, %.1f s re-planned\n", state->now,
+                r->kept_seconds, r->new_seconds);
+  }
+  return Status::Ok();
+}
+
 Status RunPlan(const PlanArgs& a) {
   if (!a.simulate.empty()) return RunSimulate(a);
+  if (!a.from_state.empty()) return RunFromState(a);
   const std::vector<std::string> policies = {"milp", "greedy", "uniform", "current-practice"};
   if (std::find(policies.begin(), policies.end(), a.policy) == policies.end())
     return Status::UserError("--policy " + a.policy + ": unknown policy" + DidYouMean(a.policy, policies) +
@@ -87,6 +117,8 @@ Action SetupPlanCommand(CLI::App* sub) {
   sub->add_option("-o,--output", a->output, "where to write the plan (JSON); the Gantt chart goes beside it as .svg");
   sub->add_option("--policy", a->policy, "milp (default), greedy, uniform or current-practice");
   sub->add_option("--time-limit", a->time_limit, "seconds the milp policy may search (default 60)");
+  sub->add_option("--from-state", a->from_state,
+                  "re-plan a running sweep from the state the orchestrator saved (state-N.json) instead of planning");
   sub->add_option("--simulate", a->simulate, "replay this plan with noisy step times instead of planning");
   sub->add_option("--seed", a->sim.seed, "random seed of --simulate (default 1)");
   sub->add_option("--noise", a->sim.noise, "sigma of the log-normal step-time noise of --simulate (default 0.1)");

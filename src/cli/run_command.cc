@@ -32,6 +32,7 @@ struct RunArgs {
   std::string plan, launcher;
   bool dry_run = false, no_replan = false;
   int max_retries = 2;
+  double replan_threshold = 0.05, replan_every = 30, replan_time_limit = 2;
 };
 
 // `--plan`: every job of the plan on its planned devices, through the launcher.
@@ -40,6 +41,12 @@ Status Execute(const RunArgs& a, const Sweep& sweep) {
     return Status::UserError("--plan decides each job's technique, knobs and devices: drop --only, --technique, "
                              "--knobs and --slots");
   if (a.max_retries < 0 || a.max_retries > 100) return Status::UserError("--max-retries must be 0 to 100");
+  if (!(a.replan_threshold >= 0 && a.replan_threshold <= 1))
+    return Status::UserError("--replan-threshold must be between 0 and 1: the share of the predicted time left that "
+                             "a re-plan must save to be adopted (0.05: 5%)");
+  if (!(a.replan_every >= 1 && a.replan_every <= 1e6)) return Status::UserError("--replan-every must be 1 to 1e6 seconds");
+  if (!(a.replan_time_limit > 0 && a.replan_time_limit <= 3600))
+    return Status::UserError("--replan-time-limit must be more than 0 and at most 3600 seconds");
   Result<Plan> plan = LoadPlan(a.plan);
   if (!plan.ok()) return plan.status();
   if (!plan->sweep.empty() && plan->sweep != sweep.name)
@@ -54,9 +61,19 @@ Status Execute(const RunArgs& a, const Sweep& sweep) {
   opt.restart = a.opt.restart;
   opt.dry_run = a.dry_run;
   opt.quiet = a.opt.quiet;
+  opt.replan = !a.no_replan;
+  opt.replan_threshold = a.replan_threshold;
+  opt.replan_every = a.replan_every;
+  opt.replan_time_limit = a.replan_time_limit;
+  // The widest job the launcher may have to start: a re-plan may pick any configuration of a job.
   int widest = 0;
-  for (size_t i = 0; i < plan->schedule.jobs.size(); ++i)
-    widest = std::max(widest, plan->instance.jobs[i].configs[plan->schedule.jobs[i].config].devices);
+  for (size_t i = 0; i < plan->schedule.jobs.size(); ++i) {
+    const PlanJob& pj = plan->instance.jobs[i];
+    widest = std::max(widest, pj.configs[plan->schedule.jobs[i].config].devices);
+    if (opt.replan)
+      for (const Config& c : pj.configs)
+        if (c.placements.size() > 0 && c.placements[0].nodes.size() == 1) widest = std::max(widest, c.devices);
+  }
   if (!a.dry_run) SATURN_RETURN_IF_ERROR(opt.launcher.CheckUsable(widest));
   if (!a.dry_run) {
     std::vector<const JobSpec*> jobs;
@@ -144,7 +161,14 @@ Action SetupRunCommand(CLI::App* sub) {
                   "as soon as its devices are free, in the plan's order (docs/run.md)");
   sub->add_flag("--dry-run", a->dry_run, "with --plan: print the schedule and every launch command; run nothing");
   sub->add_flag("--no-replan", a->no_replan,
-                "with --plan: follow the saved plan exactly (today's only behaviour: re-planning is to come)");
+                "with --plan: follow the saved plan exactly (no re-planning as jobs end early or late)");
+  sub->add_option("--replan-threshold", a->replan_threshold,
+                  "with --plan: adopt a re-plan when it saves at least this share of the predicted time left "
+                  "(default 0.05)");
+  sub->add_option("--replan-every", a->replan_every,
+                  "with --plan: seconds between re-plans while jobs wait, besides one after every job's end (default 30)");
+  sub->add_option("--replan-time-limit", a->replan_time_limit,
+                  "with --plan: seconds one re-plan may search; nothing starts meanwhile (default 2)");
   sub->add_option("--max-retries", a->max_retries,
                   "with --plan: restarts of a failed job from its newest checkpoint before it is marked failed "
                   "(default 2)");

@@ -47,10 +47,23 @@ struct PlanJob {
   std::vector<int> front;
 };
 
+// Devices held from time 0 until `until` by work the schedule does not place: a re-plan's
+// running jobs (plan/replan.h). Every policy built on the Packer, the device assignment, the
+// checker and the bound honour them; the MILP and group packing do not (MakePlan refuses them).
+struct Reservation {
+  std::string job;
+  std::string technique;
+  int devices = 0;
+  int node = 0;
+  std::vector<int> device_ids;  // on `node`
+  double until = 0;
+};
+
 struct Instance {
   std::string sweep;
   std::vector<PlanNode> nodes;
   std::vector<PlanJob> jobs;
+  std::vector<Reservation> reserved;
   // What building it decided that a user should hear (a record planned as infeasible because it
   // needs more memory than a device has), one line each with the profile's file:line.
   std::vector<std::string> notes;

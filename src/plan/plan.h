@@ -38,7 +38,15 @@ struct Plan {
   Schedule schedule;
   double lower_bound = 0;
   SolverInfo solver;
-  double makespan() const { return schedule.makespan(); }
+  // A re-plan (plan/replan.h) covers what was left of a running sweep: its time 0 is this many
+  // seconds into the sweep's execution, and its instance's reservations are the jobs running then.
+  double offset_seconds = 0;
+  // When the last job, or the last reservation, ends.
+  double makespan() const {
+    double m = schedule.makespan();
+    for (const Reservation& r : instance.reserved) m = std::max(m, r.until);
+    return m;
+  }
 };
 
 struct PlanOptions {
@@ -50,7 +58,7 @@ struct PlanOptions {
 // The policies `saturn plan --policy` accepts, in the order --help lists them.
 const std::vector<std::string>& PolicyNames();
 
-// Runs a policy. The result always passes CheckSchedule.
+// Runs a policy on an instance without reservations. The result always passes CheckSchedule.
 Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt);
 
 std::string PlanToJson(const Plan& plan);

@@ -50,6 +50,15 @@ std::string PlanToJson(const Plan& p) {
     jobs.push_back({{"job", j.name}, {"steps", j.steps}, {"configs", cs}});
   }
   doc["instance"] = {{"nodes", nodes}, {"jobs", jobs}};
+  if (!p.instance.reserved.empty() || p.offset_seconds > 0) {
+    doc["offset_seconds"] = p.offset_seconds;
+    json reserved = json::array();
+    for (const Reservation& r : p.instance.reserved)
+      reserved.push_back({{"job", r.job}, {"technique", r.technique}, {"devices", r.devices},
+                          {"node", p.instance.nodes[r.node].name}, {"device_ids", r.device_ids},
+                          {"until_seconds", r.until}});
+    doc["instance"]["reserved"] = reserved;
+  }
   return doc.dump(1) + "\n";
 }
 
@@ -147,6 +156,19 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
     for (auto& pj : p.instance.jobs) OrderConfigs(&pj);
     std::map<std::string, int> node_index, job_index;
     for (size_t n = 0; n < p.instance.nodes.size(); ++n) node_index[p.instance.nodes[n].name] = int(n);
+    p.offset_seconds = doc.contains("offset_seconds") ? Seconds(doc, "offset_seconds") : 0;
+    for (const auto& r : in.value("reserved", json::array())) {
+      Reservation res;
+      res.job = r.at("job").get<std::string>();
+      res.technique = r.at("technique").get<std::string>();
+      res.devices = int(Integer(r, "devices", 1, 1 << 20));
+      const std::string node = r.at("node").get<std::string>();
+      if (!node_index.count(node)) return Status::UserError(path + ": reservation of '" + res.job + "' on unknown node '" + node + "'");
+      res.node = node_index[node];
+      for (const json& d : r.at("device_ids")) res.device_ids.push_back(int(IntegerValue(d, "device_ids", 0, 4095)));
+      res.until = Seconds(r, "until_seconds");
+      p.instance.reserved.push_back(std::move(res));
+    }
     for (size_t j = 0; j < p.instance.jobs.size(); ++j) job_index[p.instance.jobs[j].name] = int(j);
     p.schedule.jobs.resize(p.instance.jobs.size());
     for (const auto& jj : doc.at("jobs")) {

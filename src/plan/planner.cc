@@ -1,5 +1,6 @@
 // MakePlan: the policy table.
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <cstdio>
 
@@ -17,6 +18,10 @@ const std::vector<std::string>& PolicyNames() {
 
 Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
   auto t0 = std::chrono::steady_clock::now();
+  // The MILP and group packing know nothing of reservations: a running sweep is re-planned by
+  // Replan (plan/replan.h).
+  assert(inst.reserved.empty());
+  if (!inst.reserved.empty()) return Status::Internal("MakePlan: an instance with reservations; use Replan");
   Plan plan;
   plan.policy = opt.policy;
   plan.sweep = inst.sweep;

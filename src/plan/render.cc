@@ -78,6 +78,18 @@ std::string PlanTable(const Plan& p) {
   char line[512];
   std::snprintf(line, sizeof line, "%-*s  %-9s %7s  %-22s %10s %10s\n", int(w), "job", "technique", "devices", "placement", "start", "end");
   o << line;
+  // A re-plan's running jobs hold their devices from its time 0.
+  for (const Reservation& r : p.instance.reserved) {
+    std::string where = p.instance.nodes[r.node].name + ":";
+    bool first = true;
+    for (const auto& [lo, hi] : Runs(r.device_ids)) {
+      where += (first ? "" : ",") + std::to_string(lo) + (hi > lo ? "-" + std::to_string(hi) : "");
+      first = false;
+    }
+    std::snprintf(line, sizeof line, "%-*s  %-9s %7d  %-22s %10s %10s\n", int(w), r.job.c_str(), r.technique.c_str(),
+                  r.devices, where.c_str(), "running", Duration(r.until).c_str());
+    o << line;
+  }
   for (int j : ByStart(p)) {
     const Assignment& a = p.schedule.jobs[j];
     const Config& c = p.instance.jobs[j].configs[a.config];
@@ -86,6 +98,7 @@ std::string PlanTable(const Plan& p) {
     o << line;
   }
   double ms = p.makespan();
+  if (p.offset_seconds > 0) o << "times from " << Fmt("%.1f", p.offset_seconds) << " s into the sweep\n";
   o << "policy " << p.policy << ": makespan " << Duration(ms) << " (" << Fmt("%.1f", ms) << " s), lower bound "
     << Duration(p.lower_bound) << ", " << Fmt("%.1f%%", p.lower_bound > 0 ? 100 * (ms / p.lower_bound - 1) : 0)
     << " above it; solver " << p.solver.status;
@@ -167,6 +180,14 @@ std::string PlanSvg(const Plan& p) {
         }
       }
     }
+  }
+  for (const Reservation& r : p.instance.reserved) {
+    const double per = band_height[size_t(r.node)] / p.instance.nodes[size_t(r.node)].devices;
+    for (const auto& [lo, hi] : Runs(r.device_ids))
+      o << "<rect x=\"" << x(0) << "\" y=\"" << band_top[size_t(r.node)] + lo * per << "\" width=\""
+        << std::max(0.5, x(r.until) - x(0)) << "\" height=\"" << (hi - lo + 1) * per
+        << "\" fill=\"#bbb\" stroke=\"#333\" stroke-width=\"0.3\"><title>" << Escape(r.job) << " (running): until "
+        << Duration(r.until) << "</title></rect>\n";
   }
   // The legend names every job in full (bar labels are cut to fit), in start order.
   if (legend) {

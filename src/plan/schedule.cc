@@ -18,7 +18,9 @@ double Schedule::makespan() const {
   return m;
 }
 
-Packer::Packer(const Instance& inst) : inst_(inst), busy_(inst.nodes.size()) {}
+Packer::Packer(const Instance& inst) : inst_(inst), busy_(inst.nodes.size()) {
+  for (const Reservation& r : inst.reserved) Block(r.node, 0, r.until, int(r.device_ids.size()));
+}
 
 void Packer::Block(int node, double start, double end, int use) { busy_[node].push_back({start, end, use}); }
 
@@ -118,6 +120,10 @@ void AssignDevices(const Instance& inst, Schedule* s) {
   // free_at[node][device]: when that device is next free.
   std::vector<std::vector<double>> free_at(inst.nodes.size());
   for (size_t n = 0; n < inst.nodes.size(); ++n) free_at[n].assign(inst.nodes[n].devices, 0.0);
+  // Reservations hold their devices from time 0, before any job starts, so assigning the rest
+  // by start time still colours the intervals with no more ids than the capacity allows.
+  for (const Reservation& r : inst.reserved)
+    for (int d : r.device_ids) free_at[r.node][d] = std::max(free_at[r.node][d], r.until);
   for (int j : idx) {
     Assignment& a = s->jobs[j];
     if (a.config < 0) continue;
@@ -138,6 +144,13 @@ Status CheckSchedule(const Instance& inst, const Schedule& s) {
   auto fail = [](const std::string& m) { return Status::Internal("plan check failed: " + m); };
   if (s.jobs.size() != inst.jobs.size()) return fail("schedule has " + std::to_string(s.jobs.size()) + " jobs, instance " + std::to_string(inst.jobs.size()));
   std::map<std::pair<int, int>, std::vector<std::pair<double, double>>> per_device;
+  for (const Reservation& r : inst.reserved) {
+    if (r.node < 0 || r.node >= int(inst.nodes.size())) return fail(r.job + ": reserved on no node");
+    for (int d : r.device_ids) {
+      if (d < 0 || d >= inst.nodes[r.node].devices) return fail(r.job + ": reserved device id out of range");
+      per_device[{r.node, d}].push_back({0, r.until});
+    }
+  }
   for (size_t j = 0; j < s.jobs.size(); ++j) {
     const Assignment& a = s.jobs[j];
     const PlanJob& pj = inst.jobs[j];
@@ -174,18 +187,21 @@ double LowerBound(const Instance& inst) {
   // least A(C) = sum over jobs of the least device-seconds among those configurations, and
   // A(C) <= devices x C. A(C) only falls as C grows and is constant between the configurations'
   // durations, so the least feasible C is found by walking those breakpoints upwards.
+  // Reservations add their device-seconds to every A(C), and C is at least their last end.
   std::vector<double> points;
-  double longest = 0;
+  double longest = 0, held = 0;
+  for (const Reservation& r : inst.reserved) longest = std::max(longest, r.until), held += r.until * r.device_ids.size();
   for (const auto& j : inst.jobs) {
     double fastest = INFINITY;
     for (const auto& c : j.configs) fastest = std::min(fastest, c.seconds), points.push_back(c.seconds);
     longest = std::max(longest, fastest);
   }
   std::sort(points.begin(), points.end());
-  points.erase(std::remove_if(points.begin(), points.end(), [&](double p) { return p < longest; }), points.end());
+  points.erase(std::remove_if(points.begin(), points.end(), [&](double p) { return p <= longest; }), points.end());
+  points.insert(points.begin(), longest);
   const double devices = inst.total_devices();
   for (size_t k = 0; k < points.size(); ++k) {
-    double area = 0;
+    double area = held;
     for (const auto& j : inst.jobs) {
       double least = INFINITY;
       for (const auto& c : j.configs)
@@ -195,7 +211,7 @@ double LowerBound(const Instance& inst) {
     double c = std::max(points[k], area / devices);
     if (k + 1 == points.size() || c < points[k + 1]) return c;
   }
-  return longest;  // no jobs
+  return longest;  // not reached: the last point always returns
 }
 
 }  // namespace saturn

@@ -1,11 +1,14 @@
 #include "plan/simulate.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <random>
 
 #include "plan/policies.h"
+#include "plan/replan.h"
 
 namespace saturn {
 namespace {
@@ -26,6 +29,10 @@ double AsPlanned(const Plan& p, const std::vector<double>& factor) {
   std::vector<std::vector<double>> free_at(inst.nodes.size());
   for (size_t n = 0; n < inst.nodes.size(); ++n) free_at[n].assign(inst.nodes[n].devices, 0.0);
   double makespan = 0;
+  for (const Reservation& r : inst.reserved) {
+    for (int d : r.device_ids) free_at[r.node][d] = r.until;
+    makespan = std::max(makespan, r.until);
+  }
   for (const Choice& c : order) {
     const Assignment& a = p.schedule.jobs[c.job];
     const Config& cfg = inst.jobs[c.job].configs[a.config];
@@ -41,62 +48,106 @@ double AsPlanned(const Plan& p, const std::vector<double>& factor) {
   return makespan;
 }
 
-double Replanned(const Plan& p, const std::vector<double>& factor) {
+// The orchestrator's execution with re-planning (run/orchestrator.h), as discrete events: a
+// waiting job starts once it heads the queue of each of its devices (running job first, then the
+// waiting jobs in order); at every job's end the rest is re-planned by Replan, from the running
+// jobs' true remaining times (the orchestrator measures their rates), and adopted when it saves
+// kReplanThreshold of the predicted time left, as `saturn run --plan` does by default.
+double WithReplanning(const Plan& p, const std::vector<double>& factor) {
+  constexpr double kReplanThreshold = 0.05;
   const Instance& inst = p.instance;
-  const size_t J = inst.jobs.size();
-  std::vector<Choice> planned = ChoicesByStart(p.schedule);
-  struct Running { int job; Choice choice; double start, end; };
-  std::vector<Running> running;
-  std::vector<char> started(J, 0);
+  const int J = int(inst.jobs.size());
+  enum class S { kWaiting, kRunning, kDone };
+  struct Job {
+    int config, placement;
+    std::vector<std::vector<int>> ids;
+    double order, start = 0, end = 0;
+    S s = S::kWaiting;
+  };
+  std::vector<Job> jobs(J);
+  for (int j = 0; j < J; ++j) {
+    const Assignment& a = p.schedule.jobs[j];
+    jobs[j] = {a.config, a.placement, a.device_ids, a.start};
+  }
+  std::vector<std::vector<double>> busy_until(inst.nodes.size());  // reservations of the plan itself
+  for (size_t n = 0; n < inst.nodes.size(); ++n) busy_until[n].assign(inst.nodes[n].devices, 0.0);
+  for (const Reservation& r : inst.reserved)
+    for (int d : r.device_ids) busy_until[r.node][d] = r.until;
+  auto nodes_of = [&](const Job& jb) -> const std::vector<int>& {
+    return inst.jobs[&jb - jobs.data()].configs[jb.config].placements[jb.placement].nodes;
+  };
   double now = 0, makespan = 0;
-  size_t done = 0;
+  for (const Reservation& r : inst.reserved) makespan = std::max(makespan, r.until);
+  int done = 0;
   while (done < J) {
-    // Predict the rest two ways from `now`, knowing the running jobs' true ends: (a) the plan's
-    // own choices in its order, (b) each job's earliest-finishing front configuration. Keep the
-    // one predicted to finish first, and start what it starts now.
-    std::vector<Choice> best_starts;
-    double best_end = INFINITY;
-    for (int way = 0; way < 2; ++way) {
-      Packer packer(inst);
-      for (const auto& r : running) {
-        const Placement& pl = inst.jobs[r.job].configs[r.choice.config].placements[r.choice.placement];
-        packer.Place(pl, r.start, r.end - r.start);
-      }
-      std::vector<Choice> starts_now;
-      double end = now;
-      for (const auto& r : running) end = std::max(end, r.end);
-      for (const Choice& c : planned) {
-        if (started[c.job]) continue;
-        Choice pick = c;
-        double t = 0, f = INFINITY;
-        const PlanJob& job = inst.jobs[c.job];
-        std::vector<int> configs = way == 0 ? std::vector<int>{c.config} : job.front;
-        for (int ci : configs) {
-          const Config& cfg = job.configs[ci];
-          for (int pi = 0; pi < int(cfg.placements.size()); ++pi) {
-            if (way == 0 && pi != c.placement) continue;
-            double s = packer.EarliestStart(cfg.placements[pi], cfg.seconds, now);
-            if (s + cfg.seconds < f - kEps) f = s + cfg.seconds, t = s, pick = {c.job, ci, pi};
-          }
-        }
-        const Config& cfg = job.configs[pick.config];
-        packer.Place(cfg.placements[pick.placement], t, cfg.seconds);
-        end = std::max(end, f);
-        if (t <= now + kEps) starts_now.push_back(pick);
-      }
-      if (end < best_end - kEps) best_end = end, best_starts = starts_now;
+    // Start every waiting job that heads the queues of all its devices.
+    std::map<std::pair<int, int>, int> head;  // device -> the job first in its queue
+    for (int j = 0; j < J; ++j)
+      if (jobs[j].s == S::kRunning)
+        for (size_t k = 0; k < nodes_of(jobs[j]).size(); ++k)
+          for (int d : jobs[j].ids[k]) head[{nodes_of(jobs[j])[k], d}] = j;
+    std::vector<int> waiting;
+    for (int j = 0; j < J; ++j)
+      if (jobs[j].s == S::kWaiting) waiting.push_back(j);
+    std::stable_sort(waiting.begin(), waiting.end(), [&](int a, int b) { return jobs[a].order < jobs[b].order; });
+    for (int j : waiting)
+      for (size_t k = 0; k < nodes_of(jobs[j]).size(); ++k)
+        for (int d : jobs[j].ids[k]) head.emplace(std::make_pair(nodes_of(jobs[j])[k], d), j);
+    for (int j : waiting) {
+      bool ready = true;
+      for (size_t k = 0; k < nodes_of(jobs[j]).size() && ready; ++k)
+        for (int d : jobs[j].ids[k])
+          ready = ready && head[{nodes_of(jobs[j])[k], d}] == j && busy_until[nodes_of(jobs[j])[k]][d] <= now + kEps;
+      if (!ready) continue;
+      Job& jb = jobs[j];
+      jb.s = S::kRunning;
+      jb.start = now;
+      jb.end = now + inst.jobs[j].configs[jb.config].seconds * factor[j];
     }
-    for (const Choice& c : best_starts) {
-      started[c.job] = 1;
-      running.push_back({c.job, c, now, now + inst.jobs[c.job].configs[c.config].seconds * factor[c.job]});
+    // Advance to the next end, or to a reservation's end if only that holds a job back.
+    double next = INFINITY;
+    for (const Job& jb : jobs)
+      if (jb.s == S::kRunning) next = std::min(next, jb.end);
+    for (const auto& node : busy_until)
+      for (double t : node)
+        if (t > now + kEps) next = std::min(next, t);
+    assert(std::isfinite(next));
+    now = next;
+    for (Job& jb : jobs)
+      if (jb.s == S::kRunning && jb.end <= now + kEps) jb.s = S::kDone, ++done, makespan = std::max(makespan, jb.end);
+    if (done == J) break;
+    // Re-plan what waits.
+    const long left = std::count_if(jobs.begin(), jobs.end(), [](const Job& jb) { return jb.s == S::kWaiting; });
+    if (left == 0) continue;
+    SweepState st;
+    st.now = now;
+    for (int j = 0; j < J; ++j) {
+      Assignment a{jobs[j].config, jobs[j].placement, 0, 0, jobs[j].ids};
+      JobState js = StateOf(inst, j, a);
+      js.state = jobs[j].s == S::kDone ? "finished" : jobs[j].s == S::kRunning ? "running" : "waiting";
+      js.remaining_seconds = jobs[j].s == S::kRunning ? jobs[j].end - now : 0;
+      js.order = jobs[j].order;
+      st.jobs.push_back(std::move(js));
     }
-    assert(!running.empty());
-    auto first = std::min_element(running.begin(), running.end(),
-                                  [](const Running& a, const Running& b) { return a.end < b.end; });
-    now = first->end;
-    makespan = std::max(makespan, now);
-    running.erase(first);
-    ++done;
+    ReplanOptions ro;
+    ro.max_moves = 50L * left;  // the simulator re-plans often: a lighter search, still deterministic
+    ro.time_limit_seconds = 1e9;
+    Result<Replanned> r = Replan(inst, st, ro);
+    assert(r.ok());
+    if (!r.ok() || r->kept_seconds - r->new_seconds < std::max(1e-9, kReplanThreshold * r->kept_seconds)) continue;
+    const Plan& rp = r->plan;
+    for (size_t i = 0; i < rp.instance.jobs.size(); ++i) {
+      int j = 0;
+      while (inst.jobs[j].name != rp.instance.jobs[i].name) ++j;
+      const Assignment& a = rp.schedule.jobs[i];
+      const Config& c = rp.instance.jobs[i].configs[a.config];
+      for (int k = 0; k < int(inst.jobs[j].configs.size()); ++k)
+        if (inst.jobs[j].configs[k].technique == c.technique && inst.jobs[j].configs[k].devices == c.devices)
+          jobs[j].config = k;
+      jobs[j].placement = a.placement;
+      jobs[j].ids = a.device_ids;
+      jobs[j].order = now + a.start;
+    }
   }
   return makespan;
 }
@@ -122,7 +173,7 @@ SimReport Simulate(const Plan& plan, const SimOptions& opt) {
   for (int t = 0; t < opt.trials; ++t) {
     std::vector<double> factor(plan.instance.jobs.size());
     for (double& f : factor) f = std::exp(opt.noise * Normal(rng) - opt.noise * opt.noise / 2);
-    r.trials.push_back({AsPlanned(plan, factor), Replanned(plan, factor)});
+    r.trials.push_back({AsPlanned(plan, factor), WithReplanning(plan, factor)});
   }
   return r;
 }

@@ -15,9 +15,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "plan/replan.h"
+#include "run/background_replan.h"
 #include "run/journal.h"
-#include "util/dir_lock.h"
+#include "run/metrics.h"
 #include "run/report.h"
+#include "util/dir_lock.h"
 #include "util/files.h"
 #include "util/signals.h"
 #include "util/subprocess.h"
@@ -38,8 +41,9 @@ enum class State { kWaiting, kRunning, kFinished, kFailed, kStopped };
 struct Job {
   int index = 0;  // in the plan
   const JobSpec* spec = nullptr;
-  const Config* config = nullptr;
-  const Assignment* planned = nullptr;
+  const Config* config = nullptr;  // in the plan's instance, or an adopted re-plan's
+  double order = 0;                 // planned start, seconds since the sweep started
+  double planned_seconds = 0;
   int node = 0;
   std::vector<int> slots;  // the plan's device ids on its node
   State state = State::kWaiting;
@@ -82,10 +86,14 @@ class Orchestrator {
 
  private:
   Status Loop() {
+    last_replan_ = Clock::now();
     while (Pending()) {
       if (StopSignal() != 0) return Stop(StopSignal());
-      for (Job& j : jobs_)
-        if (j.state == State::kWaiting && Ready(j)) SATURN_RETURN_IF_ERROR(Launch(j));
+      SATURN_RETURN_IF_ERROR(Replanning());
+      // While a re-plan is in flight nothing starts: it may give the free devices to another job.
+      if (!replan_.in_flight())
+        for (Job& j : jobs_)
+          if (j.state == State::kWaiting && Ready(j)) SATURN_RETURN_IF_ERROR(Launch(j));
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       for (Job& j : jobs_)
         if (j.state == State::kRunning && j.proc.Poll()) SATURN_RETURN_IF_ERROR(Ended(j, /*stopping=*/false));
@@ -110,7 +118,8 @@ class Orchestrator {
         return Status::UserError(opt_.plan_path + ": job '" + pj.name + "' is not in " + sweep_.path +
                                  "; plan this sweep again (saturn plan)");
       j.config = &pj.configs[a.config];
-      j.planned = &a;
+      j.order = a.start;
+      j.planned_seconds = a.end - a.start;
       const Placement& pl = j.config->placements[a.placement];
       if (pl.nodes.size() != 1)
         return Status::UserError(opt_.plan_path + ": job '" + pj.name + "' spans " + std::to_string(pl.nodes.size()) +
@@ -125,14 +134,22 @@ class Orchestrator {
       return Status::UserError(opt_.plan_path + ": the plan uses " + std::to_string(nodes_used_.size()) +
                                " nodes; executing a plan on several nodes is not supported yet (one node's jobs run "
                                "here): plan for a cluster of one node");
-    // Each device's jobs in planned order: a job starts when it heads the queue of all its devices.
-    std::vector<int> order(jobs_.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = int(i);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int a, int b) { return jobs_[a].planned->start < jobs_[b].planned->start; });
+    return Status::Ok();
+  }
+
+  // Each device's queue: the job running on it, then the waiting jobs in planned order. A job
+  // starts when it heads the queue of all its devices.
+  void RebuildQueues() {
+    queues_.clear();
+    for (const Job& j : jobs_)
+      if (j.state == State::kRunning)
+        for (int d : j.slots) queues_[{j.node, d}].push_back(j.index);
+    std::vector<int> order;
+    for (const Job& j : jobs_)
+      if (j.state == State::kWaiting) order.push_back(j.index);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return jobs_[a].order < jobs_[b].order; });
     for (int i : order)
       for (int d : jobs_[i].slots) queues_[{jobs_[i].node, d}].push_back(i);
-    return Status::Ok();
   }
 
   int NodeSlots(const Job& j) const { return plan_.instance.nodes[j.node].devices; }
@@ -152,12 +169,11 @@ class Orchestrator {
   Status DryRun() {
     std::vector<const Job*> order;
     for (const Job& j : jobs_) order.push_back(&j);
-    std::stable_sort(order.begin(), order.end(),
-                     [](const Job* a, const Job* b) { return a->planned->start < b->planned->start; });
+    std::stable_sort(order.begin(), order.end(), [](const Job* a, const Job* b) { return a->order < b->order; });
     for (const Job* j : order)
       std::printf("%s: %s x%d on %s devices %s, planned %s .. %s\n  %s\n", j->spec->name.c_str(),
                   j->config->technique.c_str(), j->config->devices, plan_.instance.nodes[j->node].name.c_str(),
-                  Join(j->slots).c_str(), Secs(j->planned->start).c_str(), Secs(j->planned->end).c_str(),
+                  Join(j->slots).c_str(), Secs(j->order).c_str(), Secs(j->order + j->planned_seconds).c_str(),
                   ShellLine(Command(*j)).c_str());
     std::printf("%zu jobs, planned makespan %s; launched with %s; nothing run (--dry-run)\n", jobs_.size(),
                 Secs(plan_.makespan()).c_str(), opt_.launcher.Describe().c_str());
@@ -189,6 +205,14 @@ class Orchestrator {
     }
     if (had && opt_.restart) fs::remove(path, ec);
     if (had && opt_.resume) SATURN_RETURN_IF_ERROR(Recall(path));
+    if (origin_ < 0) origin_ = WallSeconds();
+    // The re-plans adopted before, in order: the jobs not yet done follow the latest.
+    for (const std::string& adopted : adopted_paths_) {
+      Result<Plan> p = LoadPlan(adopted);
+      if (!p.ok()) return Status::UserError(path + " names the re-plan " + adopted + ": " + p.status().message());
+      adopted_.push_back(std::move(*p));
+      SATURN_RETURN_IF_ERROR(Apply(adopted_.back(), adopted));
+    }
     Result<Journal> j = Journal::Open(path);
     if (!j.ok()) return j.status();
     journal_ = std::make_unique<Journal>(std::move(*j));
@@ -213,6 +237,7 @@ class Orchestrator {
         j.restart = opt_.restart;
       }
     }
+    RebuildQueues();
     return Status::Ok();
   }
 
@@ -224,7 +249,11 @@ class Orchestrator {
     bool first = true;
     for (const json& e : *events) {
       const std::string ev = e["event"], job = e.value("job", "");
-      if (ev == "run" && first) restarting_ = e.value("restart", false), first = false;
+      if (ev == "run" && first) {
+        restarting_ = e.value("restart", false), first = false;
+        origin_ = e.value("time", -1.0);
+      }
+      if (ev == "plan") adopted_paths_.push_back(e.value("path", ""));
       if (ev == "finish") done_.insert(job);
       if (ev == "start") started_.insert(job);
       if (ev == "fail") ++failures_[job];
@@ -252,6 +281,144 @@ class Orchestrator {
       auto& q = queues_[{j.node, d}];
       q.erase(std::remove(q.begin(), q.end(), j.index), q.end());
     }
+  }
+
+  static double WallSeconds() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
+
+  Job* Find(const std::string& name) {
+    for (Job& j : jobs_)
+      if (j.spec->name == name) return &j;
+    return nullptr;
+  }
+
+  // Takes a finished re-plan (adopting it if it is worth it), and starts one when a job has
+  // ended or replan_every has passed while jobs wait.
+  Status Replanning() {
+    if (!opt_.replan) return Status::Ok();
+    if (auto done = replan_.Take()) SATURN_RETURN_IF_ERROR(Consider(done->first, done->second));
+    if (replan_.in_flight()) return Status::Ok();
+    const bool waiting = std::any_of(jobs_.begin(), jobs_.end(), [](const Job& j) { return j.state == State::kWaiting; });
+    const double since = std::chrono::duration<double>(Clock::now() - last_replan_).count();
+    if (!waiting || !(replan_due_ || since >= opt_.replan_every)) return Status::Ok();
+    replan_due_ = false;
+    last_replan_ = Clock::now();
+    ReplanOptions ro;
+    ro.time_limit_seconds = opt_.replan_time_limit;
+    replan_.Start(plan_.instance, Snapshot(), ro);
+    return Status::Ok();
+  }
+
+  // Steps a job trained so far and its measured seconds per step (0 when none yet), from its
+  // metrics: between its first and last logged steps when it logged two, past the warm-up.
+  std::pair<double, double> Measured(const Job& j) const {
+    const LastMetrics m = ReadLastMetrics(dir_ + "/" + j.spec->name + "/metrics.jsonl");
+    if (!m.step.is_number() || !m.seconds.is_number() || m.step.get<double>() <= 0) return {0, 0};
+    const double step = m.step.get<double>(), seconds = m.seconds.get<double>();
+    if (m.first_step.is_number() && m.first_seconds.is_number() && step > m.first_step.get<double>())
+      return {step, (seconds - m.first_seconds.get<double>()) / (step - m.first_step.get<double>())};
+    return {step, seconds / step};
+  }
+
+  SweepState Snapshot() const {
+    SweepState s;
+    s.plan = fs::absolute(opt_.plan_path).string();
+    s.now = std::max(0.0, WallSeconds() - origin_);
+    for (const Job& j : jobs_) {
+      JobState js;
+      js.job = j.spec->name;
+      js.technique = j.config->technique;
+      js.devices = j.config->devices;
+      js.placement = {{plan_.instance.nodes[j.node].name, j.slots}};
+      const double steps = double(plan_.instance.jobs[j.index].steps);
+      const auto [step, per_step] = Measured(j);
+      if (j.state == State::kRunning) {
+        js.state = "running";
+        // The measured rate once the job logged a step; until then the profile's, less the time
+        // it has run.
+        const double ran = std::chrono::duration<double>(Clock::now() - j.started).count();
+        js.remaining_seconds = per_step > 0 ? std::max(0.0, steps - step) * per_step
+                                            : std::max(0.0, j.config->seconds - ran);
+      } else if (j.state == State::kWaiting) {
+        js.state = "waiting";
+        js.order = j.order;
+        // A job continuing from a checkpoint has fewer steps left.
+        if (j.resume && step > 0) js.remaining_fraction = std::clamp(1 - step / steps, 1.0 / steps, 1.0);
+      } else {
+        js.state = "finished";
+      }
+      s.jobs.push_back(std::move(js));
+    }
+    return s;
+  }
+
+  // A finished re-plan: adopted when its waiting jobs still wait, it runs where this orchestrator
+  // can launch, and it ends the sweep sooner by the threshold.
+  Status Consider(const SweepState& state, const Result<Replanned>& r) {
+    if (!r.ok()) {
+      Say("re-plan failed (" + r.status().message() + "); keeping the plan");
+      return Status::Ok();
+    }
+    for (const JobState& js : state.jobs)
+      if (js.state == "waiting" && Find(js.job)->state != State::kWaiting) {
+        replan_due_ = true;  // the state moved on meanwhile: plan again from the new one
+        return Status::Ok();
+      }
+    const double gain = r->kept_seconds - r->new_seconds;
+    if (gain <= 1e-6 || gain < opt_.replan_threshold * r->kept_seconds) return Status::Ok();
+    const Plan& p = r->plan;
+    std::vector<std::string> changed;
+    for (size_t i = 0; i < p.instance.jobs.size(); ++i) {
+      const Assignment& a = p.schedule.jobs[i];
+      const Placement& pl = p.instance.jobs[i].configs[a.config].placements[a.placement];
+      if (pl.nodes.size() != 1 || !nodes_used_.count(pl.nodes[0])) return Status::Ok();  // not runnable here
+      const Job& j = *Find(p.instance.jobs[i].name);
+      const Config& c = p.instance.jobs[i].configs[a.config];
+      if (c.technique != j.config->technique || c.devices != j.config->devices || a.device_ids[0] != j.slots)
+        changed.push_back(j.spec->name + ": " + c.technique + " x" + std::to_string(c.devices) + " on devices " +
+                          Join(a.device_ids[0]));
+    }
+    const int n = int(adopted_.size()) + 1;
+    const std::string plan_path = dir_ + "/plan-" + std::to_string(n) + ".json";
+    const std::string state_path = dir_ + "/state-" + std::to_string(n) + ".json";
+    SATURN_RETURN_IF_ERROR(WriteFileAtomic(state_path, SweepStateToJson(state)));
+    SATURN_RETURN_IF_ERROR(WriteFileAtomic(plan_path, PlanToJson(p)));
+    SATURN_RETURN_IF_ERROR(WriteFileAtomic(dir_ + "/plan-" + std::to_string(n) + ".svg", PlanSvg(p)));
+    SATURN_RETURN_IF_ERROR(journal_->Append({{"event", "plan"},
+                                             {"number", n},
+                                             {"path", fs::absolute(plan_path).string()},
+                                             {"state", fs::absolute(state_path).string()},
+                                             {"now_seconds", state.now},
+                                             {"kept_seconds", r->kept_seconds},
+                                             {"new_seconds", r->new_seconds},
+                                             {"changed", changed}}));
+    adopted_.push_back(p);
+    SATURN_RETURN_IF_ERROR(Apply(adopted_.back(), plan_path));
+    RebuildQueues();
+    std::string what;
+    for (const std::string& c : changed) what += (what.empty() ? "" : "; ") + c;
+    Say("re-planned at " + Secs(state.now) + ": the rest now takes " + Secs(r->new_seconds) + " instead of " +
+        Secs(r->kept_seconds) + (what.empty() ? "" : " (" + what + ")") + "; " + plan_path);
+    return Status::Ok();
+  }
+
+  // The jobs of re-plan `p` that are not done take its choices and order.
+  Status Apply(const Plan& p, const std::string& path) {
+    for (size_t i = 0; i < p.instance.jobs.size(); ++i) {
+      Job* j = Find(p.instance.jobs[i].name);
+      if (!j) return Status::UserError(path + ": job '" + p.instance.jobs[i].name + "' is not in the plan executed");
+      const Assignment& a = p.schedule.jobs[i];
+      const Config& c = p.instance.jobs[i].configs[a.config];
+      if (c.placements[a.placement].nodes.size() != 1)
+        return Status::UserError(path + ": job '" + j->spec->name + "' spans nodes; executing that is not supported yet");
+      j->config = &c;
+      j->node = c.placements[a.placement].nodes[0];
+      j->slots = a.device_ids[0];
+      j->order = p.offset_seconds + a.start;
+      j->planned_seconds = a.end - a.start;
+    }
+    return Status::Ok();
   }
 
   Status Launch(Job& j) {
@@ -312,10 +479,11 @@ class Orchestrator {
     if (code == 0) {
       j.state = State::kFinished;
       Release(j);
+      replan_due_ = true;
       SATURN_RETURN_IF_ERROR(
           journal_->Append({{"event", "finish"}, {"job", j.spec->name}, {"attempt", j.attempts}, {"seconds", took}}));
       Say("finished " + j.spec->name + " in " + Secs(took) + " (planned " +
-          Secs(j.planned->end - j.planned->start) + ")");
+          Secs(j.planned_seconds) + ")");
       return Status::Ok();
     }
     if (const int sig = StoppedBy(j.proc)) {
@@ -340,6 +508,7 @@ class Orchestrator {
     if (retry) return Launch(j);
     j.state = State::kFailed;
     Release(j);
+    replan_due_ = true;
     return Status::Ok();
   }
 
@@ -425,6 +594,12 @@ class Orchestrator {
   bool restarting_ = false;                 // the journal's first run was a --restart
   int outside_stop_ = 0;                    // a stop signal a job got from elsewhere
   Clock::time_point t0_;
+  double origin_ = -1;                      // when the sweep first ran (the journal's first run), Unix seconds
+  std::vector<std::string> adopted_paths_;  // by the journal of earlier runs
+  std::deque<Plan> adopted_;                // re-plans adopted; jobs point into them
+  BackgroundReplan replan_;
+  bool replan_due_ = false;                 // a job ended since the last re-plan started
+  Clock::time_point last_replan_;
   std::unique_ptr<Journal> journal_;
   std::unique_ptr<DirLock> lock_;
 };

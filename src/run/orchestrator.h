@@ -4,7 +4,9 @@
 // keeping the plan's order on every device (event-driven, not by the plan's clock), and waits
 // on all of them. Every event goes to the journal first (run/journal.h); a job whose ranks fail
 // is restarted from its newest checkpoint up to max_retries times, then marked failed while the
-// others go on; SIGINT/SIGTERM make every job checkpoint and stop. Knows nothing of LibTorch.
+// others go on; SIGINT/SIGTERM make every job checkpoint and stop. As jobs end early or late,
+// what waits is re-planned in the background and a shorter plan adopted (plan-N.json, journaled).
+// Knows nothing of LibTorch.
 #pragma once
 
 #include <string>
@@ -26,6 +28,13 @@ struct ExecuteOptions {
   bool restart = false;   // start every job over, forgetting the journal
   bool dry_run = false;   // print the schedule and every launch command; run nothing
   bool quiet = false;
+  // Re-planning (plan/replan.h): after every job's end, and every replan_every seconds while jobs
+  // wait, the rest is re-planned from the jobs' measured step rates; the new plan is adopted when
+  // it ends the sweep at least replan_threshold (a share of the predicted time left) sooner.
+  bool replan = true;
+  double replan_threshold = 0.05;
+  double replan_every = 30;
+  double replan_time_limit = 2;
 };
 
 // Runs the plan's jobs; Ok when every job finished. Failed jobs make it an error naming each job

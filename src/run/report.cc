@@ -2,34 +2,24 @@
 
 #include <algorithm>
 #include <set>
-#include <sstream>
 
+#include "run/metrics.h"
 #include "util/files.h"
 
 namespace saturn {
-namespace {
 
 using nlohmann::json;
 
-// What the job's metrics.jsonl says last: its step, loss and training seconds (nulls if none).
-struct Progress {
-  json step = nullptr, loss = nullptr, seconds = nullptr;
-};
+namespace {
 
-Progress LastMetrics(const std::string& metrics_path) {
-  Progress p;
-  Result<std::string> text = ReadFile(metrics_path);
-  if (!text.ok()) return p;
-  std::istringstream in(*text);
-  std::string line;
-  while (std::getline(in, line)) {
-    json m = json::parse(line, nullptr, false);
-    if (!m.is_object() || !m.contains("loss") || !m["loss"].is_number()) continue;
-    p.loss = m["loss"];
-    p.step = m.value("step", json());
-    p.seconds = m.value("seconds", json());
-  }
-  return p;
+// A start event that says how the job was launched (journals before re-planning may not).
+bool LaunchedWith(const json& e) {
+  if (!e.value("technique", json()).is_string() || !e.value("node", json()).is_string() ||
+      !e.value("devices", json()).is_number_integer() || !e.value("device_ids", json()).is_array())
+    return false;
+  for (const json& d : e["device_ids"])
+    if (!d.is_number_integer()) return false;
+  return true;
 }
 
 }  // namespace
@@ -51,19 +41,23 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
     const PlanJob& pj = plan.instance.jobs[i];
     const Config& c = pj.configs[a.config];
     const Placement& pl = c.placements[a.placement];
+    // Technique and devices as planned, until a launch says otherwise (a re-plan moved the job).
     json j = {{"job", pj.name},
               {"technique", c.technique},
               {"devices", c.devices},
               {"node", plan.instance.nodes[pl.nodes[0]].name},
               {"device_ids", a.device_ids[0]},
+              {"planned_technique", c.technique},
+              {"planned_devices", c.devices},
               {"planned_start_seconds", a.start},
               {"planned_end_seconds", a.end}};
     int attempts = 0;
     std::string state = "waiting";
     json start = nullptr, end = nullptr;
-    double open = -1, busy_seconds = 0;  // the current launch's start; time on devices so far
+    double open = -1, device_seconds = 0;  // the current launch's start; device-seconds so far
+    int open_devices = c.devices;
     auto close = [&](double t) {
-      if (open >= 0) busy_seconds += t - open;
+      if (open >= 0) device_seconds += (t - open) * open_devices;
       open = -1;
     };
     for (const json& e : events) {
@@ -76,6 +70,11 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
         if (start.is_null()) start = at(e);
         open = at(e);
         state = "running";
+        if (LaunchedWith(e)) {
+          for (const char* key : {"technique", "devices", "node", "device_ids"}) j[key] = e[key];
+          open_devices = e["devices"].get<int>();
+        }
+        for (const json& d : j["device_ids"]) devices.insert({j["node"].get<std::string>(), d.get<int>()});
       } else if (ev == "finish") {
         close(at(e));
         end = at(e), state = "finished";
@@ -95,8 +94,8 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
     j["attempts"] = attempts;
     j["actual_start_seconds"] = start;
     j["actual_end_seconds"] = end;
-    j["device_seconds"] = busy_seconds * c.devices;
-    const Progress progress = LastMetrics(sweep.output_dir + "/" + pj.name + "/metrics.jsonl");
+    j["device_seconds"] = device_seconds;
+    const LastMetrics progress = ReadLastMetrics(sweep.output_dir + "/" + pj.name + "/metrics.jsonl");
     j["steps"] = pj.steps;
     j["step"] = progress.step;  // the last step its metrics logged
     j["training_seconds"] = progress.seconds;
@@ -106,8 +105,7 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
       ++finished;
       makespan = std::max(makespan, end.get<double>());
     }
-    busy += busy_seconds * c.devices;
-    for (int d : a.device_ids[0]) devices.insert({plan.instance.nodes[pl.nodes[0]].name, d});
+    busy += device_seconds;
     jobs.push_back(j);
   }
   json r = {{"sweep", sweep.name},
@@ -120,6 +118,16 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
             {"runs", std::count_if(events.begin(), events.end(),
                                    [](const json& e) { return e.value("event", "") == "run"; })},
             {"job_results", jobs}};
+  json plans = json::array();
+  for (const json& e : events)
+    if (e.value("event", "") == "plan")
+      plans.push_back({{"number", e.value("number", 0)},
+                       {"path", e.value("path", "")},
+                       {"at_seconds", at(e)},
+                       {"kept_seconds", e.value("kept_seconds", 0.0)},
+                       {"new_seconds", e.value("new_seconds", 0.0)},
+                       {"changed", e.value("changed", json::array())}});
+  r["plans_adopted"] = plans;
   // Device-seconds the plan's devices sat idle between the first run and the last end (the
   // orchestrator's gaps, a resume's downtime and early or late jobs included): each launch
   // counts from its start to its journaled end, or to the stop or run that cut it short.

@@ -1,0 +1,275 @@
+// Replan: the residual instance (waiting jobs with what they have left, running jobs as
+// reservations), the current plan's prediction on it, and a local search warm-started from that.
+//
+// The prediction of "keep the plan" follows the orchestrator's rule: each waiting job, in its
+// planned order, starts on its planned devices once every one of them is free. That schedule is
+// itself valid for the residual instance, so the search starts from it and the result is never
+// predicted to end later. CBC is not used here: the warm-started local search answers within a
+// fraction of a second on sweeps of tens of jobs, which is what a re-plan in flight needs.
+#include "plan/replan.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "plan/policies.h"
+#include "util/clock.h"
+#include "util/files.h"
+#include "util/json_error.h"
+
+namespace saturn {
+namespace {
+
+using json = nlohmann::json;
+
+// Seconds from the residual's time 0 until its last job or reservation ends.
+double EndOf(const Instance& inst, const Schedule& s) {
+  double end = s.makespan();
+  for (const Reservation& r : inst.reserved) end = std::max(end, r.until);
+  return end;
+}
+
+int ConfigOf(const PlanJob& job, const std::string& technique, int devices) {
+  for (int c = 0; c < int(job.configs.size()); ++c)
+    if (job.configs[c].technique == technique && job.configs[c].devices == devices) return c;
+  return -1;
+}
+
+int PlacementOn(const Config& c, const std::vector<int>& nodes) {
+  for (int p = 0; p < int(c.placements.size()); ++p)
+    if (c.placements[p].nodes == nodes) return p;
+  return -1;
+}
+
+// A job's choice, checked against the instance.
+struct Checked {
+  int config = -1, placement = -1;
+  std::vector<std::vector<int>> device_ids;  // per node of the placement
+};
+
+Result<Checked> CheckChoice(const Instance& inst, const PlanJob& job, const JobState& js) {
+  const std::string what = "job '" + js.job + "' (" + js.state + ")";
+  Checked c;
+  c.config = ConfigOf(job, js.technique, js.devices);
+  if (c.config < 0)
+    return Status::UserError(what + ": the plan has no configuration " + js.technique + " x" + std::to_string(js.devices));
+  std::map<int, const std::vector<int>*> parts;  // node index -> its device ids, nodes ascending
+  for (const PlacedOn& on : js.placement) {
+    int node = -1;
+    for (int n = 0; n < int(inst.nodes.size()); ++n)
+      if (inst.nodes[n].name == on.node) node = n;
+    if (node < 0) return Status::UserError(what + ": no node '" + on.node + "' in the plan");
+    if (!parts.emplace(node, &on.device_ids).second) return Status::UserError(what + ": node '" + on.node + "' twice");
+  }
+  std::vector<int> nodes;
+  for (const auto& [n, ids] : parts) nodes.push_back(n);
+  c.placement = PlacementOn(job.configs[c.config], nodes);
+  if (c.placement < 0)
+    return Status::UserError(what + ": " + js.technique + " x" + std::to_string(js.devices) +
+                             " cannot be placed on the nodes given");
+  const Placement& pl = job.configs[c.config].placements[c.placement];
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    const std::vector<int>& given = *parts[nodes[k]];
+    std::set<int> ids(given.begin(), given.end());
+    const int cap = inst.nodes[nodes[k]].devices;
+    if (int(ids.size()) != pl.use[k] || given.size() != ids.size() || *ids.begin() < 0 || *ids.rbegin() >= cap)
+      return Status::UserError(what + ": needs " + std::to_string(pl.use[k]) + " distinct device ids of node " +
+                               inst.nodes[nodes[k]].name + " (0.." + std::to_string(cap - 1) + ")");
+    c.device_ids.push_back(given);
+  }
+  return c;
+}
+
+struct Residual {
+  Instance inst;
+  std::vector<double> order;    // per residual job: its place in the current plan
+  std::vector<Checked> choice;  // per residual job: its current choice
+  Schedule kept;                // the current choices on their devices, in that order
+};
+
+Result<Residual> BuildResidual(const Instance& base, const SweepState& st) {
+  Residual r;
+  r.inst.sweep = base.sweep;
+  r.inst.nodes = base.nodes;
+  for (Reservation res : base.reserved)
+    if (res.until > st.now) res.until -= st.now, r.inst.reserved.push_back(std::move(res));
+  std::map<std::string, const JobState*> by_name;
+  for (const JobState& js : st.jobs) {
+    if (!by_name.emplace(js.job, &js).second) return Status::UserError("job '" + js.job + "' appears twice in the state");
+    if (js.state != "finished" && js.state != "running" && js.state != "waiting")
+      return Status::UserError("job '" + js.job + "': state '" + js.state + "' is none of finished, running, waiting");
+  }
+  for (const PlanJob& job : base.jobs) {
+    auto it = by_name.find(job.name);
+    if (it == by_name.end()) return Status::UserError("the state says nothing of job '" + job.name + "' of the plan");
+    const JobState& js = *it->second;
+    by_name.erase(it);
+    if (js.state == "finished") continue;
+    Result<Checked> choice = CheckChoice(r.inst, job, js);
+    if (!choice.ok()) return choice.status();
+    if (js.state == "running") {
+      if (!(js.remaining_seconds >= 0) || !std::isfinite(js.remaining_seconds))
+        return Status::UserError("job '" + js.job + "': remaining_seconds must be a finite number >= 0");
+      const Placement& pl = job.configs[choice->config].placements[choice->placement];
+      for (size_t k = 0; k < pl.nodes.size(); ++k)
+        r.inst.reserved.push_back({js.job, js.technique, js.devices, pl.nodes[k], choice->device_ids[k], js.remaining_seconds});
+      continue;
+    }
+    if (!(js.remaining_fraction > 0 && js.remaining_fraction <= 1))
+      return Status::UserError("job '" + js.job + "': remaining_fraction must be in (0, 1]");
+    PlanJob left = job;
+    left.steps = std::max(1LL, (long long)std::llround(double(job.steps) * js.remaining_fraction));
+    for (Config& c : left.configs) c.seconds *= double(left.steps) / double(job.steps);
+    // Every configuration scaled alike: the same order, but a tie may fall otherwise. Placements
+    // travel with their configuration.
+    OrderConfigs(&left);
+    choice->config = ConfigOf(left, js.technique, js.devices);
+    r.inst.jobs.push_back(std::move(left));
+    r.order.push_back(js.order);
+    r.choice.push_back(std::move(*choice));
+  }
+  if (!by_name.empty()) return Status::UserError("job '" + by_name.begin()->first + "' of the state is not in the plan");
+  // Running jobs may not share a device.
+  std::set<std::pair<int, int>> held;
+  for (const Reservation& res : r.inst.reserved)
+    for (int d : res.device_ids)
+      if (!held.insert({res.node, d}).second)
+        return Status::UserError("job '" + res.job + "': device " + std::to_string(d) + " of node " +
+                                 r.inst.nodes[res.node].name + " is already held by another running job");
+
+  // The kept schedule: in planned order, each job on its devices once all of them are free.
+  const int n = int(r.inst.jobs.size());
+  std::vector<int> idx(n);
+  for (int j = 0; j < n; ++j) idx[j] = j;
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return r.order[a] < r.order[b]; });
+  std::vector<std::vector<double>> free_at(r.inst.nodes.size());
+  for (size_t k = 0; k < r.inst.nodes.size(); ++k) free_at[k].assign(r.inst.nodes[k].devices, 0.0);
+  for (const Reservation& res : r.inst.reserved)
+    for (int d : res.device_ids) free_at[res.node][d] = res.until;
+  r.kept.jobs.resize(n);
+  for (int j : idx) {
+    const Checked& ch = r.choice[j];
+    const Config& c = r.inst.jobs[j].configs[ch.config];
+    const std::vector<int>& nodes = c.placements[ch.placement].nodes;
+    double start = 0;
+    for (size_t k = 0; k < nodes.size(); ++k)
+      for (int d : ch.device_ids[k]) start = std::max(start, free_at[nodes[k]][d]);
+    for (size_t k = 0; k < nodes.size(); ++k)
+      for (int d : ch.device_ids[k]) free_at[nodes[k]][d] = start + c.seconds;
+    r.kept.jobs[j] = {ch.config, ch.placement, start, start + c.seconds, ch.device_ids};
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<Replanned> Replan(const Instance& base, const SweepState& state, const ReplanOptions& opt) {
+  auto t0 = std::chrono::steady_clock::now();
+  Result<Residual> res = BuildResidual(base, state);
+  if (!res.ok()) return res.status();
+  const Instance& inst = res->inst;
+  Status kept_ok = CheckSchedule(inst, res->kept);
+  if (!kept_ok.ok()) return Status::UserError("the state's waiting jobs: " + kept_ok.message());
+
+  Schedule best = res->kept;
+  auto consider = [&](const Schedule& s) {
+    if (EndOf(inst, s) < EndOf(inst, best) - 1e-9) best = s;
+  };
+  if (!inst.jobs.empty()) {
+    consider(OnFront(inst, res->kept));
+    const long moves = opt.max_moves > 0 ? opt.max_moves : 4000L * long(inst.jobs.size());
+    consider(LocalSearchSchedule(inst, best, moves, std::max(0.0, opt.time_limit_seconds - SecondsSince(t0)), opt.seed));
+  }
+  Status st = CheckSchedule(inst, best);
+  assert(st.ok() && "re-plans are valid schedules");
+  if (!st.ok()) return st;
+
+  Replanned out;
+  out.kept_seconds = EndOf(inst, res->kept);
+  out.new_seconds = EndOf(inst, best);
+  Plan& p = out.plan;
+  p.policy = "replan";
+  p.sweep = base.sweep;
+  p.instance = inst;
+  p.schedule = std::move(best);
+  p.offset_seconds = state.now;
+  p.lower_bound = LowerBound(inst);
+  p.solver.status = "heuristic";
+  p.solver.method = "local search warm-started from the current plan";
+  p.solver.best_bound = p.lower_bound;
+  p.solver.Settle(out.new_seconds, /*proves=*/true);
+  p.solver.seconds = SecondsSince(t0);
+  return out;
+}
+
+JobState StateOf(const Instance& inst, int job, const Assignment& a) {
+  JobState s;
+  s.job = inst.jobs[job].name;
+  const Config& c = inst.jobs[job].configs[a.config];
+  s.technique = c.technique;
+  s.devices = c.devices;
+  const Placement& pl = c.placements[a.placement];
+  for (size_t k = 0; k < pl.nodes.size(); ++k) s.placement.push_back({inst.nodes[pl.nodes[k]].name, a.device_ids[k]});
+  return s;
+}
+
+std::string SweepStateToJson(const SweepState& s) {
+  json jobs = json::array();
+  for (const JobState& j : s.jobs) {
+    json e = {{"job", j.job}, {"state", j.state}};
+    json placement = json::array();
+    for (const PlacedOn& on : j.placement) placement.push_back({{"node", on.node}, {"devices", on.device_ids}});
+    if (j.state != "finished") e.update({{"technique", j.technique}, {"devices", j.devices}, {"placement", placement}});
+    if (j.state == "running") e["remaining_seconds"] = j.remaining_seconds;
+    if (j.state == "waiting") e.update({{"remaining_fraction", j.remaining_fraction}, {"order_seconds", j.order}});
+    jobs.push_back(e);
+  }
+  return json({{"version", 1}, {"plan", s.plan}, {"now_seconds", s.now}, {"jobs", jobs}}).dump(1) + "\n";
+}
+
+Result<SweepState> ParseSweepState(const std::string& text, const std::string& path) {
+  SweepState s;
+  try {
+    const json doc = json::parse(text);
+    if (!doc.is_object() || doc.value("version", 0) != 1)
+      return Status::UserError(path + ": not a version 1 saturn sweep state (the orchestrator writes state-N.json)");
+    s.plan = doc.at("plan").get<std::string>();
+    if (!s.plan.empty() && s.plan[0] != '/')
+      s.plan = (std::filesystem::path(path).parent_path() / s.plan).lexically_normal().string();
+    s.now = doc.at("now_seconds").get<double>();
+    for (const json& e : doc.at("jobs")) {
+      JobState j;
+      j.job = e.at("job").get<std::string>();
+      j.state = e.at("state").get<std::string>();
+      if (j.state != "finished") {
+        j.technique = e.at("technique").get<std::string>();
+        j.devices = e.at("devices").get<int>();
+        for (const json& on : e.at("placement"))
+          j.placement.push_back({on.at("node").get<std::string>(), on.at("devices").get<std::vector<int>>()});
+      }
+      j.remaining_seconds = e.value("remaining_seconds", 0.0);
+      j.remaining_fraction = e.value("remaining_fraction", 1.0);
+      j.order = e.value("order_seconds", 0.0);
+      s.jobs.push_back(std::move(j));
+    }
+  } catch (const json::exception& e) {
+    std::string at;
+    const std::string why = JsonReason(e, text, &at);
+    return Status::UserError(path + (at.empty() ? "" : ":" + at) + ": not a saturn sweep state (" + why + ")");
+  }
+  if (!(std::isfinite(s.now) && s.now >= 0)) return Status::UserError(path + ": now_seconds must be a finite number >= 0");
+  return s;
+}
+
+Result<SweepState> LoadSweepState(const std::string& path) {
+  Result<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return ParseSweepState(*text, path);
+}
+
+}  // namespace saturn

@@ -1,0 +1,70 @@
+// Re-planning a running sweep: given what has finished, what runs where and how long it still
+// needs, and what waits, plan the rest. The orchestrator calls it as jobs end early or late
+// (run/orchestrator.h); `saturn plan --from-state STATE.json` calls it on a state the
+// orchestrator saved. Running jobs stay where they are (reservations of the residual instance);
+// waiting jobs may change technique, device count, devices and order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "plan/plan.h"
+#include "util/status.h"
+
+namespace saturn {
+
+// Devices of one node a job holds.
+struct PlacedOn {
+  std::string node;
+  std::vector<int> device_ids;
+};
+
+// One job of the sweep at the moment of the state.
+struct JobState {
+  std::string job;
+  std::string state;  // "finished" | "running" | "waiting"
+  // Running and waiting: the choice it runs (or would run) with now: one node, or whole nodes.
+  std::string technique;
+  int devices = 0;
+  std::vector<PlacedOn> placement;
+  double remaining_seconds = 0;   // running: what its measured step rate predicts is left
+  double remaining_fraction = 1;  // waiting: the share of its steps not yet trained
+  double order = 0;               // waiting: its planned start in the current plan (sweep seconds)
+};
+
+// A job's state from a plan's assignment: its configuration, and nodes and devices by name.
+JobState StateOf(const Instance& inst, int job, const Assignment& a);
+
+struct SweepState {
+  std::string plan;  // the plan the sweep started from: its instance is the one re-planned
+  double now = 0;    // seconds since the sweep started
+  std::vector<JobState> jobs;
+};
+
+std::string SweepStateToJson(const SweepState& s);
+// `path` names the file in errors; a relative `plan` is taken relative to the state file's folder.
+Result<SweepState> ParseSweepState(const std::string& text, const std::string& path);
+Result<SweepState> LoadSweepState(const std::string& path);
+
+struct ReplanOptions {
+  double time_limit_seconds = 5;
+  long max_moves = 0;  // local-search moves; 0: 4000 per waiting job (deterministic below the time limit)
+  uint64_t seed = 1;
+};
+
+struct Replanned {
+  // The plan of what waits, over the residual instance (running jobs as reservations), its
+  // times counted from the state's `now` (offset_seconds).
+  Plan plan;
+  double kept_seconds = 0;  // predicted time to the end if the current choices and order stand
+  double new_seconds = 0;   // the same for `plan`: never more than kept_seconds
+};
+
+// `base` is the instance the sweep was planned with. A state that does not match it (unknown
+// jobs, a choice it has no configuration for, devices off its nodes) is a user error. The base's
+// own reservations (a re-plan re-planned) carry over, shortened by `now`: times of such a base
+// count from its time 0, as `now` must then.
+Result<Replanned> Replan(const Instance& base, const SweepState& state, const ReplanOptions& opt);
+
+}  // namespace saturn

@@ -1,0 +1,26 @@
+#include "run/metrics.h"
+
+#include <sstream>
+
+#include "util/files.h"
+
+namespace saturn {
+
+LastMetrics ReadLastMetrics(const std::string& metrics_path) {
+  LastMetrics p;
+  Result<std::string> text = ReadFile(metrics_path);
+  if (!text.ok()) return p;
+  std::istringstream in(*text);
+  std::string line;
+  while (std::getline(in, line)) {
+    nlohmann::json m = nlohmann::json::parse(line, nullptr, false);
+    if (!m.is_object() || !m.contains("loss") || !m["loss"].is_number()) continue;
+    p.loss = m["loss"];
+    p.step = m.value("step", nlohmann::json());
+    p.seconds = m.value("seconds", nlohmann::json());
+    if (p.first_step.is_null()) p.first_step = p.step, p.first_seconds = p.seconds;
+  }
+  return p;
+}
+
+}  // namespace saturn

@@ -1,0 +1,21 @@
+// What a job's metrics.jsonl says last: read by the report, `saturn status` and the
+// orchestrator's re-planning (a running job's step rate).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace saturn {
+
+// The last training line's step, loss and training seconds (cumulative over resumes); nulls
+// when the file is missing or has no training line yet.
+struct LastMetrics {
+  nlohmann::json step = nullptr, loss = nullptr, seconds = nullptr;
+  // The first training line's: the rate between it and the last leaves out the first step's warm-up.
+  nlohmann::json first_step = nullptr, first_seconds = nullptr;
+};
+
+LastMetrics ReadLastMetrics(const std::string& metrics_path);
+
+}  // namespace saturn

@@ -1,0 +1,220 @@
+// Re-planning a running sweep (plan/replan.h): running jobs stay where they are, waiting jobs move
+// to devices that free early, the result is never predicted to end later than keeping the plan,
+// and `saturn plan --from-state` does the same from a file.
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "cli_util.h"
+#include "plan/plan.h"
+#include "plan/policies.h"
+#include "plan/replan.h"
+#include "plan_fixtures.h"
+#include "util/files.h"
+
+using namespace saturn;
+using saturn::testing::C;
+using saturn::testing::MakeInstance;
+using saturn::testing::RandomInstance;
+namespace fs = std::filesystem;
+
+namespace {
+
+JobState Running(const std::string& job, int device, double remaining) {
+  JobState s;
+  s.job = job, s.state = "running", s.technique = "ddp", s.devices = 1;
+  s.placement = {{"node0", {device}}};
+  s.remaining_seconds = remaining;
+  return s;
+}
+
+JobState Waiting(const std::string& job, int device, double order) {
+  JobState s = Running(job, device, 0);
+  s.state = "waiting";
+  s.remaining_seconds = 0;
+  s.order = order;
+  return s;
+}
+
+JobState Finished(const std::string& job) {
+  JobState s;
+  s.job = job, s.state = "finished";
+  return s;
+}
+
+// Four 10 s jobs planned two by two on two devices: job0 then job2 on device 0, job1 then job3 on
+// device 1. At 10 s job1 has finished and job3 runs on device 1, but job0 turned out slow: 20 s
+// are left of it. Kept, job2 waits for device 0 until 30 s and ends at 40 s; re-planned it
+// follows job3 on device 1 and ends at 30 s.
+Instance FourJobs() { return MakeInstance({2}, {{{"ddp", 1, 10}}, {{"ddp", 1, 10}}, {{"ddp", 1, 10}}, {{"ddp", 1, 10}}}); }
+
+SweepState SlowFirstJob() {
+  SweepState s;
+  s.plan = "plan.json";
+  s.now = 10;
+  s.jobs = {Running("job0", 0, 20), Finished("job1"), Waiting("job2", 0, 10), Running("job3", 1, 10)};
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("re-planning keeps running jobs where they are and moves a waiting job to a device that freed early",
+          "[replan]") {
+  const Instance inst = FourJobs();
+  Result<Replanned> r = Replan(inst, SlowFirstJob(), ReplanOptions());
+  REQUIRE(r.ok());
+  CHECK(r->kept_seconds == Approx(30));  // job2 on device 0 from 20 s after now
+  CHECK(r->new_seconds == Approx(20));
+  const Plan& p = r->plan;
+  REQUIRE(CheckSchedule(p.instance, p.schedule).ok());
+  REQUIRE(p.instance.jobs.size() == 1);
+  CHECK(p.instance.jobs[0].name == "job2");
+  CHECK(p.schedule.jobs[0].device_ids[0] == std::vector<int>{1});
+  CHECK(p.schedule.jobs[0].start == Approx(10));
+  REQUIRE(p.instance.reserved.size() == 2);
+  CHECK(p.instance.reserved[0].job == "job0");
+  CHECK(p.instance.reserved[0].until == Approx(20));
+  CHECK(p.offset_seconds == Approx(10));
+  CHECK(p.makespan() == Approx(20));
+  CHECK(p.lower_bound <= p.makespan() + 1e-9);
+  CHECK(p.lower_bound >= 20 - 1e-9);  // job0 holds device 0 that long
+
+  // The plan file keeps the reservations and the offset; reading it back re-checks them.
+  Result<Plan> back = ParsePlan(PlanToJson(p), "plan-1.json");
+  REQUIRE(back.ok());
+  CHECK(back->offset_seconds == Approx(10));
+  REQUIRE(back->instance.reserved.size() == 2);
+  CHECK(back->instance.reserved[1].device_ids == std::vector<int>{1});
+  CHECK(back->makespan() == Approx(20));
+  // A waiting job put on a reserved device while it is held is caught.
+  Plan bad = p;
+  bad.schedule.jobs[0].device_ids[0] = {0};
+  CHECK_THAT(CheckSchedule(bad.instance, bad.schedule).message(), Catch::Contains("two jobs at once"));
+}
+
+TEST_CASE("a job continuing from a checkpoint is planned with the steps it has left", "[replan]") {
+  Instance inst = FourJobs();
+  for (PlanJob& j : inst.jobs) j.steps = 10, j.configs[0].step_seconds = 1;
+  SweepState s = SlowFirstJob();
+  s.jobs[2].remaining_fraction = 0.3;
+  Result<Replanned> r = Replan(inst, s, ReplanOptions());
+  REQUIRE(r.ok());
+  CHECK(r->plan.instance.jobs[0].steps == 3);
+  CHECK(r->plan.instance.jobs[0].configs[0].seconds == Approx(3));
+  CHECK(r->kept_seconds == Approx(23));
+  CHECK(r->new_seconds == Approx(20));  // job0's reservation ends last
+}
+
+TEST_CASE("re-planning random states never predicts a later end than keeping the plan", "[replan]") {
+  std::mt19937 rng(11);
+  int waiting_states = 0, improved = 0;
+  for (int trial = 0; trial < 30; ++trial) {
+    INFO("trial " << trial);
+    // One node, or two with jobs on both (placements of whole nodes).
+    const Instance inst = trial % 2 ? RandomInstance(rng, {8}, 10, {1, 2, 4}) : RandomInstance(rng, {4, 4}, 10, {1, 2, 4, 8});
+    const Schedule plan = GreedySchedule(inst);
+    REQUIRE(CheckSchedule(inst, plan).ok());
+    // A moment of the plan's execution: jobs it ends before finished, jobs it runs across are
+    // running (early or late), the rest wait in planned order.
+    const double now = plan.makespan() * double(rng() % 100) / 100;
+    SweepState s;
+    s.now = now;
+    for (size_t j = 0; j < inst.jobs.size(); ++j) {
+      const Assignment& a = plan.jobs[j];
+      JobState js = StateOf(inst, int(j), a);
+      if (a.end <= now) {
+        js.state = "finished";
+      } else if (a.start <= now) {
+        js.state = "running";
+        js.remaining_seconds = (a.end - now) * (0.3 + double(rng() % 200) / 100);
+      } else {
+        js.state = "waiting";
+        js.order = a.start;
+      }
+      s.jobs.push_back(js);
+    }
+    ReplanOptions opt;
+    opt.max_moves = 2000;
+    Result<Replanned> r = Replan(inst, s, opt);
+    REQUIRE(r.ok());
+    CHECK(r->new_seconds <= r->kept_seconds + 1e-9);
+    waiting_states += !r->plan.instance.jobs.empty();
+    improved += r->new_seconds < r->kept_seconds - 1e-9;
+    CHECK(CheckSchedule(r->plan.instance, r->plan.schedule).ok());
+    CHECK(r->plan.lower_bound <= r->new_seconds + 1e-6);
+    for (const Reservation& res : r->plan.instance.reserved) CHECK(r->new_seconds >= res.until - 1e-9);
+    // The same state and move budget give the same plan.
+    Result<Replanned> again = Replan(inst, s, opt);
+    REQUIRE(again.ok());
+    for (size_t j = 0; j < r->plan.schedule.jobs.size(); ++j) {
+      const Assignment &x = r->plan.schedule.jobs[j], &y = again->plan.schedule.jobs[j];
+      CHECK(x.config == y.config);
+      CHECK(x.start == y.start);
+      CHECK(x.device_ids == y.device_ids);
+    }
+  }
+  // The states exercise the search: most have jobs waiting, and some of those gain.
+  CHECK(waiting_states >= 15);
+  CHECK(improved >= 5);
+}
+
+TEST_CASE("a state that does not match the plan is refused, naming what", "[replan]") {
+  const Instance inst = FourJobs();
+  auto refused = [&](SweepState s, const std::string& why) {
+    Result<Replanned> r = Replan(inst, s, ReplanOptions());
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().exit_code() == 2);
+    CHECK_THAT(r.status().message(), Catch::Contains(why));
+  };
+  SweepState s = SlowFirstJob();
+  s.jobs.pop_back();
+  refused(s, "says nothing of job 'job3'");
+  s = SlowFirstJob();
+  s.jobs.push_back(Finished("job9"));
+  refused(s, "job 'job9' of the state is not in the plan");
+  s = SlowFirstJob();
+  s.jobs[0].technique = "fsdp";
+  refused(s, "no configuration fsdp x1");
+  s = SlowFirstJob();
+  s.jobs[3].placement[0].device_ids = {0};
+  refused(s, "already held by another running job");
+  s = SlowFirstJob();
+  s.jobs[2].placement[0].device_ids = {5};
+  refused(s, "distinct device ids of node node0");
+  s = SlowFirstJob();
+  s.jobs[1].state = "done";
+  refused(s, "none of finished, running, waiting");
+}
+
+TEST_CASE("saturn plan --from-state re-plans a state file as the orchestrator does", "[replan][cli]") {
+  TempDir d;
+  Plan base;
+  base.policy = "greedy";
+  base.sweep = "test";
+  base.instance = FourJobs();
+  base.schedule = SerialSchedule(base.instance, {{0, 0, 0}, {1, 0, 0}, {2, 0, 0}, {3, 0, 0}});
+  REQUIRE(base.schedule.jobs[2].device_ids[0] == std::vector<int>{0});
+  REQUIRE(WriteFileAtomic(d / "plan.json", PlanToJson(base)).ok());
+  const std::string state = d.write("state-1.json", SweepStateToJson(SlowFirstJob()));  // "plan.json": beside it
+  Run r = Saturn("plan --from-state " + state + " -o " + (d / "plan-1.json"));
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("job0") && Catch::Contains("running") &&
+                        Catch::Contains("30.0 s to the end keeping the current plan, 20.0 s re-planned"));
+  Result<Plan> p = LoadPlan(d / "plan-1.json");
+  REQUIRE(p.ok());
+  CHECK(p->schedule.jobs[0].device_ids[0] == std::vector<int>{1});
+  CHECK(saturn::ReadFile(d / "plan-1.svg").ok());
+
+  const std::string broken = d.write("broken.json", "{\"version\": 1, \"plan\": \"plan.json\",\n \"now_seconds\": [}");
+  Run b = Saturn("plan --from-state " + broken + " -o " + (d / "x.json"));
+  CHECK(b.code == 2);
+  CHECK_THAT(b.out, Catch::Contains("broken.json:2:"));
+  const std::string stale = d.write("stale.json", "{\"version\": 1, \"plan\": \"plan.json\", \"now_seconds\": 1, \"jobs\": []}");
+  Run s = Saturn("plan --from-state " + stale + " -o " + (d / "x.json"));
+  CHECK(s.code == 2);
+  CHECK_THAT(s.out, Catch::Contains("stale.json: the state says nothing of job 'job0'"));
+  CHECK_FALSE(fs::exists(d / "x.json"));
+}
