@@ -373,6 +373,19 @@ TEST_CASE("saturn run --plan re-plans as jobs end early or late: a waiting job m
   Run status = Saturn("status " + sweep);
   CHECK(status.code == 0);
   CHECK_THAT(status.out, Catch::Contains("n:1"));
+  // The views for people: the re-plan in report.md, every launch in the executed chart (the
+  // ones SIGTERM stopped hatched), every job's loss curve.
+  const std::string md = *saturn::ReadFile(d / "runs/report.md");
+  CHECK_THAT(md, Catch::Contains("| " + late + " | finished | ddp x1 | n:1 (planned n:0) |") &&
+                     Catch::Contains("## Re-plans adopted") && Catch::Contains(late + ": ddp x1 on devices 1") &&
+                     Catch::Contains("](" + d / "rp-plan.svg)"));
+  const std::string executed = *saturn::ReadFile(d / "runs/executed.svg");
+  CHECK_THAT(executed, Catch::Contains("<title>long (ddp x1): ") && Catch::Contains("stopped</title>") &&
+                           Catch::Contains("fill=\"url(#cut)\""));
+  const std::string loss = *saturn::ReadFile(d / "runs/loss.svg");
+  size_t curves = 0;
+  for (size_t at = 0; (at = loss.find("<polyline", at)) != std::string::npos; ++at) ++curves;
+  CHECK(curves == 4);
 
   // The saved state re-plans to the same plan from the command line.
   Run again = Saturn("plan --from-state " + (d / "runs/state-1.json") + " -o " + (d / "again.json"));

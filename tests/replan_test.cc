@@ -218,3 +218,75 @@ TEST_CASE("saturn plan --from-state re-plans a state file as the orchestrator do
   CHECK_THAT(s.out, Catch::Contains("stale.json: the state says nothing of job 'job0'"));
   CHECK_FALSE(fs::exists(d / "x.json"));
 }
+
+TEST_CASE("re-planning widens a lone waiting job when devices free, and scales a resumed job's every configuration",
+          "[replan]") {
+  // job0 holds device 0 for 1 s more; job1 waits, planned ddp x1 (10 s) but may take both
+  // devices with ddp x2 (5.5 s): from 1 s on, x2 ends at 6.5 s.
+  Instance inst = MakeInstance({2}, {{{"ddp", 1, 10}}, {{"ddp", 1, 10}, {"ddp", 2, 5.5}}});
+  SweepState s;
+  s.jobs = {Running("job0", 0, 1), Waiting("job1", 1, 0)};
+  Result<Replanned> r = Replan(inst, s, ReplanOptions());
+  REQUIRE(r.ok());
+  CHECK(r->kept_seconds == Approx(10));
+  CHECK(r->new_seconds == Approx(6.5));
+  const Plan& p = r->plan;
+  CHECK(p.instance.jobs[0].configs[p.schedule.jobs[0].config].devices == 2);
+  CHECK(p.schedule.jobs[0].start == Approx(1));
+
+  // Half of job1's 10 steps trained: every configuration is halved, and the choice kept is found again.
+  inst.jobs[1].steps = 10;
+  s.jobs[1].remaining_fraction = 0.5;
+  r = Replan(inst, s, ReplanOptions());
+  REQUIRE(r.ok());
+  CHECK(r->kept_seconds == Approx(5));
+  CHECK(r->new_seconds == Approx(3.75));
+  for (const Config& c : r->plan.instance.jobs[0].configs) CHECK(c.seconds == Approx(c.devices == 1 ? 5 : 2.75));
+}
+
+TEST_CASE("a state's nodes keep the re-plan on them", "[replan]") {
+  // Two nodes; job2 waits and would start at once on node1, but the state allows node0 alone.
+  const Instance inst = MakeInstance({1, 1}, {{{"ddp", 1, 10}}, {{"ddp", 1, 10}}, {{"ddp", 1, 10}}});
+  SweepState s;
+  s.jobs = {Running("job0", 0, 4), Finished("job1"), Waiting("job2", 0, 10)};
+  Result<Replanned> anywhere = Replan(inst, s, ReplanOptions());
+  REQUIRE(anywhere.ok());
+  CHECK(anywhere->new_seconds == Approx(10));  // on node1 from now
+  s.nodes = {"node0"};
+  Result<Replanned> here = Replan(inst, s, ReplanOptions());
+  REQUIRE(here.ok());
+  CHECK(here->new_seconds == Approx(14));
+  REQUIRE(here->plan.instance.nodes.size() == 1);
+  CHECK(here->plan.instance.nodes[0].name == "node0");
+  s.nodes = {"node7"};
+  CHECK_THAT(Replan(inst, s, ReplanOptions()).status().message(), Catch::Contains("no node 'node7'"));
+}
+
+TEST_CASE("a malformed state file is an error naming the job entry and key, never a wrapped number", "[replan]") {
+  const std::string good = SweepStateToJson(SlowFirstJob());
+  REQUIRE(ParseSweepState(good, "s.json").ok());
+  auto refused = [&](const std::string& from, const std::string& to, const std::string& why) {
+    std::string text = good;
+    const size_t at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    Result<SweepState> s = ParseSweepState(text, "s.json");
+    INFO(text);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.status().exit_code() == 2);
+    CHECK_THAT(s.status().message(), Catch::StartsWith("s.json") && Catch::Contains(why));
+  };
+  refused("\"devices\": 1", "\"devices\": 4294967297", "jobs[0] ('job0'): devices must be an integer in [1, 1048576]");
+  refused("\"devices\": 1", "\"devices\": 1.9", "devices must be an integer");
+  refused("\"devices\": 1", "\"devices\": 1e30", "devices must be an integer");
+  refused("\"devices\": 1", "\"devices\": \"1\"", "devices must be an integer");
+  refused("\"remaining_seconds\": 20.0", "\"remaining_seconds\": 1e308", "remaining_seconds must be a finite number");
+  refused("\"remaining_seconds\": 20.0", "\"remaining_secs\": 20.0", "jobs[0] ('job0'): remaining_seconds is missing");
+  refused("\"remaining_fraction\": 1.0", "\"remaining_fraction\": 0", "remaining_fraction must be a number in (0, 1]");
+  refused("\"order_seconds\": 10.0", "\"order_seconds\": -1", "order_seconds must be a finite number");
+  refused("\"now_seconds\": 10.0", "\"now_seconds\": null", "now_seconds must be a finite number");
+  refused("\"state\": \"waiting\"", "\"state\": 3", "jobs[2] ('job2'): state must be a string");
+  refused("[\n      0\n     ]", "[-1]", "placement devices must be an integer in [0,");
+  refused("\"version\": 1", "\"version\": 2", "not a version 1 saturn sweep state");
+  refused("\"jobs\": [", "\"jobs\": 3, \"x\": [", "jobs must be a list");
+}

@@ -3,9 +3,7 @@
 // evaluation (docs/eval.md). Under mpirun or srun the ranks split each task's batches; rank 0
 // gathers the scores and writes the results.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -18,9 +16,7 @@
 #include "comm/registry.h"
 #include "config/tasks_file.h"
 #include "data/tokenizer.h"
-#include "eval/metrics.h"
-#include "eval/requests.h"
-#include "eval/scorer.h"
+#include "eval/evaluate.h"
 #include "eval/task.h"
 #include "model/hf_checkpoint.h"
 #include "util/files.h"
@@ -51,34 +47,6 @@ Result<std::shared_ptr<const Tokenizer>> PickTokenizer(const TasksFile& tf, cons
     return Tokenizer::Load("gpt2:" + model_dir);
   return Status::UserError(model_dir + ": no tokenizer files (tokenizer.json, or vocab.json + merges.txt); name one in " +
                            tf.path + " with `tokenizer: gpt2` or `tokenizer: {kind: hf, path: DIR}`");
-}
-
-// (request index, loglikelihood, greedy) records, as bytes for the all-gather.
-std::string Pack(const std::vector<int>& idx, const std::vector<Score>& scores) {
-  std::string out;
-  for (int i : idx) {
-    const Score& s = scores[size_t(i)];
-    char buf[sizeof(int) + sizeof(double) + 1];
-    std::memcpy(buf, &i, sizeof(int));
-    std::memcpy(buf + sizeof(int), &s.loglikelihood, sizeof(double));
-    buf[sizeof buf - 1] = s.greedy ? 1 : 0;
-    out.append(buf, sizeof buf);
-  }
-  return out;
-}
-
-Status Unpack(const std::string& bytes, std::vector<Score>* scores, std::vector<int>* seen) {
-  const size_t rec = sizeof(int) + sizeof(double) + 1;
-  if (bytes.size() % rec) return Status::Internal("eval: a rank sent a malformed score record");
-  for (size_t o = 0; o < bytes.size(); o += rec) {
-    int i;
-    std::memcpy(&i, bytes.data() + o, sizeof(int));
-    if (i < 0 || size_t(i) >= scores->size()) return Status::Internal("eval: a rank sent a request index out of range");
-    std::memcpy(&(*scores)[size_t(i)].loglikelihood, bytes.data() + o + sizeof(int), sizeof(double));
-    (*scores)[size_t(i)].greedy = bytes[o + rec - 1] != 0;
-    ++(*seen)[size_t(i)];
-  }
-  return Status::Ok();
 }
 
 // The results as a table on stdout (what plan and tokenize do too): task, n, each metric.
@@ -149,49 +117,35 @@ Status Eval(const EvalArgs& a) {
                   {"tokenizer", (*tok)->name()},
                   {"limit", a.limit > 0 ? json(a.limit) : json(nullptr)},
                   {"tasks", json::object()}};
+  Result<std::vector<TaskOutcome>> outcomes = EvaluateTasks(*model, **tok, tasks, so, comm);
+  if (!outcomes.ok()) return outcomes.status();
   std::string per_example;
-  for (const EvalTask& task : tasks) {
-    auto t0 = std::chrono::steady_clock::now();
-    TaskRequests tr = BuildRequests(task, **tok);
-    std::vector<int> mine;
-    std::vector<Score> scores = ScoreShard(*model, tr.requests, so, comm.rank(), comm.size(), &mine);
-    std::sort(mine.begin(), mine.end());
-    mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
-    Result<std::vector<std::string>> all = comm.AllGather(Pack(mine, scores));
-    if (!all.ok()) return all.status();
-    if (comm.rank() != 0) continue;  // rank 0 alone checks, scores and writes
-    std::vector<Score> gathered(tr.requests.size());
-    std::vector<int> seen(tr.requests.size(), 0);
-    for (const std::string& part : *all) SATURN_RETURN_IF_ERROR(Unpack(part, &gathered, &seen));
-    for (size_t i = 0; i < seen.size(); ++i)
-      if (seen[i] != 1)
-        return Status::Internal("eval: request " + std::to_string(i) + " of " + task.spec.name + " was scored " +
-                                std::to_string(seen[i]) + " times across the ranks");
-    Result<TaskMetrics> m = ComputeMetrics(task, tr, gathered);
-    if (!m.ok()) return m.status();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (size_t t = 0; t < tasks.size() && comm.rank() == 0; ++t) {  // rank 0 alone scores and writes
+    const EvalTask& task = tasks[t];
+    const TaskOutcome& o = (*outcomes)[t];
     json metrics = json::object();
-    for (const auto& [k, v] : m->values) metrics[k] = v;
+    for (const auto& [k, v] : o.metrics.values) metrics[k] = v;
     results["tasks"][task.spec.name] = {{"metrics", metrics},
                                         {"path", task.spec.path},
                                         {"format", task.spec.format},
                                         {"num_fewshot", task.spec.num_fewshot},
-                                        {"n", m->n},
-                                        {"requests", tr.requests.size()},
-                                        {"seconds", seconds},
-                                        {"examples_per_second", double(m->n) / seconds}};
+                                        {"n", o.metrics.n},
+                                        {"requests", o.requests.requests.size()},
+                                        {"seconds", o.seconds},
+                                        {"examples_per_second", double(o.metrics.n) / o.seconds}};
     if (!a.quiet) {
       std::string line = task.spec.name + ":";
-      for (const auto& [k, v] : m->values) line += " " + k + " " + std::to_string(v);
-      std::fprintf(stderr, "%s  (n %d, %.1f s, %.1f examples/s)\n", line.c_str(), m->n, seconds, m->n / seconds);
+      for (const auto& [k, v] : o.metrics.values) line += " " + k + " " + std::to_string(v);
+      std::fprintf(stderr, "%s  (n %d, %.1f s, %.1f examples/s)\n", line.c_str(), o.metrics.n, o.seconds,
+                   o.metrics.n / o.seconds);
     }
     if (!a.per_example.empty()) {
       size_t r = 0;
       for (size_t item = 0; item < task.items.size(); ++item) {
         json ll = json::array(), greedy = json::array();
-        for (; r < tr.requests.size() && tr.requests[r].item == int(item); ++r) {
-          ll.push_back(gathered[r].loglikelihood);
-          greedy.push_back(gathered[r].greedy);
+        for (; r < o.requests.requests.size() && o.requests.requests[r].item == int(item); ++r) {
+          ll.push_back(o.scores[r].loglikelihood);
+          greedy.push_back(o.scores[r].greedy);
         }
         per_example += json({{"task", task.spec.name}, {"index", item}, {"loglikelihoods", ll}, {"greedy", greedy},
                              {"gold", task.items[item].gold}}).dump() + "\n";

@@ -17,7 +17,7 @@ namespace {
 
 struct PlanArgs {
   std::string sweep, profile, output, policy = "milp", simulate, from_state;
-  double time_limit = 60;
+  double time_limit = -1;  // not given: 60 s to plan, 2 s to re-plan (as the orchestrator does)
   SimOptions sim;
   bool verbose = false, quiet = false;
 };
@@ -45,7 +45,7 @@ Status RunSimulate(const PlanArgs& a) {
 // A running sweep's state (the orchestrator's state-N.json) re-planned as the orchestrator does.
 Status RunFromState(const PlanArgs& a) {
   if (a.output.empty()) return Status::UserError("-o PLAN.json is required");
-  if (!(a.time_limit > 0)) return Status::UserError("--time-limit must be a positive number of seconds");
+  if (!(a.time_limit > 0 || a.time_limit == -1)) return Status::UserError("--time-limit must be a positive number of seconds");
   Result<SweepState> state = LoadSweepState(a.from_state);
   if (!state.ok()) return state.status();
   for (const std::string& out : {a.output, SvgPathFor(a.output)})
@@ -57,7 +57,7 @@ Status RunFromState(const PlanArgs& a) {
   Result<Plan> base = LoadPlan(state->plan);
   if (!base.ok()) return base.status();
   ReplanOptions opt;
-  opt.time_limit_seconds = a.time_limit;
+  opt.time_limit_seconds = a.time_limit > 0 ? a.time_limit : 2;
   Result<Replanned> r = Replan(base->instance, *state, opt);
   if (!r.ok()) return Status::UserError(a.from_state + ": " + r.status().message());
   SATURN_RETURN_IF_ERROR(WriteFileAtomic(a.output, PlanToJson(r->plan)));
@@ -80,7 +80,7 @@ Status RunPlan(const PlanArgs& a) {
   if (a.sweep.empty()) return Status::UserError("give a sweep file: saturn plan SWEEP.yaml --profile PROFILE.json -o PLAN.json");
   if (a.profile.empty()) return Status::UserError("--profile PROFILE.json is required: step times per job, technique and device count, as docs/profile.md describes (configs/example-profile.json is one)");
   if (a.output.empty()) return Status::UserError("-o PLAN.json is required");
-  if (!(a.time_limit > 0)) return Status::UserError("--time-limit must be a positive number of seconds");
+  if (!(a.time_limit > 0 || a.time_limit == -1)) return Status::UserError("--time-limit must be a positive number of seconds");
   auto sweep = LoadSweep(a.sweep);
   if (!sweep.ok()) return sweep.status();
   auto profile = LoadProfile(a.profile);
@@ -98,7 +98,7 @@ Status RunPlan(const PlanArgs& a) {
   for (const std::string& note : inst->notes) std::fprintf(stderr, "note: %s\n", note.c_str());
   PlanOptions opt;
   opt.policy = a.policy;
-  opt.time_limit_seconds = a.time_limit;
+  opt.time_limit_seconds = a.time_limit > 0 ? a.time_limit : 60;
   opt.verbose = a.verbose;
   auto plan = MakePlan(*inst, opt);
   if (!plan.ok()) return plan.status();
@@ -116,7 +116,8 @@ Action SetupPlanCommand(CLI::App* sub) {
   sub->add_option("--profile", a->profile, "step times per job, technique and device count (JSON; docs/profile.md)");
   sub->add_option("-o,--output", a->output, "where to write the plan (JSON); the Gantt chart goes beside it as .svg");
   sub->add_option("--policy", a->policy, "milp (default), greedy, uniform or current-practice");
-  sub->add_option("--time-limit", a->time_limit, "seconds the milp policy may search (default 60)");
+  sub->add_option("--time-limit", a->time_limit,
+                  "seconds the milp policy may search (default 60), or --from-state's re-plan (default 2)");
   sub->add_option("--from-state", a->from_state,
                   "re-plan a running sweep from the state the orchestrator saved (state-N.json) instead of planning");
   sub->add_option("--simulate", a->simulate, "replay this plan with noisy step times instead of planning");

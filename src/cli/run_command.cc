@@ -45,10 +45,15 @@ Status Execute(const RunArgs& a, const Sweep& sweep) {
     return Status::UserError("--replan-threshold must be between 0 and 1: the share of the predicted time left that "
                              "a re-plan must save to be adopted (0.05: 5%)");
   if (!(a.replan_every >= 1 && a.replan_every <= 1e6)) return Status::UserError("--replan-every must be 1 to 1e6 seconds");
-  if (!(a.replan_time_limit > 0 && a.replan_time_limit <= 3600))
-    return Status::UserError("--replan-time-limit must be more than 0 and at most 3600 seconds");
+  // Nothing launches while a re-plan searches, and a stop waits for it: keep it short.
+  if (!(a.replan_time_limit > 0 && a.replan_time_limit <= 60))
+    return Status::UserError("--replan-time-limit must be more than 0 and at most 60 seconds");
   Result<Plan> plan = LoadPlan(a.plan);
   if (!plan.ok()) return plan.status();
+  if (!plan->instance.reserved.empty() || plan->offset_seconds > 0)
+    return Status::UserError(a.plan + ": a re-plan of a running sweep (saturn plan --from-state, or plan-N.json): "
+                             "it covers only what was left then; execute the sweep's own plan, and --resume picks up "
+                             "the re-plans its journal adopted");
   if (!plan->sweep.empty() && plan->sweep != sweep.name)
     return Status::UserError(a.plan + ": a plan of sweep '" + plan->sweep + "', not of '" + sweep.name + "' (" +
                              a.sweep + "); plan this sweep: saturn plan " + a.sweep + " --profile PROFILE.json -o PLAN.json");
@@ -110,8 +115,11 @@ Status Run(const RunArgs& a) {
   Result<Sweep> sweep = LoadSweep(a.sweep);
   if (!sweep.ok()) return sweep.status();
   if (!a.plan.empty()) return Execute(a, *sweep);
-  if (a.dry_run || a.no_replan || !a.launcher.empty())
-    return Status::UserError("--dry-run, --no-replan and --launcher go with --plan PLAN.json");
+  const RunArgs defaults;
+  if (a.dry_run || a.no_replan || !a.launcher.empty() || a.replan_threshold != defaults.replan_threshold ||
+      a.replan_every != defaults.replan_every || a.replan_time_limit != defaults.replan_time_limit ||
+      a.max_retries != defaults.max_retries)
+    return Status::UserError("--dry-run, --no-replan, --replan-*, --max-retries and --launcher go with --plan PLAN.json");
   Result<std::vector<int>> slots = ParseSlots(a.slots);
   if (!slots.ok()) return slots.status();
   RunOptions opt = a.opt;

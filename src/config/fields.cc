@@ -122,8 +122,10 @@ std::vector<FieldSpec> BuildTable() {
           "kept sorted.").def("powers of two up to the cluster's total").min(1),
       Row("jobs[].grid", T::kGrid, "Job fields to vary; see [Grids](#grids).").def("none"),
 
-      Row("eval", T::kMap, "Evaluation of every job.").def("none"),
-      Row("eval.every_steps", T::kInt, "Steps between evaluations; 0: only at the end.")
+      Row("eval", T::kMap,
+          "Evaluation of every job on its own ranks, its scores in its metrics.jsonl and the report.").def("none"),
+      Row("eval.every_steps", T::kInt,
+          "Steps between evaluations of a checkpoint written at that step; 0: only the final weights.")
           .def("`0`").min(0),
       Row("eval.tasks", T::kMapList, "Evaluation tasks.").def("`[]`").may_be_empty(),
       Row("eval.tasks[].name", T::kString, "Task name; unique.").required().safe_name(),

@@ -17,6 +17,7 @@
 #include "data/prepare.h"
 #include "data/tokenizer.h"
 #include "data/windows.h"
+#include "eval/evaluate.h"
 #include "model/hf_checkpoint.h"
 #include "technique/registry.h"
 #include "technique/train_step.h"
@@ -217,11 +218,13 @@ class JobRun {
     SATURN_RETURN_IF_ERROR(Agree(lead_ ? LoadData() : Status::Ok()));
     SATURN_RETURN_IF_ERROR(Agree(lead_ ? Status::Ok() : LoadData()));
     SATURN_RETURN_IF_ERROR(Agree(BuildStep()));
+    SATURN_RETURN_IF_ERROR(Agree(LoadEvalTasks()));
     bool finished = false;
     SATURN_RETURN_IF_ERROR(Agree(Resume(&finished)));
     if (finished) return Status::Ok();
     SATURN_RETURN_IF_ERROR(Train());
-    return Finish();
+    SATURN_RETURN_IF_ERROR(Finish());
+    return eval_tasks_.empty() ? Status::Ok() : Evaluate(dir_ + "/final", /*final=*/true);
   }
 
  private:
@@ -287,6 +290,41 @@ class JobRun {
     split_ = *split;
     sampler_ = std::make_unique<WindowSampler>(split_.train, split_.train_begin, split_.train_end, job().seq_len,
                                                uint64_t(job().seed));
+    return Status::Ok();
+  }
+
+  // The sweep's evaluation tasks, read before training so that a bad file fails first.
+  Status LoadEvalTasks() {
+    for (const TaskSpec& spec : sweep_.eval.tasks) {
+      Result<EvalTask> t = LoadTask(spec);
+      if (!t.ok()) return t.status();
+      eval_tasks_.push_back(std::move(*t));
+    }
+    return Status::Ok();
+  }
+
+  // Scores the model saved in `model_dir` (a checkpoint or final/) on the sweep's tasks with
+  // every rank of the job, each a shard (eval/evaluate.h), and logs the scores to metrics.jsonl.
+  // Every rank reads the files, as a resume does; the training model is left as it is.
+  Status Evaluate(const std::string& model_dir, bool final) {
+    const auto t0 = Clock::now();
+    Result<CausalLM> model = LoadHfModel(model_dir);
+    SATURN_RETURN_IF_ERROR(Agree(model.ok() ? Status::Ok() : model.status()));
+    (*model)->to(device_);
+    ScoreOptions so;
+    so.device = device_.is_cuda() ? "cuda" : "cpu";
+    Result<std::vector<TaskOutcome>> out = EvaluateTasks(*model, *tok_, eval_tasks_, so, comm_);
+    if (!out.ok()) return out.status();
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    json scores = json::object();
+    std::string line;
+    for (size_t t = 0; t < eval_tasks_.size(); ++t) {
+      json m = json::object();
+      for (const auto& [k, v] : (*out)[t].metrics.values) m[k] = v, line += " " + eval_tasks_[t].spec.name + " " + k + " " + Fmt(v);
+      scores[eval_tasks_[t].spec.name] = m;
+    }
+    WriteMetric({{"step", state_.step}, {"eval", scores}, {"eval_seconds", seconds}, {"final", final}});
+    progress_.note("eval at step " + std::to_string(state_.step) + ":" + line);
     return Status::Ok();
   }
 
@@ -421,13 +459,19 @@ class JobRun {
                      {"tokens_per_second", tps}, {"seconds", state_.train_seconds},
                      {"heap_bytes", HeapBytesInUse()}, {"peak_rss_bytes", PeakResidentBytes()}});
       progress_.update(state_.step, loss_, tps, lr);
-      const bool checkpoint = (job().checkpoint_every > 0 && state_.step % job().checkpoint_every == 0) || last;
+      // eval.every_steps: a checkpoint at that step, then its evaluation (the last step's is the
+      // final weights', after training).
+      const int every = sweep_.eval.every_steps;
+      const bool evaluate = !eval_tasks_.empty() && every > 0 && state_.step % every == 0 && !last;
+      const bool checkpoint =
+          (job().checkpoint_every > 0 && state_.step % job().checkpoint_every == 0) || last || evaluate;
       if (split_.valid && checkpoint) {
         Result<double> v = ValidLoss();
         if (!v.ok()) return v.status();
         WriteMetric({{"step", state_.step}, {"valid_loss", *v}});
       }
       if (checkpoint) SATURN_RETURN_IF_ERROR(SaveState());
+      if (evaluate) SATURN_RETURN_IF_ERROR(Evaluate(dir_ + "/checkpoints/step-" + std::to_string(state_.step), false));
       // SIGINT or SIGTERM on any rank: checkpoint here, at the step boundary, and stop.
       Result<int> sig = AgreedStopSignal();
       if (!sig.ok()) return sig.status();
@@ -526,6 +570,7 @@ class JobRun {
   std::ofstream metrics_;
   std::unique_ptr<DirLock> lock_;  // rank 0's, on the job's directory
   NamedTensors final_model_;  // rank 0's, gathered at final_step_
+  std::vector<EvalTask> eval_tasks_;
   long long final_step_ = -1;
   double loss_ = 0;
 };

@@ -125,6 +125,12 @@ std::string Launcher::Describe() const {
   return d;
 }
 
+std::string FormatSlots(const std::vector<int>& slots) {
+  std::string s;
+  for (int x : slots) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
+}
+
 Result<std::vector<int>> ParseSlots(const std::string& list) {
   std::vector<int> slots;
   std::istringstream in(list);

@@ -59,6 +59,8 @@ class Launcher {
 // "0,2,3": the device slot of each rank on its node, as launches pass them (--slots); "" is none.
 // Anything but distinct non-negative integers is a user error.
 Result<std::vector<int>> ParseSlots(const std::string& list);
+// The list as --slots takes it: "0,1".
+std::string FormatSlots(const std::vector<int>& slots);
 
 // True when `cmd` (a name looked up on PATH, or a path) can be executed.
 bool OnPath(const std::string& cmd);

@@ -108,7 +108,7 @@ class Search {
 Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long max_moves, double max_seconds,
                              uint64_t seed, LocalSearchStats* stats) {
   const int n = int(inst.jobs.size());
-  if (n < 2 || max_moves <= 0) return start;
+  if (n < 1 || max_moves <= 0) return start;
   auto t0 = std::chrono::steady_clock::now();
   Schedule from = OnFront(inst, start);
   Candidate cur;

@@ -69,5 +69,7 @@ Result<Plan> LoadPlan(const std::string& path);
 std::string PlanTable(const Plan& plan);
 // A Gantt chart: one row per device, time across, one colour per job, labelled.
 std::string PlanSvg(const Plan& plan);
+// Each job's colour in PlanSvg (by job index): other charts of the same sweep use them too.
+std::vector<std::string> PlanColors(const Plan& plan);
 
 }  // namespace saturn

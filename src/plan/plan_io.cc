@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "plan/json_values.h"
 #include "plan/plan.h"
 #include "technique/names.h"
 #include "util/files.h"
@@ -63,31 +64,6 @@ std::string PlanToJson(const Plan& p) {
 }
 
 namespace {
-
-// A plan is read back by --simulate and executed by `run --plan`: every value that sizes or
-// indexes something is checked here, so that a hand-edited or damaged plan is a user error.
-// The checked getters throw BadValue, which ParsePlan turns into a user error.
-struct BadValue : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-long long IntegerValue(const json& v, const std::string& what, long long lo, long long hi) {
-  if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi)
-    throw BadValue(what + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-                   v.dump());
-  return v.get<long long>();
-}
-
-long long Integer(const json& j, const char* key, long long lo, long long hi) {
-  return IntegerValue(j.at(key), key, lo, hi);
-}
-
-double Seconds(const json& j, const char* key) {
-  const json& v = j.at(key);
-  if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0)
-    throw BadValue(std::string(key) + " must be a finite number of seconds >= 0, got " + v.dump());
-  return v.get<double>();
-}
 
 // Names unique and non-empty, techniques known, and every configuration fits the plan's nodes.
 Status CheckPlanInstance(const Instance& in) {

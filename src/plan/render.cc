@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "plan/plan.h"
+#include "util/svg.h"
 
 namespace saturn {
 namespace {
@@ -22,17 +23,7 @@ std::string Duration(double s) {
   return Fmt("%.1fs", s);
 }
 
-std::string Escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else if (c == '"') o += "&quot;";
-    else o += c;
-  }
-  return o;
-}
+std::string Escape(const std::string& s) { return SvgEscape(s); }
 
 // Contiguous runs of a job's device ids on one node: [first, last].
 std::vector<std::pair<int, int>> Runs(std::vector<int> ids) {
@@ -70,6 +61,13 @@ std::vector<int> ByStart(const Plan& p) {
 }
 
 }  // namespace
+
+std::vector<std::string> PlanColors(const Plan& p) {
+  std::vector<std::string> color(p.schedule.jobs.size());
+  const std::vector<int> order = ByStart(p);
+  for (size_t r = 0; r < order.size(); ++r) color[size_t(order[r])] = RankColor(r);
+  return color;
+}
 
 std::string PlanTable(const Plan& p) {
   std::ostringstream o;
@@ -127,12 +125,9 @@ std::string PlanSvg(const Plan& p) {
   const double height = legend_top + (legend ? double((J + 1) / 2) * 16 + 10 : 0);
   const double ms = std::max(p.makespan(), 1e-9);
   auto x = [&](double t) { return left + (width - left - right) * t / ms; };
-  // Neighbours in start order get far-apart hues (golden-angle steps), so adjacent bars differ.
-  std::vector<std::string> color(J);
+  // Neighbours in start order get far-apart hues, so adjacent bars differ.
+  const std::vector<std::string> color = PlanColors(p);
   const std::vector<int> order = ByStart(p);
-  for (size_t r = 0; r < J; ++r)
-    color[size_t(order[r])] = "hsl(" + std::to_string(int(std::fmod(double(r) * 137.508, 360.0))) + "," +
-                              (r % 2 ? "55%,68%" : "70%,52%") + ")";
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
     << "\" font-family=\"sans-serif\" font-size=\"11\">\n";

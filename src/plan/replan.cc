@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "plan/json_values.h"
 #include "plan/policies.h"
 #include "util/clock.h"
 #include "util/files.h"
@@ -92,12 +93,40 @@ struct Residual {
   Schedule kept;                // the current choices on their devices, in that order
 };
 
-Result<Residual> BuildResidual(const Instance& base, const SweepState& st) {
+// The base on `names` alone (every node when empty): placements recomputed, configurations that
+// fit none of those nodes dropped.
+Result<Instance> OnNodes(const Instance& base, const std::vector<std::string>& names) {
+  if (names.empty()) return base;
+  Instance in = base;
+  in.nodes.clear();
+  in.reserved.clear();
+  for (const std::string& name : names) {
+    auto it = std::find_if(base.nodes.begin(), base.nodes.end(), [&](const PlanNode& n) { return n.name == name; });
+    if (it == base.nodes.end()) return Status::UserError("nodes: no node '" + name + "' in the plan");
+    in.nodes.push_back(*it);
+  }
+  for (Reservation r : base.reserved) {
+    auto it = std::find(names.begin(), names.end(), base.nodes[r.node].name);
+    if (it != names.end()) r.node = int(it - names.begin()), in.reserved.push_back(std::move(r));
+  }
+  ComputePlacements(&in);
+  for (PlanJob& pj : in.jobs) {
+    pj.configs.erase(std::remove_if(pj.configs.begin(), pj.configs.end(), [](const Config& c) { return c.placements.empty(); }),
+                     pj.configs.end());
+    OrderConfigs(&pj);
+  }
+  return in;
+}
+
+Result<Residual> BuildResidual(const Instance& full, const SweepState& st) {
+  Result<Instance> on = OnNodes(full, st.nodes);
+  if (!on.ok()) return on.status();
+  const Instance& base = *on;
   Residual r;
   r.inst.sweep = base.sweep;
   r.inst.nodes = base.nodes;
   for (Reservation res : base.reserved)
-    if (res.until > st.now) res.until -= st.now, r.inst.reserved.push_back(std::move(res));
+    if (res.until > st.now + 1e-6) res.until -= st.now, r.inst.reserved.push_back(std::move(res));
   std::map<std::string, const JobState*> by_name;
   for (const JobState& js : st.jobs) {
     if (!by_name.emplace(js.job, &js).second) return Status::UserError("job '" + js.job + "' appears twice in the state");
@@ -229,40 +258,74 @@ std::string SweepStateToJson(const SweepState& s) {
     if (j.state == "waiting") e.update({{"remaining_fraction", j.remaining_fraction}, {"order_seconds", j.order}});
     jobs.push_back(e);
   }
-  return json({{"version", 1}, {"plan", s.plan}, {"now_seconds", s.now}, {"jobs", jobs}}).dump(1) + "\n";
+  json doc = {{"version", 1}, {"plan", s.plan}, {"now_seconds", s.now}, {"jobs", jobs}};
+  if (!s.nodes.empty()) doc["nodes"] = s.nodes;
+  return doc.dump(1) + "\n";
 }
 
 Result<SweepState> ParseSweepState(const std::string& text, const std::string& path) {
   SweepState s;
+  const std::string how = "; give a state file that `saturn run --plan` wrote (state-N.json)";
+  std::string where;  // the job being read, for errors
   try {
     const json doc = json::parse(text);
     if (!doc.is_object() || doc.value("version", 0) != 1)
-      return Status::UserError(path + ": not a version 1 saturn sweep state (the orchestrator writes state-N.json)");
-    s.plan = doc.at("plan").get<std::string>();
+      return Status::UserError(path + ": not a version 1 saturn sweep state" + how);
+    s.plan = Text(doc, "plan");
     if (!s.plan.empty() && s.plan[0] != '/')
       s.plan = (std::filesystem::path(path).parent_path() / s.plan).lexically_normal().string();
-    s.now = doc.at("now_seconds").get<double>();
-    for (const json& e : doc.at("jobs")) {
-      JobState j;
-      j.job = e.at("job").get<std::string>();
-      j.state = e.at("state").get<std::string>();
-      if (j.state != "finished") {
-        j.technique = e.at("technique").get<std::string>();
-        j.devices = e.at("devices").get<int>();
-        for (const json& on : e.at("placement"))
-          j.placement.push_back({on.at("node").get<std::string>(), on.at("devices").get<std::vector<int>>()});
+    s.now = Seconds(doc, "now_seconds");
+    if (doc.contains("nodes")) {
+      if (!doc["nodes"].is_array()) throw BadValue("nodes must be a list of node names");
+      for (const json& n : doc["nodes"]) {
+        if (!n.is_string()) throw BadValue("nodes must be a list of node names");
+        s.nodes.push_back(n.get<std::string>());
       }
-      j.remaining_seconds = e.value("remaining_seconds", 0.0);
-      j.remaining_fraction = e.value("remaining_fraction", 1.0);
-      j.order = e.value("order_seconds", 0.0);
+    }
+    if (!doc.contains("jobs") || !doc["jobs"].is_array()) throw BadValue("jobs must be a list");
+    for (size_t i = 0; i < doc["jobs"].size(); ++i) {
+      const json& e = doc["jobs"][i];
+      where = "jobs[" + std::to_string(i) + "]: ";
+      if (!e.is_object()) throw BadValue("not an object");
+      JobState j;
+      j.job = Text(e, "job");
+      where = "jobs[" + std::to_string(i) + "] ('" + j.job + "'): ";
+      j.state = Text(e, "state");
+      if (j.state == "finished") {
+        s.jobs.push_back(std::move(j));
+        continue;
+      }
+      j.technique = Text(e, "technique");
+      j.devices = int(Integer(e, "devices", 1, 1 << 20));
+      if (!e.contains("placement") || !e["placement"].is_array() || e["placement"].empty())
+        throw BadValue("placement must be a non-empty list of {node, devices}");
+      for (const json& on : e["placement"]) {
+        if (!on.is_object() || !on.contains("devices") || !on["devices"].is_array())
+          throw BadValue("placement entries are {\"node\": NAME, \"devices\": [IDS]}");
+        PlacedOn p{Text(on, "node"), {}};
+        for (const json& d : on["devices"]) p.device_ids.push_back(int(IntegerValue(d, "placement devices", 0, 1 << 20)));
+        j.placement.push_back(std::move(p));
+      }
+      if (j.state == "running") {
+        j.remaining_seconds = Seconds(e, "remaining_seconds", 1e9);
+      } else {
+        j.order = Seconds(e, "order_seconds", 1e12);
+        if (e.contains("remaining_fraction")) {
+          const json& f = e["remaining_fraction"];
+          if (!f.is_number() || !(f.get<double>() > 0 && f.get<double>() <= 1))
+            throw BadValue("remaining_fraction must be a number in (0, 1], got " + f.dump());
+          j.remaining_fraction = f.get<double>();
+        }
+      }
       s.jobs.push_back(std::move(j));
     }
   } catch (const json::exception& e) {
     std::string at;
     const std::string why = JsonReason(e, text, &at);
-    return Status::UserError(path + (at.empty() ? "" : ":" + at) + ": not a saturn sweep state (" + why + ")");
+    return Status::UserError(path + (at.empty() ? "" : ":" + at) + ": not a saturn sweep state (" + where + why + ")" + how);
+  } catch (const BadValue& e) {
+    return Status::UserError(path + ": " + where + e.what() + how);
   }
-  if (!(std::isfinite(s.now) && s.now >= 0)) return Status::UserError(path + ": now_seconds must be a finite number >= 0");
   return s;
 }
 

@@ -39,6 +39,9 @@ JobState StateOf(const Instance& inst, int job, const Assignment& a);
 struct SweepState {
   std::string plan;  // the plan the sweep started from: its instance is the one re-planned
   double now = 0;    // seconds since the sweep started
+  // The nodes jobs may be placed on (an orchestrator that runs jobs on one node says which);
+  // empty: every node of the plan.
+  std::vector<std::string> nodes;
   std::vector<JobState> jobs;
 };
 

@@ -22,6 +22,7 @@
 
 #include "profile/profile.h"
 #include "technique/names.h"
+#include "util/clock.h"
 #include "util/files.h"
 #include "util/signals.h"
 #include "util/subprocess.h"
@@ -43,14 +44,6 @@ std::string FileSafe(const std::string& s) {
   std::string out;
   for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '=') ? c : '_';
   return out;
-}
-
-std::string Seconds(double s) {
-  char buf[32];
-  if (s < 90) std::snprintf(buf, sizeof buf, "%.1f s", s);
-  else if (s < 5400) std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
-  else std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
-  return buf;
 }
 
 std::string Bytes(double b) {
@@ -181,8 +174,8 @@ class Profiler {
     for (const auto& [k, r] : records_) feasible += r.feasible;
     char gain[64] = "";
     if (wall > 0 && trial_seconds_ > 0) std::snprintf(gain, sizeof gain, " (%.2fx from packing)", trial_seconds_ / wall);
-    Say("ran " + std::to_string(total_) + " trials in " + Seconds(wall) + "; the trials took " +
-        Seconds(trial_seconds_) + gain + "; " + std::to_string(feasible) + " of " + std::to_string(records_.size()) +
+    Say("ran " + std::to_string(total_) + " trials in " + HumanSeconds(wall) + "; the trials took " +
+        HumanSeconds(trial_seconds_) + gain + "; " + std::to_string(feasible) + " of " + std::to_string(records_.size()) +
         " records feasible; wrote " + opt_.out);
     return Status::Ok();
   }
@@ -219,8 +212,7 @@ class Profiler {
   std::vector<std::string> Command(const Trial& t, const std::vector<int>& slots, const std::string& result,
                                    const std::string& knobs = "{}") const {
     std::vector<std::string> argv;
-    std::string s;
-    for (int x : slots) s += (s.empty() ? "" : ",") + std::to_string(x);
+    const std::string s = FormatSlots(slots);
     if (t.links) {
       argv.insert(argv.end(), {opt_.saturn, "links-trial", "--device", sweep_.cluster.device, "--node-slots",
                                std::to_string(free_.size()), "--slots", s, "--min-bytes",
@@ -395,7 +387,7 @@ class Profiler {
         what = buf;
       }
       Say("[" + std::to_string(done_) + "/" + std::to_string(total_) + "] " + r.trial().label() + ": " + what + " (" +
-          Seconds(took) + (done_ < total_ ? "; about " + Seconds(eta_links) + " left)" : ")"));
+          HumanSeconds(took) + (done_ < total_ ? "; about " + HumanSeconds(eta_links) + " left)" : ")"));
       return Write();
     }
     ProfileRecord rec = Outcome(r);
@@ -420,7 +412,7 @@ class Profiler {
     }
     const double eta = elapsed / done_ * (total_ - done_);
     Say("[" + std::to_string(done_) + "/" + std::to_string(total_) + "] " + r.trial().label() + knobs + ": " + what +
-        " (" + Seconds(took) + (done_ < total_ ? "; about " + Seconds(eta) + " left)" : ")"));
+        " (" + HumanSeconds(took) + (done_ < total_ ? "; about " + HumanSeconds(eta) + " left)" : ")"));
     return Write();
   }
 

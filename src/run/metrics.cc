@@ -14,6 +14,11 @@ LastMetrics ReadLastMetrics(const std::string& metrics_path) {
   std::string line;
   while (std::getline(in, line)) {
     nlohmann::json m = nlohmann::json::parse(line, nullptr, false);
+    if (m.is_object() && m.value("eval", nlohmann::json()).is_object()) {
+      p.eval = m["eval"];
+      p.eval_step = m.value("step", nlohmann::json());
+      p.eval_final = m.value("final", false);
+    }
     if (!m.is_object() || !m.contains("loss") || !m["loss"].is_number()) continue;
     p.loss = m["loss"];
     p.step = m.value("step", nlohmann::json());

@@ -14,6 +14,9 @@ struct LastMetrics {
   nlohmann::json step = nullptr, loss = nullptr, seconds = nullptr;
   // The first training line's: the rate between it and the last leaves out the first step's warm-up.
   nlohmann::json first_step = nullptr, first_seconds = nullptr;
+  // The last evaluation line's scores ({task: {metric: value}}), step, and whether it was the
+  // final weights' (eval.every_steps).
+  nlohmann::json eval = nullptr, eval_step = nullptr, eval_final = false;
 };
 
 LastMetrics ReadLastMetrics(const std::string& metrics_path);

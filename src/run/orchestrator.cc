@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -16,10 +17,12 @@
 #include <nlohmann/json.hpp>
 
 #include "plan/replan.h"
+#include "profile/profiler.h"
 #include "run/background_replan.h"
 #include "run/journal.h"
 #include "run/metrics.h"
 #include "run/report.h"
+#include "util/clock.h"
 #include "util/dir_lock.h"
 #include "util/files.h"
 #include "util/signals.h"
@@ -55,18 +58,6 @@ struct Job {
   std::string log;
 };
 
-std::string Join(const std::vector<int>& v) {
-  std::string s;
-  for (int x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
-  return s;
-}
-
-std::string Secs(double s) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.1f s", s);
-  return b;
-}
-
 class Orchestrator {
  public:
   Orchestrator(const Sweep& sweep, const Plan& plan, const ExecuteOptions& opt)
@@ -89,11 +80,14 @@ class Orchestrator {
     last_replan_ = Clock::now();
     while (Pending()) {
       if (StopSignal() != 0) return Stop(StopSignal());
-      SATURN_RETURN_IF_ERROR(Replanning());
-      // While a re-plan is in flight nothing starts: it may give the free devices to another job.
+      // A finished re-plan first, then launches, then the next re-plan: while one is in flight
+      // nothing starts (it may give the devices that just freed to another job), but between
+      // two re-plans every ready job does, however often jobs end.
+      if (opt_.replan) SATURN_RETURN_IF_ERROR(TakeReplan());
       if (!replan_.in_flight())
         for (Job& j : jobs_)
           if (j.state == State::kWaiting && Ready(j)) SATURN_RETURN_IF_ERROR(Launch(j));
+      if (opt_.replan) StartReplanIfDue();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       for (Job& j : jobs_)
         if (j.state == State::kRunning && j.proc.Poll()) SATURN_RETURN_IF_ERROR(Ended(j, /*stopping=*/false));
@@ -156,7 +150,7 @@ class Orchestrator {
 
   std::vector<std::string> Command(const Job& j) const {
     std::vector<std::string> argv = {opt_.saturn, "run", sweep_.path, "--only", j.spec->name, "--technique",
-                                     j.config->technique, "--slots", Join(j.slots)};
+                                     j.config->technique, "--slots", FormatSlots(j.slots)};
     if (j.config->knobs_json != "{}" && !j.config->knobs_json.empty())
       argv.insert(argv.end(), {"--knobs", j.config->knobs_json});
     if (sweep_.cluster.device == "cuda") argv.insert(argv.end(), {"--device", "cuda"});
@@ -173,10 +167,10 @@ class Orchestrator {
     for (const Job* j : order)
       std::printf("%s: %s x%d on %s devices %s, planned %s .. %s\n  %s\n", j->spec->name.c_str(),
                   j->config->technique.c_str(), j->config->devices, plan_.instance.nodes[j->node].name.c_str(),
-                  Join(j->slots).c_str(), Secs(j->order).c_str(), Secs(j->order + j->planned_seconds).c_str(),
+                  FormatSlots(j->slots).c_str(), HumanSeconds(j->order).c_str(), HumanSeconds(j->order + j->planned_seconds).c_str(),
                   ShellLine(Command(*j)).c_str());
     std::printf("%zu jobs, planned makespan %s; launched with %s; nothing run (--dry-run)\n", jobs_.size(),
-                Secs(plan_.makespan()).c_str(), opt_.launcher.Describe().c_str());
+                HumanSeconds(plan_.makespan()).c_str(), opt_.launcher.Describe().c_str());
     return Status::Ok();
   }
 
@@ -233,6 +227,9 @@ class Orchestrator {
         // it starts over too; every other job continues from its newest checkpoint.
         j.restart = restarting_ && !started_.count(j.spec->name);
         j.resume = !j.restart;
+        // A job that trained before goes ahead of the jobs not yet started on its devices: a
+        // re-plan adopted while it ran ordered those from its own moment, maybe before it.
+        if (started_.count(j.spec->name)) j.order -= 1e12;
       } else {
         j.restart = opt_.restart;
       }
@@ -293,21 +290,23 @@ class Orchestrator {
     return nullptr;
   }
 
-  // Takes a finished re-plan (adopting it if it is worth it), and starts one when a job has
-  // ended or replan_every has passed while jobs wait.
-  Status Replanning() {
-    if (!opt_.replan) return Status::Ok();
-    if (auto done = replan_.Take()) SATURN_RETURN_IF_ERROR(Consider(done->first, done->second));
-    if (replan_.in_flight()) return Status::Ok();
+  // A finished re-plan, adopted if it is worth it.
+  Status TakeReplan() {
+    if (auto done = replan_.Take()) return Consider(done->first, done->second);
+    return Status::Ok();
+  }
+
+  // Starts a re-plan when a job has ended or replan_every has passed while jobs wait.
+  void StartReplanIfDue() {
+    if (replan_.in_flight()) return;
     const bool waiting = std::any_of(jobs_.begin(), jobs_.end(), [](const Job& j) { return j.state == State::kWaiting; });
     const double since = std::chrono::duration<double>(Clock::now() - last_replan_).count();
-    if (!waiting || !(replan_due_ || since >= opt_.replan_every)) return Status::Ok();
+    if (!waiting || !(replan_due_ || since >= opt_.replan_every)) return;
     replan_due_ = false;
     last_replan_ = Clock::now();
     ReplanOptions ro;
     ro.time_limit_seconds = opt_.replan_time_limit;
     replan_.Start(plan_.instance, Snapshot(), ro);
-    return Status::Ok();
   }
 
   // Steps a job trained so far and its measured seconds per step (0 when none yet), from its
@@ -325,6 +324,7 @@ class Orchestrator {
     SweepState s;
     s.plan = fs::absolute(opt_.plan_path).string();
     s.now = std::max(0.0, WallSeconds() - origin_);
+    for (int n : nodes_used_) s.nodes.push_back(plan_.instance.nodes[n].name);  // where jobs can run here
     for (const Job& j : jobs_) {
       JobState js;
       js.job = j.spec->name;
@@ -332,7 +332,9 @@ class Orchestrator {
       js.devices = j.config->devices;
       js.placement = {{plan_.instance.nodes[j.node].name, j.slots}};
       const double steps = double(plan_.instance.jobs[j.index].steps);
-      const auto [step, per_step] = Measured(j);
+      // Metrics are read only where they matter: a sweep may have many finished jobs.
+      const bool measure = j.state == State::kRunning || (j.state == State::kWaiting && j.resume);
+      const auto [step, per_step] = measure ? Measured(j) : std::make_pair(0.0, 0.0);
       if (j.state == State::kRunning) {
         js.state = "running";
         // The measured rate once the job logged a step; until then the profile's, less the time
@@ -372,19 +374,24 @@ class Orchestrator {
     for (size_t i = 0; i < p.instance.jobs.size(); ++i) {
       const Assignment& a = p.schedule.jobs[i];
       const Placement& pl = p.instance.jobs[i].configs[a.config].placements[a.placement];
-      if (pl.nodes.size() != 1 || !nodes_used_.count(pl.nodes[0])) return Status::Ok();  // not runnable here
+      assert(pl.nodes.size() == 1 && "the state keeps re-plans on this orchestrator's node"); (void)pl;
       const Job& j = *Find(p.instance.jobs[i].name);
       const Config& c = p.instance.jobs[i].configs[a.config];
       if (c.technique != j.config->technique || c.devices != j.config->devices || a.device_ids[0] != j.slots)
         changed.push_back(j.spec->name + ": " + c.technique + " x" + std::to_string(c.devices) + " on devices " +
-                          Join(a.device_ids[0]));
+                          FormatSlots(a.device_ids[0]));
     }
     const int n = int(adopted_.size()) + 1;
     const std::string plan_path = dir_ + "/plan-" + std::to_string(n) + ".json";
     const std::string state_path = dir_ + "/state-" + std::to_string(n) + ".json";
-    SATURN_RETURN_IF_ERROR(WriteFileAtomic(state_path, SweepStateToJson(state)));
-    SATURN_RETURN_IF_ERROR(WriteFileAtomic(plan_path, PlanToJson(p)));
-    SATURN_RETURN_IF_ERROR(WriteFileAtomic(dir_ + "/plan-" + std::to_string(n) + ".svg", PlanSvg(p)));
+    // A re-plan is optional: one that cannot be saved (a full disk) is not adopted.
+    Status saved = WriteFileAtomic(state_path, SweepStateToJson(state));
+    if (saved.ok()) saved = WriteFileAtomic(plan_path, PlanToJson(p));
+    if (saved.ok()) saved = WriteFileAtomic(dir_ + "/plan-" + std::to_string(n) + ".svg", PlanSvg(p));
+    if (!saved.ok()) {
+      Say("a re-plan could not be saved (" + saved.message() + "); keeping the plan");
+      return Status::Ok();
+    }
     SATURN_RETURN_IF_ERROR(journal_->Append({{"event", "plan"},
                                              {"number", n},
                                              {"path", fs::absolute(plan_path).string()},
@@ -398,8 +405,8 @@ class Orchestrator {
     RebuildQueues();
     std::string what;
     for (const std::string& c : changed) what += (what.empty() ? "" : "; ") + c;
-    Say("re-planned at " + Secs(state.now) + ": the rest now takes " + Secs(r->new_seconds) + " instead of " +
-        Secs(r->kept_seconds) + (what.empty() ? "" : " (" + what + ")") + "; " + plan_path);
+    Say("re-planned at " + HumanSeconds(state.now) + ": the rest now takes " + HumanSeconds(r->new_seconds) + " instead of " +
+        HumanSeconds(r->kept_seconds) + (what.empty() ? "" : " (" + what + ")") + "; " + plan_path);
     return Status::Ok();
   }
 
@@ -412,8 +419,15 @@ class Orchestrator {
       const Config& c = p.instance.jobs[i].configs[a.config];
       if (c.placements[a.placement].nodes.size() != 1)
         return Status::UserError(path + ": job '" + j->spec->name + "' spans nodes; executing that is not supported yet");
+      const std::string& node = p.instance.nodes[c.placements[a.placement].nodes[0]].name;
+      int at = -1;
+      for (int n = 0; n < int(plan_.instance.nodes.size()); ++n)
+        if (plan_.instance.nodes[n].name == node) at = n;
+      if (at < 0 || !nodes_used_.count(at))
+        return Status::UserError(path + ": job '" + j->spec->name + "' placed on node '" + node +
+                                 "', where this orchestrator does not run jobs");
       j->config = &c;
-      j->node = c.placements[a.placement].nodes[0];
+      j->node = at;
       j->slots = a.device_ids[0];
       j->order = p.offset_seconds + a.start;
       j->planned_seconds = a.end - a.start;
@@ -459,7 +473,7 @@ class Orchestrator {
     j.resume = true;  // any later launch continues from its checkpoint
     j.restart = false;
     Say("started " + j.spec->name + ": " + j.config->technique + " x" + std::to_string(j.config->devices) +
-        " on devices " + Join(j.slots) + (j.attempts > 1 ? " (attempt " + std::to_string(j.attempts) + ")" : "") +
+        " on devices " + FormatSlots(j.slots) + (j.attempts > 1 ? " (attempt " + std::to_string(j.attempts) + ")" : "") +
         "; log " + j.log);
     return Status::Ok();
   }
@@ -482,8 +496,8 @@ class Orchestrator {
       replan_due_ = true;
       SATURN_RETURN_IF_ERROR(
           journal_->Append({{"event", "finish"}, {"job", j.spec->name}, {"attempt", j.attempts}, {"seconds", took}}));
-      Say("finished " + j.spec->name + " in " + Secs(took) + " (planned " +
-          Secs(j.planned_seconds) + ")");
+      Say("finished " + j.spec->name + " in " + HumanSeconds(took) + " (planned " +
+          HumanSeconds(j.planned_seconds) + ")");
       return Status::Ok();
     }
     if (const int sig = StoppedBy(j.proc)) {
@@ -549,7 +563,7 @@ class Orchestrator {
     SATURN_RETURN_IF_ERROR(journal_->Append({{"event", "end"}, {"failed", failed}, {"seconds", Elapsed()}}));
     SATURN_RETURN_IF_ERROR(WriteReport());
     Say("ran " + std::to_string(jobs_.size() - size_t(failed)) + " of " + std::to_string(jobs_.size()) +
-        " jobs in " + Secs(Elapsed()) + " (planned makespan " + Secs(plan_.makespan()) + "); report " + dir_ +
+        " jobs in " + HumanSeconds(Elapsed()) + " (planned makespan " + HumanSeconds(plan_.makespan()) + "); report " + dir_ +
         "/report.json");
     if (failed > 0) return Status::Internal(std::to_string(failed) + " job(s) failed: " + names);
     return Status::Ok();
@@ -558,7 +572,7 @@ class Orchestrator {
   Status WriteReport() {
     Result<std::vector<json>> events = ReadJournal(journal_->path());
     if (!events.ok()) return events.status();
-    return WriteRunReport(sweep_, plan_, opt_.plan_path, *events, dir_ + "/report.json");
+    return WriteRunReport(sweep_, plan_, fs::absolute(opt_.plan_path).string(), *events, dir_ + "/report.json");
   }
 
   void Say(const std::string& line) {
@@ -567,19 +581,16 @@ class Orchestrator {
     std::fflush(stdout);
   }
 
-  // The last "error: " line of the job's latest launch in its log, or "".
+  // Why the job's latest launch failed, from its log (an out-of-memory line first, then the last
+  // error, then the last line), as the profiler reads a failed trial's log.
   static std::string LastError(const std::string& log) {
     Result<std::string> text = ReadFile(log);
     if (!text.ok()) return "";
-    std::string why;
+    // The latest launch's lines follow its launch line.
     const size_t launched = text->rfind(kLaunched);
-    size_t at = launched == std::string::npos ? 0 : launched + kLaunched.size();
-    while ((at = text->find("error: ", at)) != std::string::npos) {
-      const size_t end = text->find('\n', at);
-      why = text->substr(at + 7, end == std::string::npos ? std::string::npos : end - at - 7);
-      at += 7;
-    }
-    return why.size() > 300 ? why.substr(0, 300) + "..." : why;
+    if (launched == std::string::npos) return TrialFailureReason(*text);
+    const size_t from = text->find('\n', launched);
+    return from == std::string::npos ? "" : TrialFailureReason(text->substr(from + 1));
   }
 
   const Sweep& sweep_;

@@ -1,9 +1,11 @@
 #include "run/report.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "run/metrics.h"
+#include "run/report_views.h"
 #include "util/files.h"
 
 namespace saturn {
@@ -35,13 +37,14 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
   json jobs = json::array();
   double makespan = 0, busy = 0;
   int finished = 0;
-  std::set<std::pair<std::string, int>> devices;
+  std::set<std::string> nodes;  // every node a job was planned or launched on
   for (size_t i = 0; i < plan.schedule.jobs.size(); ++i) {
     const Assignment& a = plan.schedule.jobs[i];
     const PlanJob& pj = plan.instance.jobs[i];
     const Config& c = pj.configs[a.config];
     const Placement& pl = c.placements[a.placement];
     // Technique and devices as planned, until a launch says otherwise (a re-plan moved the job).
+    nodes.insert(plan.instance.nodes[pl.nodes[0]].name);
     json j = {{"job", pj.name},
               {"technique", c.technique},
               {"devices", c.devices},
@@ -49,6 +52,8 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
               {"device_ids", a.device_ids[0]},
               {"planned_technique", c.technique},
               {"planned_devices", c.devices},
+              {"planned_node", plan.instance.nodes[pl.nodes[0]].name},
+              {"planned_device_ids", a.device_ids[0]},
               {"planned_start_seconds", a.start},
               {"planned_end_seconds", a.end}};
     int attempts = 0;
@@ -56,14 +61,19 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
     json start = nullptr, end = nullptr;
     double open = -1, device_seconds = 0;  // the current launch's start; device-seconds so far
     int open_devices = c.devices;
-    auto close = [&](double t) {
-      if (open >= 0) device_seconds += (t - open) * open_devices;
+    json launches = json::array();  // each launch: when, where, how it ended
+    auto close = [&](double t, const char* how) {
+      if (open >= 0) {
+        device_seconds += (t - open) * open_devices;
+        launches.back()["end_seconds"] = t;
+        launches.back()["ended"] = how;
+      }
       open = -1;
     };
     for (const json& e : events) {
       const std::string ev = e.value("event", "");
       // A stop or a new run ends whatever was running, whether or not its end was journaled.
-      if (ev == "signal" || ev == "run") close(at(e));
+      if (ev == "signal" || ev == "run") close(at(e), ev == "signal" ? "stopped" : "cut short");
       if (e.value("job", "") != pj.name) continue;
       if (ev == "start") {
         ++attempts;
@@ -74,15 +84,18 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
           for (const char* key : {"technique", "devices", "node", "device_ids"}) j[key] = e[key];
           open_devices = e["devices"].get<int>();
         }
-        for (const json& d : j["device_ids"]) devices.insert({j["node"].get<std::string>(), d.get<int>()});
+        nodes.insert(j["node"].get<std::string>());
+        launches.push_back({{"start_seconds", at(e)}, {"end_seconds", nullptr}, {"ended", nullptr},
+                            {"technique", j["technique"]}, {"devices", j["devices"]}, {"node", j["node"]},
+                            {"device_ids", j["device_ids"]}});
       } else if (ev == "finish") {
-        close(at(e));
+        close(at(e), "finished");
         end = at(e), state = "finished";
       } else if (ev == "stopped") {
-        close(at(e));
+        close(at(e), "stopped");
         state = "interrupted";
       } else if (ev == "fail") {
-        close(at(e));
+        close(at(e), "failed");
         state = e.value("retry", false) ? "retrying" : "failed";
         end = state == "failed" ? json(at(e)) : json();
       }
@@ -95,12 +108,16 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
     j["actual_start_seconds"] = start;
     j["actual_end_seconds"] = end;
     j["device_seconds"] = device_seconds;
+    j["launches"] = launches;
     const LastMetrics progress = ReadLastMetrics(sweep.output_dir + "/" + pj.name + "/metrics.jsonl");
     j["steps"] = pj.steps;
     j["step"] = progress.step;  // the last step its metrics logged
     j["training_seconds"] = progress.seconds;
     j["loss"] = progress.loss;
     j["final_loss"] = state == "finished" ? progress.loss : json();
+    j["eval"] = progress.eval;  // the latest scores; eval_final: of the final weights
+    j["eval_step"] = progress.eval_step;
+    j["eval_final"] = progress.eval_final;
     if (state == "finished") {
       ++finished;
       makespan = std::max(makespan, end.get<double>());
@@ -128,16 +145,23 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
                        {"new_seconds", e.value("new_seconds", 0.0)},
                        {"changed", e.value("changed", json::array())}});
   r["plans_adopted"] = plans;
-  // Device-seconds the plan's devices sat idle between the first run and the last end (the
+  // Device-seconds the devices of the nodes the sweep ran on sat idle between the first run and the last end (the
   // orchestrator's gaps, a resume's downtime and early or late jobs included): each launch
   // counts from its start to its journaled end, or to the stop or run that cut it short.
-  if (finished == int(plan.schedule.jobs.size())) r["idle_device_seconds"] = std::max(0.0, devices.size() * makespan - busy);
+  double devices = 0;
+  for (const PlanNode& n : plan.instance.nodes) devices += nodes.count(n.name) ? n.devices : 0;
+  if (finished == int(plan.schedule.jobs.size())) r["idle_device_seconds"] = std::max(0.0, devices * makespan - busy);
   return r;
 }
 
 Status WriteRunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_path,
                       const std::vector<json>& events, const std::string& path) {
-  return WriteFileAtomic(path, RunReport(sweep, plan, plan_path, events).dump(1) + "\n");
+  const json r = RunReport(sweep, plan, plan_path, events);
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  SATURN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/executed.svg", ExecutedSvg(plan, r)));
+  SATURN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/loss.svg", LossSvg(plan, r, sweep.output_dir)));
+  SATURN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/report.md", ReportMarkdown(r)));
+  return WriteFileAtomic(path, r.dump(1) + "\n");
 }
 
 }  // namespace saturn

@@ -19,7 +19,8 @@ namespace saturn {
 nlohmann::json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_path,
                          const std::vector<nlohmann::json>& events);
 
-// Writes RunReport to `path` atomically.
+// Writes RunReport to `path` atomically, and beside it report.md, executed.svg and loss.svg
+// (run/report_views.h).
 Status WriteRunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_path,
                       const std::vector<nlohmann::json>& events, const std::string& path);
 

@@ -7,40 +7,14 @@
 set -euo pipefail
 src=${1:?usage: slurm_profile.sh SOURCE_DIR SATURN_BINARY}
 saturn=${2:?usage: slurm_profile.sh SOURCE_DIR SATURN_BINARY}
-work=$(mktemp -d /tmp/saturn-slurm-test-XXXXXX)
-chmod 755 "$work"  # munged runs as user munge and must reach its folder inside
-# A port of its own, so that two checkouts testing at once do not meet.
-export SATURN_SLURM_PORT=$((10000 + ($$ % 5000) * 2))  # below the ephemeral ports
-cleanup() {
-  bash "$src/scripts/slurm/local.sh" stop "$work/slurm" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "slurm_profile: FAILED: $*" >&2; exit 1; }
-
-bash "$src/scripts/slurm/local.sh" start "$work/slurm"
-export SLURM_CONF="$work/slurm/slurm.conf"
-
-python3 "$src/datasets/make_synthetic.py" --mb 0.3 --out "$work/corpus.txt" >/dev/null
-gpt2="$src/third_party/tokenizers/gpt2"
-[[ -f $gpt2/encoder.json ]] || fail "$gpt2: GPT-2 tokenizer files missing (scripts/setup.sh fetches them)"
-cat > "$work/sweep.yaml" <<YAML
-name: slurm-profile
-output_dir: $work/runs
-cluster: {device: cpu, device_memory_gib: 8, nodes: [{name: localhost, devices: 2}]}
-jobs:
-  - name: tiny
-    model: $src/models/gpt2-tiny.json
-    tokenizer: {kind: gpt2, path: $gpt2}
-    data: {train: $work/corpus.txt}
-    seq_len: 32
-    batch_size: 8
-    steps: 50
-    techniques: [ddp, fsdp]
-    devices: [1, 2]
-    grid:
-      optimizer.lr: [1.0e-3, 3.0e-3]
-YAML
+source "$(dirname "$0")/slurm_lib.sh"
+slurm_test_start slurm_profile "$src" 0
+{
+  printf 'name: slurm-profile\noutput_dir: %s\n' "$work/runs"
+  echo "cluster: {device: cpu, device_memory_gib: 8, nodes: [{name: localhost, devices: 2}]}"
+  echo "jobs:"
+  tiny_job tiny 50 "    techniques: [ddp, fsdp]" "    devices: [1, 2]" "    grid:" "      optimizer.lr: [1.0e-3, 3.0e-3]"
+} > "$work/sweep.yaml"
 cat > "$work/profile.sbatch" <<SH
 #!/bin/bash
 set -e

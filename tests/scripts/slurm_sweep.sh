@@ -10,52 +10,17 @@ src=${1:?usage: slurm_sweep.sh SOURCE_DIR SATURN_BINARY MPIRUN...}
 saturn=${2:?usage: slurm_sweep.sh SOURCE_DIR SATURN_BINARY MPIRUN...}
 shift 2
 mpirun=("$@")
-work=$(mktemp -d /tmp/saturn-slurm-sweep-XXXXXX)
-chmod 755 "$work"  # munged runs as user munge and must reach its folder inside
-export SATURN_SLURM_PORT=$((10000 + ($$ % 5000) * 2 + 1000))
-cleanup() {
-  bash "$src/scripts/slurm/local.sh" stop "$work/slurm" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "slurm_sweep: FAILED: $*" >&2; exit 1; }
-
-bash "$src/scripts/slurm/local.sh" start "$work/slurm"
-export SLURM_CONF="$work/slurm/slurm.conf"
-python3 "$src/datasets/make_synthetic.py" --mb 0.3 --out "$work/corpus.txt" >/dev/null
-gpt2="$src/third_party/tokenizers/gpt2"
-[[ -f $gpt2/encoder.json ]] || fail "$gpt2: GPT-2 tokenizer files missing (scripts/setup.sh fetches them)"
+source "$(dirname "$0")/slurm_lib.sh"
+slurm_test_start slurm_sweep "$src" 1000
 write_sweep() {  # $1: file, $2: output dir
-  cat > "$1" <<YAML
-name: slurm-sweep
-output_dir: $2
-cluster: {device: cpu, device_memory_gib: 8, nodes: [{name: localhost, devices: 4}]}
-jobs:
-  - name: a
-    model: $src/models/gpt2-tiny.json
-    tokenizer: {kind: gpt2, path: $gpt2}
-    data: {train: $work/corpus.txt}
-    seq_len: 32
-    batch_size: 8
-    steps: 24
-    checkpoint_every: 4
-    log_every: 1
-    techniques: [fsdp]
-    devices: [2]
-  - name: b
-    model: $src/models/gpt2-tiny.json
-    tokenizer: {kind: gpt2, path: $gpt2}
-    data: {train: $work/corpus.txt}
-    seq_len: 32
-    batch_size: 8
-    steps: 24
-    checkpoint_every: 4
-    log_every: 1
-    techniques: [ddp]
-    devices: [1]
-    grid:
-      optimizer.lr: [1.0e-3, 3.0e-3]
-YAML
+  local every=("    checkpoint_every: 4" "    log_every: 1")
+  {
+    printf 'name: slurm-sweep\noutput_dir: %s\n' "$2"
+    echo "cluster: {device: cpu, device_memory_gib: 8, nodes: [{name: localhost, devices: 4}]}"
+    echo "jobs:"
+    tiny_job a 24 "${every[@]}" "    techniques: [fsdp]" "    devices: [2]"
+    tiny_job b 24 "${every[@]}" "    techniques: [ddp]" "    devices: [1]" "    grid:" "      optimizer.lr: [1.0e-3, 3.0e-3]"
+  } > "$1"
 }
 write_sweep "$work/sweep.yaml" "$work/runs"
 write_sweep "$work/alone.yaml" "$work/alone"

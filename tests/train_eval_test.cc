@@ -1,0 +1,88 @@
+// Evaluation during training (the sweep's `eval:` section): at every eval.every_steps step the
+// job's ranks score that step's checkpoint on the sweep's tasks, and at the end its final weights;
+// the scores land in metrics.jsonl. Checked against `saturn eval` (itself checked against the
+// plain one-sequence loop) on the same weights in one process, for a job on two fsdp ranks under
+// mpirun, where the ranks split the scoring.
+#include <filesystem>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli_util.h"
+#include "data/tokenizer.h"
+#include "run_util.h"
+#include "util/files.h"
+
+namespace {
+
+using nlohmann::json;
+
+// The first `n` items of a shipped task, decompressed.
+std::string TaskHead(const TempDir& d, const std::string& shipped, const std::string& name, int n) {
+  const std::string out = d / (name + ".jsonl");
+  Run r = Shell("bzcat " SATURN_SOURCE_DIR "/datasets/eval/" + shipped + " | head -n " + std::to_string(n) + " > " + out);
+  REQUIRE(r.code == 0);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("eval.every_steps: the job's ranks score each checkpoint and the final weights on the sweep's tasks, as "
+          "saturn eval does",
+          "[execute][eval]") {
+  TempDir d;
+  auto gpt2 = saturn::FindGpt2Dir();
+  REQUIRE(gpt2.ok());
+  const std::string copa = TaskHead(d, "composer/copa.jsonl.bz2", "copa", 24);
+  const std::string lambada = TaskHead(d, "composer/lambada_openai.jsonl.bz2", "lambada", 24);
+  const std::string tasks = "  tasks:\n    - {name: copa, kind: mc, path: " + copa + "}\n" +
+                            "    - {name: lambada, kind: lm, path: " + lambada + "}\n";
+  const std::string sweep = d.write(
+      "ev.yaml", "name: ev\noutput_dir: " + (d / "runs") +
+                     "\ncluster: {device: cpu, device_memory_gib: 8, nodes: [{name: n, devices: 2}]}\n"
+                     "eval:\n  every_steps: 2\n" + tasks +
+                     "jobs:\n  - name: a\n    model: " SATURN_SOURCE_DIR "/models/gpt2-tiny.json\n"
+                     "    tokenizer: {kind: gpt2, path: " + *gpt2 + "}\n    data: {train: " + Corpus() + "}\n"
+                     "    seq_len: 32\n    batch_size: 8\n    steps: 5\n    checkpoint_every: 3\n"
+                     "    keep_checkpoints: 10\n    log_every: 1\n    techniques: [fsdp]\n    devices: [2]\n");
+  Run run = Shell(std::string(SATURN_MPIRUN) + " -n 2 " SATURN_BINARY " run " + sweep + " --technique fsdp --threads 1");
+  INFO(run.out);
+  REQUIRE(run.code == 0);
+  CHECK_THAT(run.out, Catch::Contains("eval at step 2: copa acc"));
+
+  std::map<long long, json> evals;  // step -> its eval line
+  std::istringstream in(*saturn::ReadFile(d / "runs/a/metrics.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    const json m = json::parse(line);
+    if (m.contains("eval")) evals[m["step"].get<long long>()] = m;
+  }
+  REQUIRE(evals.size() == 3);  // steps 2 and 4, and the final weights at 5
+  CHECK(evals.count(2) == 1);
+  CHECK(evals.count(4) == 1);
+  REQUIRE(evals.count(5) == 1);
+  CHECK(evals[5]["final"] == true);
+  CHECK(evals[4]["final"] == false);
+
+  const std::string tasks_file =
+      d.write("tasks.yaml", "tokenizer: {kind: gpt2, path: " + *gpt2 + "}\ntasks:\n  - {name: copa, kind: mc, path: " +
+                                copa + "}\n  - {name: lambada, kind: lm, path: " + lambada + "}\n");
+  auto reference = [&](const std::string& model) {
+    Run e = Saturn("eval --model " + model + " --tasks " + tasks_file + " -o " + (d / "ref.json") + " --threads 1 -q");
+    INFO(e.out);
+    REQUIRE(e.code == 0);
+    return json::parse(*saturn::ReadFile(d / "ref.json"))["tasks"];
+  };
+  for (const auto& [step, dir] : {std::make_pair(2LL, d / "runs/a/checkpoints/step-2"),
+                                  std::make_pair(4LL, d / "runs/a/checkpoints/step-4"),
+                                  std::make_pair(5LL, d / "runs/a/final")}) {
+    INFO("step " << step);
+    const json ref = reference(dir);
+    for (const char* task : {"copa", "lambada"}) {
+      INFO(task);
+      CHECK(evals[step]["eval"][task] == ref[task]["metrics"]);
+    }
+  }
+  // Training moved the weights between evaluations.
+  CHECK(evals[2]["eval"]["lambada"] != evals[5]["eval"]["lambada"]);
+}
