@@ -7,6 +7,7 @@
 #include <sstream>
 #include <vector>
 
+#include "launch/launcher.h"
 #include "util/clock.h"
 #include "util/files.h"
 #include "util/svg.h"
@@ -183,9 +184,7 @@ std::string ReportMarkdown(const json& r) {
                                 std::to_string(j["planned_devices"].get<int>());
     if (planned != tech) tech += " (planned " + planned + ")";
     auto where = [](const json& node, const json& ids) {
-      std::string s = node.get<std::string>() + ":";
-      for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i].get<int>());
-      return s;
+      return node.get<std::string>() + ":" + FormatSlots(ids.get<std::vector<int>>());
     };
     std::string devices = where(j["node"], j["device_ids"]);
     const std::string planned_devices = where(j["planned_node"], j["planned_device_ids"]);
