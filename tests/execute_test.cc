@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -32,15 +33,17 @@ std::string Job(const std::string& name, const std::string& gpt2, int steps, con
          "\n    checkpoint_every: 3\n    log_every: 1\n" + more;
 }
 
+const std::string kOneNode = "[{name: n, devices: 4}]";
+
 // The sweep with its outputs in d/out; planned by a canned profile: a on 2 devices with fsdp,
-// the two b jobs on one device each.
-std::string Sweep(const TempDir& d, const std::string& out, const std::string& file, int steps = 6) {
+// the two b jobs on one device each (or 2, when `b_devices` says so).
+std::string Sweep(const TempDir& d, const std::string& out, const std::string& file, int steps = 6,
+                  const std::string& nodes = kOneNode, const std::string& b_devices = "[1, 2]") {
   auto gpt2 = saturn::FindGpt2Dir();
   REQUIRE(gpt2.ok());
-  return d.write(file, "name: ex\noutput_dir: " + (d / out) +
-                           "\ncluster: {device: cpu, device_memory_gib: 8, nodes: [{name: n, devices: 4}]}\njobs:\n" +
-                           Job("a", *gpt2, steps, "    techniques: [fsdp]\n    devices: [2]\n") +
-                           Job("b", *gpt2, steps, "    techniques: [ddp]\n    devices: [1, 2]\n    grid:\n"
+  return d.write(file, "name: ex\noutput_dir: " + (d / out) + "\ncluster: {device: cpu, device_memory_gib: 8, nodes: " +
+                           nodes + "}\njobs:\n" + Job("a", *gpt2, steps, "    techniques: [fsdp]\n    devices: [2]\n") +
+                           Job("b", *gpt2, steps, "    techniques: [ddp]\n    devices: " + b_devices + "\n    grid:\n"
                                            "      optimizer.lr: [1.0e-3, 3.0e-3]\n"));
 }
 
@@ -59,13 +62,15 @@ std::string Plan(const TempDir& d, const std::string& sweep) {
 
 const char* const kJobs[] = {"a", "b.lr=1.0e-3", "b.lr=3.0e-3"};
 
-// Each job trained alone with its planned technique and rank count (the reference).
-void TrainAlone(const TempDir& d, int steps = 6) {
+// Each job trained alone with its planned technique and rank count (the reference): b on
+// `b_ranks`.
+void TrainAlone(const TempDir& d, int steps = 6, int b_ranks = 1) {
   const std::string alone = Sweep(d, "alone", "alone.yaml", steps);
   Run a = Shell(std::string(SATURN_MPIRUN) + " -n 2 " SATURN_BINARY " run " + alone + " --only a --technique fsdp --threads 1 -q");
   INFO(a.out);
   REQUIRE(a.code == 0);
-  Run b = Saturn("run " + alone + " --only b.lr=1.0e-3 --only b.lr=3.0e-3 --technique ddp --threads 1 -q");
+  Run b = Shell((b_ranks > 1 ? std::string(SATURN_MPIRUN) + " -n " + std::to_string(b_ranks) + " " : std::string()) +
+                SATURN_BINARY " run " + alone + " --only b.lr=1.0e-3 --only b.lr=3.0e-3 --technique ddp --threads 1 -q");
   INFO(b.out);
   REQUIRE(b.code == 0);
 }
@@ -246,6 +251,55 @@ TEST_CASE("saturn run --plan: SIGTERM checkpoints every job and exits 143 / --re
     CHECK(j["state"] == (j["job"] == "b.lr=1.0e-3" ? "failed" : "finished"));
 }
 
+TEST_CASE("saturn run --plan on two nodes: each job on its node's host (mpirun --host), same weights / a node "
+          "outside the Slurm allocation is refused", "[execute]") {
+  TempDir d;
+  // Two "hosts" that are both this machine, as Open MPI sees them: no ssh, but every launch names
+  // its node's host. Three jobs of 2 devices on two nodes of 2: both nodes run jobs.
+  const std::string nodes = "[{name: left, devices: 2, host: localhost}, {name: right, devices: 2, host: 127.0.0.1}]";
+  const std::string sweep = Sweep(d, "runs", "ex.yaml", 6, nodes, "[2]");
+  const std::string profile = d.write("profile.json", R"({"version": 1, "sweep": "ex", "records": [
+ {"job": "a", "technique": "fsdp", "devices": 2, "feasible": true, "step_seconds": 1.0},
+ {"job": "b.lr=1.0e-3", "technique": "ddp", "devices": 2, "feasible": true, "step_seconds": 1.0},
+ {"job": "b.lr=3.0e-3", "technique": "ddp", "devices": 2, "feasible": true, "step_seconds": 1.0}]})");
+  Run p = Saturn("plan " + sweep + " --profile " + profile + " -o " + (d / "plan.json") + " --time-limit 10");
+  INFO(p.out);
+  REQUIRE(p.code == 0);
+  const std::string plan = d / "plan.json";
+  Run dry = Saturn("run " + sweep + " --plan " + plan + " --dry-run --threads 1 " + kMpirun);
+  INFO(dry.out);
+  REQUIRE(dry.code == 0);
+  CHECK_THAT(dry.out, Catch::Contains("on left devices 0,1") && Catch::Contains("on right devices 0,1") &&
+                          Catch::Contains("--host localhost:2 -n 2 ") && Catch::Contains("--host 127.0.0.1:2 -n 2 "));
+
+  TrainAlone(d, 6, /*b_ranks=*/2);
+  Run r = Saturn("run " + sweep + " --plan " + plan + " --threads 1 " + kMpirun);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CheckSameWeights(d, "runs");
+  std::set<std::string> started_on;
+  auto events = saturn::ReadJournal(d / "runs/journal.jsonl");
+  REQUIRE(events.ok());
+  for (const json& e : *events)
+    if (e["event"] == "start") started_on.insert(e["node"].get<std::string>());
+  CHECK(started_on == std::set<std::string>{"left", "right"});
+
+  // Inside a Slurm allocation of one node, the plan's second node is out of reach: refused
+  // before anything runs, naming the job, the node and the allocation.
+  Run outside = Shell("SLURM_JOB_ID=77 SLURM_JOB_NODELIST=gpu1 SLURMD_NODENAME=gpu1 " SATURN_BINARY " run " + sweep +
+                      " --plan " + plan + " --dry-run");
+  INFO(outside.out);
+  CHECK(outside.code == 2);
+  CHECK_THAT(outside.out, Catch::Contains("is planned on node 'right'") && Catch::Contains("Slurm job 77's nodes gpu1") &&
+                              Catch::Contains("sbatch --nodes"));
+  // With two nodes, in order: the commands pin each job's step to its node.
+  Run inside = Shell("SLURM_JOB_ID=77 SLURM_JOB_NODELIST='gpu[1-2]' SLURMD_NODENAME=gpu1 " SATURN_BINARY " run " + sweep +
+                     " --plan " + plan + " --dry-run");
+  INFO(inside.out);
+  CHECK(inside.code == 0);
+  CHECK_THAT(inside.out, Catch::Contains("srun ") && Catch::Contains("--nodelist=gpu1") && Catch::Contains("--nodelist=gpu2"));
+}
+
 TEST_CASE("the journal: a line cut short by a crash is dropped, and the next run appends after whole lines",
           "[execute]") {
   TempDir d;
@@ -355,7 +409,7 @@ TEST_CASE("saturn run --plan re-plans as jobs end early or late: a waiting job m
   Shell("pkill -TERM -f '[s]aturn run " + sweep + " --plan'");
   CHECK(ExitCode(d / "rc1") == 143);
   INFO(*saturn::ReadFile(d / "bg.out"));
-  CHECK_THAT(*saturn::ReadFile(d / "bg.out"), Catch::Contains("re-planned at") && Catch::Contains(late + ": ddp x1 on devices 1"));
+  CHECK_THAT(*saturn::ReadFile(d / "bg.out"), Catch::Contains("re-planned at") && Catch::Contains(late + ": ddp x1 on n devices 1"));
   Run resumed = Saturn(args + " --resume");
   INFO(resumed.out);
   REQUIRE(resumed.code == 0);
@@ -377,7 +431,7 @@ TEST_CASE("saturn run --plan re-plans as jobs end early or late: a waiting job m
   // ones SIGTERM stopped hatched), every job's loss curve.
   const std::string md = *saturn::ReadFile(d / "runs/report.md");
   CHECK_THAT(md, Catch::Contains("| " + late + " | finished | ddp x1 | n:1 (planned n:0) |") &&
-                     Catch::Contains("## Re-plans adopted") && Catch::Contains(late + ": ddp x1 on devices 1") &&
+                     Catch::Contains("## Re-plans adopted") && Catch::Contains(late + ": ddp x1 on n devices 1") &&
                      Catch::Contains("](" + d / "rp-plan.svg)"));
   const std::string executed = *saturn::ReadFile(d / "runs/executed.svg");
   CHECK_THAT(executed, Catch::Contains("<title>long (ddp x1): ") && Catch::Contains("stopped</title>") &&

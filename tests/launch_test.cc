@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "launch/hosts.h"
 #include "launch/launcher.h"
 #include "util/subprocess.h"
 
@@ -82,12 +83,20 @@ TEST_CASE("the default launcher: srun inside Slurm, else $SATURN_MPIRUN, else mp
   ::setenv("SATURN_MPIRUN", "mpirun --oversubscribe", 1);
   CHECK(Launcher::Make("", {}).base() == std::vector<std::string>{"mpirun", "--oversubscribe"});
   CHECK(Launcher::Make("", Inside(4, 0)).base() == std::vector<std::string>{"srun"});
-  // Outside Slurm, srun asked for by name still makes steps (salloc-less sites refuse it later).
+  // Outside Slurm, srun asked for by name still makes steps, but nothing launches with it: every
+  // step would queue as a Slurm job of its own.
   CHECK(Launcher::Make("srun", {}).kind() == LaunchKind::kSrun);
+  const saturn::Status outside = Launcher::Make("sh", {}).CheckUsable(1);
+  CHECK(outside.ok());
+  const saturn::Status srun_outside = Launcher::Make("srun", {}).CheckUsable(1);
+  REQUIRE_FALSE(srun_outside.ok());
+  CHECK(srun_outside.exit_code() == 2);
+  CHECK_THAT(srun_outside.message(), Catch::Contains("no") && Catch::Contains("SLURM_JOB_ID") && Catch::Contains("sbatch"));
   ::unsetenv("SATURN_MPIRUN");
 
   Launcher missing = Launcher::Make("/nonexistent/mpirun -x", {});
   CHECK(missing.CheckUsable(1).ok());  // one-rank trials need no launcher
+  CHECK_FALSE(missing.CheckUsable(1, /*remote_hosts=*/true).ok());  // but one rank on another host does
   saturn::Status st = missing.CheckUsable(2);
   REQUIRE_FALSE(st.ok());
   CHECK_THAT(st.message(), Catch::Contains("/nonexistent/mpirun") && Catch::Contains("--launcher"));
@@ -109,6 +118,10 @@ TEST_CASE("the allocation is read from Slurm's environment", "[launch]") {
   CHECK(s.cpus_on_node == 16);
   CHECK(s.mem_per_node_mb == 0);
   CHECK_FALSE(s.in_step);
+  CHECK(s.node_list.empty());
+  ::setenv("SLURM_JOB_NODELIST", "gpu[3-4]", 1);
+  CHECK(SlurmAllocation::FromEnvironment().node_list == "gpu[3-4]");
+  ::unsetenv("SLURM_JOB_NODELIST");
   // An salloc shell on a login node: no node of its own, the allocation's CPUs per node instead;
   // a number too large for anything is clamped, not overflowed.
   ::unsetenv("SLURMD_NODENAME");
@@ -124,4 +137,69 @@ TEST_CASE("the allocation is read from Slurm's environment", "[launch]") {
   for (const char* v : {"SLURM_JOB_ID", "SLURM_JOB_CPUS_PER_NODE", "SLURM_MEM_PER_NODE", "SLURM_STEP_NUM_TASKS"})
     ::unsetenv(v);
   CHECK_FALSE(SlurmAllocation::FromEnvironment().inside());
+}
+
+using saturn::ExpandHostList;
+using saturn::MapNodes;
+using saturn::NodeAddress;
+
+TEST_CASE("Slurm's host lists expand in order, padded, bracket groups multiplied / malformed ones are named", "[launch]") {
+  auto hosts = [](const std::string& list) {
+    saturn::Result<std::vector<std::string>> r = ExpandHostList(list);
+    REQUIRE(r.ok());
+    return *r;
+  };
+  using V = std::vector<std::string>;
+  CHECK(hosts("node7") == V{"node7"});
+  CHECK(hosts("gpu[01-03,7],login") == V{"gpu01", "gpu02", "gpu03", "gpu7", "login"});
+  CHECK(hosts("r[1-2]n[08-09]") == V{"r1n08", "r1n09", "r2n08", "r2n09"});
+  CHECK(hosts("a[9-10]-ib") == V{"a9-ib", "a10-ib"});
+  CHECK(hosts("x[098-101]") == V{"x098", "x099", "x100", "x101"});
+  for (const std::string bad : {"", "n[1-3", "n1-3]", "n[3-1]", "n[a-b]", "n[]", "a,,b", "n[1-99999999]"}) {
+    saturn::Result<std::vector<std::string>> r = ExpandHostList(bad);
+    INFO(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().exit_code() == 2);
+    CHECK_THAT(r.status().message(), Catch::Contains("host list '" + bad + "'") && Catch::Contains("Slurm's syntax"));
+  }
+}
+
+TEST_CASE("nodes map to hosts: this machine for one node, names or host: under mpirun, the allocation's nodes "
+          "by name or in order under srun", "[launch]") {
+  auto targets = [](const std::vector<NodeAddress>& nodes, LaunchKind kind, const SlurmAllocation& s) {
+    saturn::Result<saturn::NodeMap> m = MapNodes(nodes, kind, s);
+    REQUIRE(m.ok());
+    std::string out;
+    for (const auto& t : m->nodes) out += (out.empty() ? "" : " ") + (t.reachable ? (t.host.empty() ? "." : t.host) : "-");
+    return out;
+  };
+  const SlurmAllocation none;
+  CHECK(targets({{"local", ""}}, LaunchKind::kMpirun, none) == ".");
+  CHECK(targets({{"local", "gpu9"}}, LaunchKind::kMpirun, none) == "gpu9");
+  CHECK(targets({{"a", ""}, {"b", "127.0.0.1"}}, LaunchKind::kMpirun, none) == "a 127.0.0.1");
+  // Inside Slurm: the allocation's nodes by name when they all are there, else in order; nodes
+  // beyond the allocation's are out of reach.
+  SlurmAllocation s = Inside(8, 0);
+  s.node_list = "gpu[1-2]";
+  CHECK(targets({{"gpu2", ""}, {"gpu1", ""}}, LaunchKind::kSrun, s) == "gpu2 gpu1");
+  CHECK(targets({{"a", ""}, {"b", ""}, {"c", ""}}, LaunchKind::kSrun, s) == "gpu1 gpu2 -");
+  CHECK(targets({{"a", "gpu2"}, {"b", ""}}, LaunchKind::kSrun, s) == "gpu1 gpu2");
+  // One node: the node this process runs on, as before.
+  CHECK(targets({{"local", ""}}, LaunchKind::kSrun, s) == "node7");
+  s.node_list.clear();  // an salloc shell without a node list: one node, where Slurm picks
+  CHECK(targets({{"a", ""}, {"b", ""}}, LaunchKind::kSrun, s) == ". -");
+  s.node_list = "gpu[2-";
+  saturn::Result<saturn::NodeMap> bad = MapNodes({{"a", ""}}, LaunchKind::kSrun, s);
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.status().message(), Catch::Contains("SLURM_JOB_NODELIST of Slurm job 42"));
+}
+
+TEST_CASE("a launch on another node: mpirun --host H:K (one rank too), srun --nodelist", "[launch]") {
+  const std::vector<std::string> prog = {"/bin/saturn", "run"};
+  Launcher m = Launcher::Make("mpirun --oversubscribe", {});
+  CHECK(saturn::ShellLine(m.Command(1, 4, prog, "j", "gpu2")) == "mpirun --oversubscribe --bind-to none --host gpu2:1 -n 1 /bin/saturn run");
+  CHECK(saturn::ShellLine(m.Command(3, 4, prog, "j", "gpu2")) == "mpirun --oversubscribe --bind-to none --host gpu2:3 -n 3 /bin/saturn run");
+  CHECK(saturn::ShellLine(m.Command(1, 4, prog, "j", "")) == "/bin/saturn run");
+  const std::string s = saturn::ShellLine(Launcher::Make("", Inside(8, 0)).Command(2, 4, prog, "j", "gpu2"));
+  CHECK_THAT(s, Catch::Contains("--nodelist=gpu2") && !Catch::Contains("node7"));
 }

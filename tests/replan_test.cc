@@ -262,6 +262,36 @@ TEST_CASE("a state's nodes keep the re-plan on them", "[replan]") {
   CHECK_THAT(Replan(inst, s, ReplanOptions()).status().message(), Catch::Contains("no node 'node7'"));
 }
 
+TEST_CASE("span_nodes false keeps every job within one node, and survives the state file", "[replan]") {
+  // Two nodes of one device; job0 runs on node0 for 4 s more; job1 waits. Across both nodes
+  // (ddp x2, 3 s) it could start at 4 s and end at 7 s; within one node (ddp x1, 10 s) it starts
+  // at once on node1.
+  const Instance inst = MakeInstance({1, 1}, {{{"ddp", 1, 10}}, {{"ddp", 1, 10}, {"ddp", 2, 3}}});
+  SweepState s;
+  s.jobs = {Running("job0", 0, 4), Waiting("job1", 0, 10)};
+  Result<Replanned> across = Replan(inst, s, ReplanOptions());
+  REQUIRE(across.ok());
+  CHECK(across->new_seconds == Approx(7));
+  s.span_nodes = false;
+  Result<SweepState> back = ParseSweepState(SweepStateToJson(s), "state.json");
+  REQUIRE(back.ok());
+  CHECK_FALSE(back->span_nodes);
+  CHECK(ParseSweepState(SweepStateToJson(SweepState()), "state.json")->span_nodes);
+  Result<Replanned> within = Replan(inst, *back, ReplanOptions());
+  REQUIRE(within.ok());
+  CHECK(within->new_seconds == Approx(10));
+  const Plan& p = within->plan;
+  const Config& c = p.instance.jobs[0].configs[p.schedule.jobs[0].config];
+  CHECK(c.devices == 1);
+  CHECK(c.placements[p.schedule.jobs[0].placement].nodes.size() == 1);
+  for (const Config& any : p.instance.jobs[0].configs)
+    for (const Placement& pl : any.placements) CHECK(pl.nodes.size() == 1);
+  CHECK_THAT(ParseSweepState(R"({"version": 1, "plan": "p.json", "now_seconds": 0, "span_nodes": 1, "jobs": []})", "s.json")
+                 .status()
+                 .message(),
+             Catch::Contains("span_nodes must be true or false"));
+}
+
 TEST_CASE("a malformed state file is an error naming the job entry and key, never a wrapped number", "[replan]") {
   const std::string good = SweepStateToJson(SlowFirstJob());
   REQUIRE(ParseSweepState(good, "s.json").ok());

@@ -3,6 +3,7 @@
 // rank this process was launched with (mpirun -n K, srun; one rank alone otherwise).
 // `saturn run SWEEP --plan PLAN.json`: executes a plan, each job on its planned ranks and
 // devices (run/orchestrator.h).
+#include <algorithm>
 #include <memory>
 
 #include "cli/command.h"
@@ -11,6 +12,7 @@
 #include "config/sweep.h"
 #include "job/preflight.h"
 #include "job/trainer.h"
+#include "launch/hosts.h"
 #include "launch/launcher.h"
 #include "plan/plan.h"
 #include "run/orchestrator.h"
@@ -59,7 +61,17 @@ Status Execute(const RunArgs& a, const Sweep& sweep) {
                              a.sweep + "); plan this sweep: saturn plan " + a.sweep + " --profile PROFILE.json -o PLAN.json");
   ExecuteOptions opt;
   opt.plan_path = a.plan;
-  opt.launcher = Launcher::Make(a.launcher, SlurmAllocation::FromEnvironment(), sweep.cluster.device);
+  const SlurmAllocation slurm = SlurmAllocation::FromEnvironment();
+  opt.launcher = Launcher::Make(a.launcher, slurm, sweep.cluster.device);
+  std::vector<NodeAddress> addresses;
+  for (const PlanNode& n : plan->instance.nodes) {
+    const auto it = std::find_if(sweep.cluster.nodes.begin(), sweep.cluster.nodes.end(),
+                                 [&](const NodeSpec& s) { return s.name == n.name; });
+    addresses.push_back({n.name, it == sweep.cluster.nodes.end() ? "" : it->host});
+  }
+  Result<NodeMap> nodes = MapNodes(addresses, opt.launcher.kind(), slurm);
+  if (!nodes.ok()) return nodes.status();
+  opt.nodes = *nodes;
   opt.max_retries = a.max_retries;
   opt.threads = a.opt.threads;
   opt.resume = a.opt.resume;
@@ -79,7 +91,9 @@ Status Execute(const RunArgs& a, const Sweep& sweep) {
       for (const Config& c : pj.configs)
         if (c.placements.size() > 0 && c.placements[0].nodes.size() == 1) widest = std::max(widest, c.devices);
   }
-  if (!a.dry_run) SATURN_RETURN_IF_ERROR(opt.launcher.CheckUsable(widest));
+  const bool remote = std::any_of(opt.nodes.nodes.begin(), opt.nodes.nodes.end(),
+                                  [](const NodeTarget& t) { return !t.host.empty(); });
+  if (!a.dry_run) SATURN_RETURN_IF_ERROR(opt.launcher.CheckUsable(widest, remote));
   if (!a.dry_run) {
     std::vector<const JobSpec*> jobs;
     for (const auto& j : sweep.jobs) jobs.push_back(&j);

@@ -53,6 +53,10 @@ std::vector<FieldSpec> BuildTable() {
       Row("cluster.nodes", T::kMapList, "The nodes.").required(),
       Row("cluster.nodes[].name", T::kString, "Node name (a host name); unique.").required(),
       Row("cluster.nodes[].devices", T::kInt, "Devices on the node (at most 4096).").required().min(1).max(4096),
+      Row("cluster.nodes[].host", T::kString, "The machine the node's ranks start on (`mpirun --host`; inside "
+                                              "Slurm, the allocation's node of that name). A cluster of one node "
+                                              "without it is this machine; see docs/running.md.")
+          .def("the node's name"),
 
       Row("jobs", T::kMapList, "The training jobs; a job with a `grid` stands for one job per "
                                "combination of its values.").required(),

@@ -358,6 +358,7 @@ class SweepParser {
       SATURN_RETURN_IF_ERROR(nr.Open());
       SATURN_RETURN_IF_ERROR(nr.Get("name", &node.name));
       SATURN_RETURN_IF_ERROR(nr.Get("devices", &node.devices));
+      SATURN_RETURN_IF_ERROR(nr.Get("host", &node.host));
       for (const auto& other : cluster->nodes) {
         if (other.name == node.name) {
           return ErrorAt(nr.LocOf("name"), nr.WhereOf("name"),

@@ -26,6 +26,7 @@ struct SourceLoc {
 struct NodeSpec {
   std::string name;
   int devices = 0;
+  std::string host;  // "" when the sweep gives none (launch/hosts.h)
   SourceLoc loc;
 };
 

@@ -46,6 +46,7 @@ SlurmAllocation SlurmAllocation::FromEnvironment() {
   // A batch script has these; an salloc shell on a login node does not: then the allocation's
   // CPUs on its first node, and no node to pin steps to (Slurm picks).
   s.node = Env("SLURMD_NODENAME");
+  s.node_list = Env("SLURM_JOB_NODELIST");
   s.cpus_on_node = int(EnvNumber("SLURM_CPUS_ON_NODE"));
   if (s.cpus_on_node == 0) s.cpus_on_node = int(EnvNumber("SLURM_JOB_CPUS_PER_NODE"));
   s.mem_per_node_mb = EnvNumber("SLURM_MEM_PER_NODE");
@@ -65,15 +66,17 @@ Launcher Launcher::Make(const std::string& command, const SlurmAllocation& slurm
 }
 
 std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std::vector<std::string>& program,
-                                           const std::string& name) const {
+                                           const std::string& name, const std::string& host) const {
   std::vector<std::string> argv;
   if (kind_ == LaunchKind::kMpirun) {
-    if (ranks <= 1) return program;
+    if (ranks <= 1 && host.empty()) return program;
     argv = base_;
     // Open MPI binds ranks to cores by default; each rank binds itself to its slot's cores.
     const std::string p = Program(argv);
     if ((p == "mpirun" || p == "mpiexec" || p == "orterun") && !Has(argv, "--bind-to"))
       argv.insert(argv.end(), {"--bind-to", "none"});
+    // Open MPI's syntax: the host and the slots taken there (its ssh launcher starts them).
+    if (!host.empty()) argv.insert(argv.end(), {"--host", host + ":" + std::to_string(ranks)});
     argv.insert(argv.end(), {"-n", std::to_string(ranks)});
   } else {
     argv = base_;
@@ -93,8 +96,9 @@ std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std:
     if (device_ == "cuda" && !Has(argv, "--gpus-per-task") && !Has(argv, "--gres")) argv.push_back("--gpus-per-task=1");
     // Steps started from within a step (`srun saturn profile`) share its resources.
     if (slurm_.in_step && !sharing && !Has(argv, "--overlap")) argv.push_back("--overlap");
-    // On the node this process runs on, whose slots the caller counts.
-    if (!slurm_.node.empty() && !Has(argv, "--nodelist") && !Has(argv, "-w")) argv.push_back("--nodelist=" + slurm_.node);
+    // On the node asked for, else the node this process runs on, whose slots the caller counts.
+    const std::string on = host.empty() ? slurm_.node : host;
+    if (!on.empty() && !Has(argv, "--nodelist") && !Has(argv, "-w")) argv.push_back("--nodelist=" + on);
     if (!name.empty() && !Has(argv, "--job-name") && !Has(argv, "-J")) argv.push_back("--job-name=" + name);
     // Without --mem a step takes all of the job's memory and every other step waits for it;
     // give each step its slots' share. (Memory per CPU or GPU, or none allocated: no split.)
@@ -106,8 +110,13 @@ std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std:
   return argv;
 }
 
-Status Launcher::CheckUsable(int ranks_needed) const {
-  if (kind_ == LaunchKind::kMpirun && ranks_needed <= 1) return Status::Ok();
+Status Launcher::CheckUsable(int ranks_needed, bool remote_hosts) const {
+  if (kind_ == LaunchKind::kSrun && !slurm_.inside())
+    return Status::UserError("--launcher srun: srun starts job steps inside a Slurm allocation, and this is none "
+                             "(SLURM_JOB_ID is unset), so every launch would queue as a Slurm job of its own, outside "
+                             "the plan: run saturn inside one (sbatch scripts/slurm/sweep.sbatch, or salloc), or pass "
+                             "--launcher mpirun");
+  if (kind_ == LaunchKind::kMpirun && ranks_needed <= 1 && !remote_hosts) return Status::Ok();
   const std::string first = base_.empty() ? "" : base_[0];
   if (!first.empty() && OnPath(first)) return Status::Ok();
   if (kind_ == LaunchKind::kSrun)

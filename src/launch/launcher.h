@@ -16,6 +16,7 @@ namespace saturn {
 struct SlurmAllocation {
   std::string job_id;              // SLURM_JOB_ID
   std::string node;                // SLURMD_NODENAME: the node this process runs on
+  std::string node_list;           // SLURM_JOB_NODELIST, Slurm's hostlist syntax (launch/hosts.h)
   int cpus_on_node = 0;            // SLURM_CPUS_ON_NODE: this allocation's CPUs here
   long long mem_per_node_mb = 0;   // SLURM_MEM_PER_NODE; 0 when memory is not allocated per node
   bool in_step = false;            // this process is itself a job step's task (srun saturn ...)
@@ -33,16 +34,17 @@ class Launcher {
   // what each rank takes: under srun, a cuda rank gets one GPU of the allocation.
   static Launcher Make(const std::string& command, const SlurmAllocation& slurm, const std::string& device = "cpu");
 
-  // The command line that starts `program` as `ranks` ranks on this node, using `ranks` of its
-  // `node_slots` device slots; `name` labels the step in Slurm's squeue. One rank under mpirun
-  // is the program alone; under Slurm every launch is a job step, so the allocation accounts
-  // for it and places it.
+  // The command line that starts `program` as `ranks` ranks on one node, using `ranks` of its
+  // `node_slots` device slots; `name` labels the step in Slurm's squeue. `host` is that node
+  // (launch/hosts.h): "" is this machine, or under srun the node this process runs on. One rank
+  // here under mpirun is the program alone; under Slurm every launch is a job step, so the
+  // allocation accounts for it and places it.
   std::vector<std::string> Command(int ranks, int node_slots, const std::vector<std::string>& program,
-                                   const std::string& name) const;
+                                   const std::string& name, const std::string& host = "") const;
 
-  // The launcher is a command here (always true when no launch needs it: `ranks_needed` <= 1
-  // outside Slurm). The error names the command and how to get one.
-  Status CheckUsable(int ranks_needed) const;
+  // The launcher is a command here (always true when no launch needs it: `ranks_needed` <= 1 on
+  // this machine outside Slurm), and srun runs inside an allocation. The error says what to do.
+  Status CheckUsable(int ranks_needed, bool remote_hosts = false) const;
 
   LaunchKind kind() const { return kind_; }
   const std::vector<std::string>& base() const { return base_; }

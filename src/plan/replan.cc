@@ -93,10 +93,12 @@ struct Residual {
   Schedule kept;                // the current choices on their devices, in that order
 };
 
-// The base on `names` alone (every node when empty): placements recomputed, configurations that
-// fit none of those nodes dropped.
-Result<Instance> OnNodes(const Instance& base, const std::vector<std::string>& names) {
-  if (names.empty()) return base;
+// The base on `names` alone (every node when empty), with placements across nodes only when
+// `span`: placements recomputed, configurations that fit none of those nodes dropped.
+Result<Instance> OnNodes(const Instance& base, std::vector<std::string> names, bool span) {
+  if (names.empty() && span) return base;
+  if (names.empty())
+    for (const PlanNode& n : base.nodes) names.push_back(n.name);
   Instance in = base;
   in.nodes.clear();
   in.reserved.clear();
@@ -111,6 +113,11 @@ Result<Instance> OnNodes(const Instance& base, const std::vector<std::string>& n
   }
   ComputePlacements(&in);
   for (PlanJob& pj : in.jobs) {
+    if (!span)
+      for (Config& c : pj.configs)
+        c.placements.erase(std::remove_if(c.placements.begin(), c.placements.end(),
+                                          [](const Placement& p) { return p.nodes.size() > 1; }),
+                           c.placements.end());
     pj.configs.erase(std::remove_if(pj.configs.begin(), pj.configs.end(), [](const Config& c) { return c.placements.empty(); }),
                      pj.configs.end());
     OrderConfigs(&pj);
@@ -119,7 +126,7 @@ Result<Instance> OnNodes(const Instance& base, const std::vector<std::string>& n
 }
 
 Result<Residual> BuildResidual(const Instance& full, const SweepState& st) {
-  Result<Instance> on = OnNodes(full, st.nodes);
+  Result<Instance> on = OnNodes(full, st.nodes, st.span_nodes);
   if (!on.ok()) return on.status();
   const Instance& base = *on;
   Residual r;
@@ -260,6 +267,7 @@ std::string SweepStateToJson(const SweepState& s) {
   }
   json doc = {{"version", 1}, {"plan", s.plan}, {"now_seconds", s.now}, {"jobs", jobs}};
   if (!s.nodes.empty()) doc["nodes"] = s.nodes;
+  if (!s.span_nodes) doc["span_nodes"] = false;
   return doc.dump(1) + "\n";
 }
 
@@ -281,6 +289,10 @@ Result<SweepState> ParseSweepState(const std::string& text, const std::string& p
         if (!n.is_string()) throw BadValue("nodes must be a list of node names");
         s.nodes.push_back(n.get<std::string>());
       }
+    }
+    if (doc.contains("span_nodes")) {
+      if (!doc["span_nodes"].is_boolean()) throw BadValue("span_nodes must be true or false");
+      s.span_nodes = doc["span_nodes"].get<bool>();
     }
     if (!doc.contains("jobs") || !doc["jobs"].is_array()) throw BadValue("jobs must be a list");
     for (size_t i = 0; i < doc["jobs"].size(); ++i) {

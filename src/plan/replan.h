@@ -42,6 +42,9 @@ struct SweepState {
   // The nodes jobs may be placed on (an orchestrator that runs jobs on one node says which);
   // empty: every node of the plan.
   std::vector<std::string> nodes;
+  // False: every job stays within one node (an orchestrator that cannot launch a job across
+  // nodes says so); configurations wider than a node drop out.
+  bool span_nodes = true;
   std::vector<JobState> jobs;
 };
 

@@ -117,17 +117,17 @@ class Orchestrator {
       const Placement& pl = j.config->placements[a.placement];
       if (pl.nodes.size() != 1)
         return Status::UserError(opt_.plan_path + ": job '" + pj.name + "' spans " + std::to_string(pl.nodes.size()) +
-                                 " nodes; executing jobs across nodes is not supported yet: plan with device counts "
+                                 " nodes; executing a job across nodes is not supported yet: plan with device counts "
                                  "up to one node's");
       j.node = pl.nodes[0];
       j.slots = a.device_ids[0];
-      nodes_used_.insert(j.node);
+      if (!Reachable(j.node))
+        return Status::UserError(opt_.plan_path + ": job '" + pj.name + "' is planned on node '" + inst.nodes[j.node].name +
+                                 "' (node " + std::to_string(j.node + 1) + " of the plan's " + std::to_string(inst.nodes.size()) +
+                                 "), which is out of reach here (" + opt_.nodes.how +
+                                 "): run in an allocation with that many nodes (sbatch --nodes), or plan for the nodes at hand");
       jobs_.push_back(std::move(j));
     }
-    if (nodes_used_.size() > 1)
-      return Status::UserError(opt_.plan_path + ": the plan uses " + std::to_string(nodes_used_.size()) +
-                               " nodes; executing a plan on several nodes is not supported yet (one node's jobs run "
-                               "here): plan for a cluster of one node");
     return Status::Ok();
   }
 
@@ -147,6 +147,10 @@ class Orchestrator {
   }
 
   int NodeSlots(const Job& j) const { return plan_.instance.nodes[j.node].devices; }
+  bool Reachable(int node) const {
+    assert(opt_.nodes.nodes.size() == plan_.instance.nodes.size() && "run_command maps every node of the plan");
+    return opt_.nodes.nodes[node].reachable;
+  }
 
   std::vector<std::string> Command(const Job& j) const {
     std::vector<std::string> argv = {opt_.saturn, "run", sweep_.path, "--only", j.spec->name, "--technique",
@@ -157,7 +161,8 @@ class Orchestrator {
     if (opt_.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(opt_.threads)});
     if (j.resume) argv.push_back("--resume");
     else if (j.restart) argv.push_back("--restart");
-    return opt_.launcher.Command(j.config->devices, NodeSlots(j), argv, "saturn-" + j.spec->name);
+    return opt_.launcher.Command(j.config->devices, NodeSlots(j), argv, "saturn-" + j.spec->name,
+                                 opt_.nodes.nodes[j.node].host);
   }
 
   Status DryRun() {
@@ -324,7 +329,9 @@ class Orchestrator {
     SweepState s;
     s.plan = fs::absolute(opt_.plan_path).string();
     s.now = std::max(0.0, WallSeconds() - origin_);
-    for (int n : nodes_used_) s.nodes.push_back(plan_.instance.nodes[n].name);  // where jobs can run here
+    for (int n = 0; n < int(plan_.instance.nodes.size()); ++n)  // where jobs can run from here
+      if (Reachable(n)) s.nodes.push_back(plan_.instance.nodes[n].name);
+    s.span_nodes = false;  // each job is launched on one node
     for (const Job& j : jobs_) {
       JobState js;
       js.job = j.spec->name;
@@ -374,12 +381,14 @@ class Orchestrator {
     for (size_t i = 0; i < p.instance.jobs.size(); ++i) {
       const Assignment& a = p.schedule.jobs[i];
       const Placement& pl = p.instance.jobs[i].configs[a.config].placements[a.placement];
-      assert(pl.nodes.size() == 1 && "the state keeps re-plans on this orchestrator's node"); (void)pl;
+      assert(pl.nodes.size() == 1 && "the state keeps each job on one node"); (void)pl;
       const Job& j = *Find(p.instance.jobs[i].name);
       const Config& c = p.instance.jobs[i].configs[a.config];
-      if (c.technique != j.config->technique || c.devices != j.config->devices || a.device_ids[0] != j.slots)
-        changed.push_back(j.spec->name + ": " + c.technique + " x" + std::to_string(c.devices) + " on devices " +
-                          FormatSlots(a.device_ids[0]));
+      const std::string& node = p.instance.nodes[pl.nodes[0]].name;
+      if (c.technique != j.config->technique || c.devices != j.config->devices || a.device_ids[0] != j.slots ||
+          node != plan_.instance.nodes[j.node].name)
+        changed.push_back(j.spec->name + ": " + c.technique + " x" + std::to_string(c.devices) + " on " + node +
+                          " devices " + FormatSlots(a.device_ids[0]));
     }
     const int n = int(adopted_.size()) + 1;
     const std::string plan_path = dir_ + "/plan-" + std::to_string(n) + ".json";
@@ -423,9 +432,9 @@ class Orchestrator {
       int at = -1;
       for (int n = 0; n < int(plan_.instance.nodes.size()); ++n)
         if (plan_.instance.nodes[n].name == node) at = n;
-      if (at < 0 || !nodes_used_.count(at))
+      if (at < 0 || !Reachable(at))
         return Status::UserError(path + ": job '" + j->spec->name + "' placed on node '" + node +
-                                 "', where this orchestrator does not run jobs");
+                                 "', which is out of reach here (" + opt_.nodes.how + ")");
       j->config = &c;
       j->node = at;
       j->slots = a.device_ids[0];
@@ -473,7 +482,7 @@ class Orchestrator {
     j.resume = true;  // any later launch continues from its checkpoint
     j.restart = false;
     Say("started " + j.spec->name + ": " + j.config->technique + " x" + std::to_string(j.config->devices) +
-        " on devices " + FormatSlots(j.slots) + (j.attempts > 1 ? " (attempt " + std::to_string(j.attempts) + ")" : "") +
+        " on " + plan_.instance.nodes[j.node].name + " devices " + FormatSlots(j.slots) + (j.attempts > 1 ? " (attempt " + std::to_string(j.attempts) + ")" : "") +
         "; log " + j.log);
     return Status::Ok();
   }
@@ -598,7 +607,6 @@ class Orchestrator {
   const ExecuteOptions& opt_;
   const std::string dir_;
   std::vector<Job> jobs_;
-  std::set<int> nodes_used_;
   std::map<std::pair<int, int>, std::deque<int>> queues_;
   std::set<std::string> done_, started_;  // by the journal of earlier runs
   std::map<std::string, int> failures_;     // fail events per job, this run's included

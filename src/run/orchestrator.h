@@ -12,6 +12,7 @@
 #include <string>
 
 #include "config/sweep.h"
+#include "launch/hosts.h"
 #include "launch/launcher.h"
 #include "plan/plan.h"
 #include "util/status.h"
@@ -22,6 +23,7 @@ struct ExecuteOptions {
   std::string saturn;     // this saturn binary, which every job runs
   std::string plan_path;  // for the journal and the report
   Launcher launcher;
+  NodeMap nodes;          // where each of the plan's nodes is (launch/hosts.h); jobs run on reachable ones
   int max_retries = 2;    // restarts of a failed job from its newest checkpoint
   int threads = 0;        // LibTorch threads per rank, passed on (0: the rank's slot's cores)
   bool resume = false;    // continue after an orchestrator that stopped: finished jobs stay done

@@ -1,7 +1,7 @@
 # Sourced by the Slurm tests: a real single-node Slurm of their own (scripts/slurm/local.sh:
 # munge, slurmctld, slurmd here), stopped however the test ends, and the inputs every tiny job
-# needs. Usage: slurm_test_start NAME SOURCE_DIR PORT_OFFSET. Sets work, gpt2, corpus; defines
-# fail and tiny_job.
+# needs. Usage: slurm_test_start NAME SOURCE_DIR PORT_OFFSET [NODES]. Sets work, gpt2, corpus;
+# defines fail and tiny_job.
 slurm_test_start() {
   test_name=$1
   src=$2
@@ -10,7 +10,7 @@ slurm_test_start() {
   # Ports of its own (below the ephemeral range), so that two checkouts testing at once do not meet.
   export SATURN_SLURM_PORT=$((10000 + ($$ % 5000) * 2 + $3))
   trap 'bash "$src/scripts/slurm/local.sh" stop "$work/slurm" || true; rm -rf "$work"' EXIT
-  bash "$src/scripts/slurm/local.sh" start "$work/slurm"
+  bash "$src/scripts/slurm/local.sh" start "$work/slurm" "${4:-1}"
   export SLURM_CONF="$work/slurm/slurm.conf"
   corpus=$work/corpus.txt
   python3 "$src/datasets/make_synthetic.py" --mb 0.3 --out "$corpus" >/dev/null

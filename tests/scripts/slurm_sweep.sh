@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# A whole sweep under a real Slurm (scripts/slurm/local.sh: munge, slurmctld, slurmd here):
-# `sbatch scripts/slurm/sweep.sbatch` profiles, plans and executes a CPU sweep of three tiny jobs
-# (every job an srun step). Mid-run the batch shell gets SIGUSR1 (as `--signal=B:USR1@N` sends
+# A whole sweep under a real Slurm of two nodes (scripts/slurm/local.sh: munge, slurmctld, and a
+# slurmd per node, all here): `sbatch --nodes=2 scripts/slurm/sweep.sbatch` profiles, plans and
+# executes a CPU sweep of three tiny jobs on both nodes (every job an srun step on its node). Mid-run the batch shell gets SIGUSR1 (as `--signal=B:USR1@N` sends
 # before a time limit): every job checkpoints, the script requeues the job, and the second run
 # resumes from the journal. Then every job's final weights must equal those of the job trained
 # alone with its planned technique, ranks and knobs. Stops Slurm after.
@@ -11,12 +11,12 @@ saturn=${2:?usage: slurm_sweep.sh SOURCE_DIR SATURN_BINARY MPIRUN...}
 shift 2
 mpirun=("$@")
 source "$(dirname "$0")/slurm_lib.sh"
-slurm_test_start slurm_sweep "$src" 1000
+slurm_test_start slurm_sweep "$src" 1000 2
 write_sweep() {  # $1: file, $2: output dir
   local every=("    checkpoint_every: 4" "    log_every: 1")
   {
     printf 'name: slurm-sweep\noutput_dir: %s\n' "$2"
-    echo "cluster: {device: cpu, device_memory_gib: 8, nodes: [{name: localhost, devices: 4}]}"
+    echo "cluster: {device: cpu, device_memory_gib: 8, nodes: [{name: node1, devices: 2}, {name: node2, devices: 2}]}"
     echo "jobs:"
     tiny_job a 24 "${every[@]}" "    techniques: [fsdp]" "    devices: [2]"
     tiny_job b 24 "${every[@]}" "    techniques: [ddp]" "    devices: [1]" "    grid:" "      optimizer.lr: [1.0e-3, 3.0e-3]"
@@ -29,7 +29,7 @@ cd "$work"
 export SATURN="$saturn" SATURN_DIR="$work/saturn"
 export SATURN_PROFILE_ARGS="--warmup 1 --steps 2 --no-search --no-links --threads 1"
 export SATURN_PLAN_ARGS="--time-limit 10" SATURN_RUN_ARGS="--threads 1"
-job=$(sbatch --parsable --ntasks=4 --overcommit --time=10 --output="$work/sweep.out" \
+job=$(sbatch --parsable --nodes=2 --ntasks=4 --overcommit --time=10 --output="$work/sweep.out" \
   "$src/scripts/slurm/sweep.sbatch" "$work/sweep.yaml")
 job_state() { scontrol show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2 || true; }
 ended() { [[ $1 == COMPLETED || $1 == FAILED || $1 == CANCELLED || $1 == TIMEOUT || $1 == NODE_FAIL ]]; }
@@ -53,6 +53,13 @@ grep -q "requeueing job $job" "$work/sweep.out" || fail "the batch job was not r
 grep -q "run 2 on" "$work/sweep.out" || fail "no second run after the requeue"
 grep -q "stopped after step" "$work/runs/a/run.log" || fail "job a did not stop at a checkpoint"
 "$saturn" status "$work/sweep.yaml" || fail "saturn status says the sweep did not finish"
+# Jobs ran on both nodes: the journal says so, and so does each node's slurmd, which started the
+# steps pinned to it (--nodelist).
+for node in node1 node2; do
+  grep -q "\"event\":\"start\".*\"node\":\"$node\"" "$work/runs/journal.jsonl" || fail "no job was started on $node"
+  grep -q "launch task StepId=$job\.[0-9]* request" "$work/slurm/slurmd-$node.log" ||
+    fail "$node's slurmd launched no step of job $job"
+done
 
 # Each job alone with its planned technique, ranks and knobs.
 python3 - "$work/saturn/plan.json" > "$work/alone.txt" <<'PY'
@@ -68,4 +75,4 @@ while read -r name technique devices knobs; do
   cmp "$work/alone/$name/final/model.safetensors" "$work/runs/$name/final/model.safetensors" ||
     fail "$name: final weights differ from the job trained alone"
 done < "$work/alone.txt"
-echo "slurm_sweep: passed (profiled, planned, stopped by SIGUSR1, requeued, resumed; weights equal)"
+echo "slurm_sweep: passed (profiled, planned, run on two nodes, stopped by SIGUSR1, requeued, resumed; weights equal)"
