@@ -36,13 +36,14 @@ std::string Job(const std::string& name, const std::string& gpt2, int steps, con
 const std::string kOneNode = "[{name: n, devices: 4}]";
 
 // The sweep with its outputs in d/out; planned by a canned profile: a on 2 devices with fsdp,
-// the two b jobs on one device each (or 2, when `b_devices` says so).
+// the two b jobs on one device each (other device counts when `a_devices`, `b_devices` say so).
 std::string Sweep(const TempDir& d, const std::string& out, const std::string& file, int steps = 6,
-                  const std::string& nodes = kOneNode, const std::string& b_devices = "[1, 2]") {
+                  const std::string& nodes = kOneNode, const std::string& b_devices = "[1, 2]",
+                  const std::string& a_devices = "[2]") {
   auto gpt2 = saturn::FindGpt2Dir();
   REQUIRE(gpt2.ok());
   return d.write(file, "name: ex\noutput_dir: " + (d / out) + "\ncluster: {device: cpu, device_memory_gib: 8, nodes: " +
-                           nodes + "}\njobs:\n" + Job("a", *gpt2, steps, "    techniques: [fsdp]\n    devices: [2]\n") +
+                           nodes + "}\njobs:\n" + Job("a", *gpt2, steps, "    techniques: [fsdp]\n    devices: " + a_devices + "\n") +
                            Job("b", *gpt2, steps, "    techniques: [ddp]\n    devices: " + b_devices + "\n    grid:\n"
                                            "      optimizer.lr: [1.0e-3, 3.0e-3]\n"));
 }
@@ -62,11 +63,12 @@ std::string Plan(const TempDir& d, const std::string& sweep) {
 
 const char* const kJobs[] = {"a", "b.lr=1.0e-3", "b.lr=3.0e-3"};
 
-// Each job trained alone with its planned technique and rank count (the reference): b on
-// `b_ranks`.
-void TrainAlone(const TempDir& d, int steps = 6, int b_ranks = 1) {
-  const std::string alone = Sweep(d, "alone", "alone.yaml", steps);
-  Run a = Shell(std::string(SATURN_MPIRUN) + " -n 2 " SATURN_BINARY " run " + alone + " --only a --technique fsdp --threads 1 -q");
+// Each job trained alone with its planned technique and rank count (the reference): a on
+// `a_ranks`, b on `b_ranks`.
+void TrainAlone(const TempDir& d, int steps = 6, int b_ranks = 1, int a_ranks = 2) {
+  const std::string alone = Sweep(d, "alone", "alone.yaml", steps, kOneNode, "[1, 2]", "[" + std::to_string(a_ranks) + "]");
+  Run a = Shell(std::string(SATURN_MPIRUN) + " -n " + std::to_string(a_ranks) + " " SATURN_BINARY " run " + alone +
+                " --only a --technique fsdp --threads 1 -q");
   INFO(a.out);
   REQUIRE(a.code == 0);
   Run b = Shell((b_ranks > 1 ? std::string(SATURN_MPIRUN) + " -n " + std::to_string(b_ranks) + " " : std::string()) +
@@ -118,7 +120,7 @@ TEST_CASE("saturn run --plan runs every job on its planned devices, and the weig
   Run dry = Saturn("run " + sweep + " --plan " + plan + " --dry-run --threads 1 " + kMpirun);
   INFO(dry.out);
   REQUIRE(dry.code == 0);
-  CHECK_THAT(dry.out, Catch::Contains("a: fsdp x2 on n devices 0,1") && Catch::Contains("-n 2 ") &&
+  CHECK_THAT(dry.out, Catch::Contains("a: fsdp x2 on n:0,1,") && Catch::Contains("-n 2 ") &&
                           Catch::Contains("--only a --technique fsdp --slots 0,1 --threads 1") &&
                           Catch::Contains("nothing run (--dry-run)"));
   CHECK_FALSE(fs::exists(d / "runs"));
@@ -251,15 +253,16 @@ TEST_CASE("saturn run --plan: SIGTERM checkpoints every job and exits 143 / --re
     CHECK(j["state"] == (j["job"] == "b.lr=1.0e-3" ? "failed" : "finished"));
 }
 
-TEST_CASE("saturn run --plan on two nodes: each job on its node's host (mpirun --host), same weights / a node "
-          "outside the Slurm allocation is refused", "[execute]") {
+TEST_CASE("saturn run --plan on two nodes: each job on its node's host (mpirun --host), a job across both, same "
+          "weights / a node outside the Slurm allocation is refused", "[execute]") {
   TempDir d;
   // Two "hosts" that are both this machine, as Open MPI sees them: no ssh, but every launch names
-  // its node's host. Three jobs of 2 devices on two nodes of 2: both nodes run jobs.
+  // its nodes' hosts. On two nodes of 2 devices: a with fsdp on all 4 (across both nodes), the b
+  // jobs with ddp on 2, one per node.
   const std::string nodes = "[{name: left, devices: 2, host: localhost}, {name: right, devices: 2, host: 127.0.0.1}]";
-  const std::string sweep = Sweep(d, "runs", "ex.yaml", 6, nodes, "[2]");
+  const std::string sweep = Sweep(d, "runs", "ex.yaml", 6, nodes, "[2]", "[4]");
   const std::string profile = d.write("profile.json", R"({"version": 1, "sweep": "ex", "records": [
- {"job": "a", "technique": "fsdp", "devices": 2, "feasible": true, "step_seconds": 1.0},
+ {"job": "a", "technique": "fsdp", "devices": 4, "feasible": true, "step_seconds": 1.0},
  {"job": "b.lr=1.0e-3", "technique": "ddp", "devices": 2, "feasible": true, "step_seconds": 1.0},
  {"job": "b.lr=3.0e-3", "technique": "ddp", "devices": 2, "feasible": true, "step_seconds": 1.0}]})");
   Run p = Saturn("plan " + sweep + " --profile " + profile + " -o " + (d / "plan.json") + " --time-limit 10");
@@ -269,10 +272,13 @@ TEST_CASE("saturn run --plan on two nodes: each job on its node's host (mpirun -
   Run dry = Saturn("run " + sweep + " --plan " + plan + " --dry-run --threads 1 " + kMpirun);
   INFO(dry.out);
   REQUIRE(dry.code == 0);
-  CHECK_THAT(dry.out, Catch::Contains("on left devices 0,1") && Catch::Contains("on right devices 0,1") &&
+  CHECK_THAT(dry.out, Catch::Contains("a: fsdp x4 on left:0,1+right:0,1") && Catch::Contains("on left:0,1,") &&
+                          Catch::Contains("on right:0,1,") && Catch::Contains("--host localhost:2,127.0.0.1:2 -n 4 ") &&
                           Catch::Contains("--host localhost:2 -n 2 ") && Catch::Contains("--host 127.0.0.1:2 -n 2 "));
+  // Across nodes each rank's slot is its local rank: no --slots.
+  CHECK_THAT(dry.out, Catch::Contains("--only a --technique fsdp --threads 1"));
 
-  TrainAlone(d, 6, /*b_ranks=*/2);
+  TrainAlone(d, 6, /*b_ranks=*/2, /*a_ranks=*/4);
   Run r = Saturn("run " + sweep + " --plan " + plan + " --threads 1 " + kMpirun);
   INFO(r.out);
   REQUIRE(r.code == 0);
@@ -283,6 +289,11 @@ TEST_CASE("saturn run --plan on two nodes: each job on its node's host (mpirun -
   for (const json& e : *events)
     if (e["event"] == "start") started_on.insert(e["node"].get<std::string>());
   CHECK(started_on == std::set<std::string>{"left", "right"});
+  const json report = Load(d / "runs/report.json");
+  for (const json& j : report["job_results"])
+    if (j["job"] == "a") CHECK(j["placement"].size() == 2);
+  Run status = Saturn("status " + sweep);
+  CHECK_THAT(status.out, Catch::Contains("left:0,1+right:0,1"));
 
   // Inside a Slurm allocation of one node, the plan's second node is out of reach: refused
   // before anything runs, naming the job, the node and the allocation.
@@ -297,7 +308,9 @@ TEST_CASE("saturn run --plan on two nodes: each job on its node's host (mpirun -
                      " --plan " + plan + " --dry-run");
   INFO(inside.out);
   CHECK(inside.code == 0);
-  CHECK_THAT(inside.out, Catch::Contains("srun ") && Catch::Contains("--nodelist=gpu1") && Catch::Contains("--nodelist=gpu2"));
+  CHECK_THAT(inside.out, Catch::Contains("srun ") && Catch::Contains("--nodelist=gpu1 ") && Catch::Contains("--nodelist=gpu2 ") &&
+                             Catch::Contains("--nodes=2 --ntasks=4 --ntasks-per-node=2") &&
+                             Catch::Contains("--nodelist=gpu1,gpu2 "));
 }
 
 TEST_CASE("the journal: a line cut short by a crash is dropped, and the next run appends after whole lines",
@@ -409,7 +422,7 @@ TEST_CASE("saturn run --plan re-plans as jobs end early or late: a waiting job m
   Shell("pkill -TERM -f '[s]aturn run " + sweep + " --plan'");
   CHECK(ExitCode(d / "rc1") == 143);
   INFO(*saturn::ReadFile(d / "bg.out"));
-  CHECK_THAT(*saturn::ReadFile(d / "bg.out"), Catch::Contains("re-planned at") && Catch::Contains(late + ": ddp x1 on n devices 1"));
+  CHECK_THAT(*saturn::ReadFile(d / "bg.out"), Catch::Contains("re-planned at") && Catch::Contains(late + ": ddp x1 on n:1"));
   Run resumed = Saturn(args + " --resume");
   INFO(resumed.out);
   REQUIRE(resumed.code == 0);
@@ -431,7 +444,7 @@ TEST_CASE("saturn run --plan re-plans as jobs end early or late: a waiting job m
   // ones SIGTERM stopped hatched), every job's loss curve.
   const std::string md = *saturn::ReadFile(d / "runs/report.md");
   CHECK_THAT(md, Catch::Contains("| " + late + " | finished | ddp x1 | n:1 (planned n:0) |") &&
-                     Catch::Contains("## Re-plans adopted") && Catch::Contains(late + ": ddp x1 on n devices 1") &&
+                     Catch::Contains("## Re-plans adopted") && Catch::Contains(late + ": ddp x1 on n:1") &&
                      Catch::Contains("](" + d / "rp-plan.svg)"));
   const std::string executed = *saturn::ReadFile(d / "runs/executed.svg");
   CHECK_THAT(executed, Catch::Contains("<title>long (ddp x1): ") && Catch::Contains("stopped</title>") &&

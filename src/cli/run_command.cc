@@ -88,8 +88,7 @@ Status Execute(const RunArgs& a, const Sweep& sweep) {
     const PlanJob& pj = plan->instance.jobs[i];
     widest = std::max(widest, pj.configs[plan->schedule.jobs[i].config].devices);
     if (opt.replan)
-      for (const Config& c : pj.configs)
-        if (c.placements.size() > 0 && c.placements[0].nodes.size() == 1) widest = std::max(widest, c.devices);
+      for (const Config& c : pj.configs) widest = std::max(widest, c.devices);
   }
   const bool remote = std::any_of(opt.nodes.nodes.begin(), opt.nodes.nodes.end(),
                                   [](const NodeTarget& t) { return !t.host.empty(); });

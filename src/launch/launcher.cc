@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -67,28 +68,39 @@ Launcher Launcher::Make(const std::string& command, const SlurmAllocation& slurm
 
 std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std::vector<std::string>& program,
                                            const std::string& name, const std::string& host) const {
-  std::vector<std::string> argv;
+  if (host.empty() && kind_ == LaunchKind::kMpirun && ranks <= 1) return program;
+  return Command(ranks, node_slots, program, name, std::vector<std::string>{host});
+}
+
+std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std::vector<std::string>& program,
+                                           const std::string& name, const std::vector<std::string>& hosts) const {
+  assert(!hosts.empty() && ranks % int(hosts.size()) == 0);
+  assert((hosts.size() == 1 || std::none_of(hosts.begin(), hosts.end(), [](const std::string& h) { return h.empty(); })));
+  const int nodes = int(hosts.size()), per_node = ranks / nodes;
+  std::string host_list;  // mpirun's a:2,b:2, or srun's a,b
+  for (const std::string& h : hosts)
+    host_list += (host_list.empty() ? "" : ",") + h + (kind_ == LaunchKind::kMpirun ? ":" + std::to_string(per_node) : "");
+  std::vector<std::string> argv = base_;
   if (kind_ == LaunchKind::kMpirun) {
-    if (ranks <= 1 && host.empty()) return program;
-    argv = base_;
     // Open MPI binds ranks to cores by default; each rank binds itself to its slot's cores.
     const std::string p = Program(argv);
     if ((p == "mpirun" || p == "mpiexec" || p == "orterun") && !Has(argv, "--bind-to"))
       argv.insert(argv.end(), {"--bind-to", "none"});
-    // Open MPI's syntax: the host and the slots taken there (its ssh launcher starts them).
-    if (!host.empty()) argv.insert(argv.end(), {"--host", host + ":" + std::to_string(ranks)});
+    // Open MPI's syntax: each host and the slots taken there (its ssh launcher starts them).
+    if (!hosts[0].empty()) argv.insert(argv.end(), {"--host", host_list});
     argv.insert(argv.end(), {"-n", std::to_string(ranks)});
   } else {
-    argv = base_;
     // Each rank's share of the node's CPUs, and no more than that (--exact), so that steps on
     // disjoint slots run side by side. With fewer CPUs than device slots (CPU devices sharing
     // cores) no step can have CPUs of its own: steps share them (--overlap), and ranks beyond the
     // CPUs need --overcommit.
     const bool sharing = slurm_.cpus_on_node > 0 && slurm_.cpus_on_node < node_slots;
     if (!sharing) argv.push_back("--exact");
-    argv.insert(argv.end(), {"--nodes=1", "--ntasks=" + std::to_string(ranks), "--kill-on-bad-exit=1"});
+    argv.insert(argv.end(), {"--nodes=" + std::to_string(nodes), "--ntasks=" + std::to_string(ranks)});
+    if (nodes > 1) argv.push_back("--ntasks-per-node=" + std::to_string(per_node));
+    argv.push_back("--kill-on-bad-exit=1");
     if (sharing && !Has(argv, "--overlap")) argv.push_back("--overlap");
-    if (sharing && ranks > slurm_.cpus_on_node && !Has(argv, "--overcommit") && !Has(argv, "-O"))
+    if (sharing && per_node > slurm_.cpus_on_node && !Has(argv, "--overcommit") && !Has(argv, "-O"))
       argv.push_back("--overcommit");
     if (!sharing && slurm_.cpus_on_node > 0 && node_slots > 0 && !Has(argv, "--cpus-per-task") && !Has(argv, "-c"))
       argv.push_back("--cpus-per-task=" + std::to_string(std::max(1, slurm_.cpus_on_node / node_slots)));
@@ -96,15 +108,15 @@ std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std:
     if (device_ == "cuda" && !Has(argv, "--gpus-per-task") && !Has(argv, "--gres")) argv.push_back("--gpus-per-task=1");
     // Steps started from within a step (`srun saturn profile`) share its resources.
     if (slurm_.in_step && !sharing && !Has(argv, "--overlap")) argv.push_back("--overlap");
-    // On the node asked for, else the node this process runs on, whose slots the caller counts.
-    const std::string on = host.empty() ? slurm_.node : host;
+    // On the nodes asked for, else the node this process runs on, whose slots the caller counts.
+    const std::string on = hosts[0].empty() ? slurm_.node : host_list;
     if (!on.empty() && !Has(argv, "--nodelist") && !Has(argv, "-w")) argv.push_back("--nodelist=" + on);
     if (!name.empty() && !Has(argv, "--job-name") && !Has(argv, "-J")) argv.push_back("--job-name=" + name);
     // Without --mem a step takes all of the job's memory and every other step waits for it;
-    // give each step its slots' share. (Memory per CPU or GPU, or none allocated: no split.)
+    // give each step its slots' share (per node). (Memory per CPU or GPU, or none allocated: no split.)
     if (slurm_.mem_per_node_mb > 0 && node_slots > 0 && !Has(argv, "--mem") && !Has(argv, "--mem-per-cpu") &&
         !Has(argv, "--mem-per-gpu"))
-      argv.push_back("--mem=" + std::to_string(std::max(1LL, slurm_.mem_per_node_mb / node_slots * ranks)) + "M");
+      argv.push_back("--mem=" + std::to_string(std::max(1LL, slurm_.mem_per_node_mb / node_slots * per_node)) + "M");
   }
   argv.insert(argv.end(), program.begin(), program.end());
   return argv;

@@ -41,6 +41,10 @@ class Launcher {
   // allocation accounts for it and places it.
   std::vector<std::string> Command(int ranks, int node_slots, const std::vector<std::string>& program,
                                    const std::string& name, const std::string& host = "") const;
+  // The same across several nodes, ranks / hosts.size() on each (none of them ""): ranks fill
+  // the first host's, then the next's (mpirun --host a:K,b:K), or one Slurm step over all.
+  std::vector<std::string> Command(int ranks, int node_slots, const std::vector<std::string>& program,
+                                   const std::string& name, const std::vector<std::string>& hosts) const;
 
   // The launcher is a command here (always true when no launch needs it: `ranks_needed` <= 1 on
   // this machine outside Slurm), and srun runs inside an allocation. The error says what to do.

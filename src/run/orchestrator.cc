@@ -41,14 +41,22 @@ const std::string kLaunched = "saturn run: launched ";
 // kStopped: stopped at a checkpoint by a signal; --resume continues it.
 enum class State { kWaiting, kRunning, kFinished, kFailed, kStopped };
 
+// A job's devices on one node (an index into the plan's nodes).
+struct Part {
+  int node = 0;
+  std::vector<int> slots;
+  bool operator==(const Part& o) const { return node == o.node && slots == o.slots; }
+  bool operator!=(const Part& o) const { return !(*this == o); }
+};
+
 struct Job {
   int index = 0;  // in the plan
   const JobSpec* spec = nullptr;
   const Config* config = nullptr;  // in the plan's instance, or an adopted re-plan's
   double order = 0;                 // planned start, seconds since the sweep started
   double planned_seconds = 0;
-  int node = 0;
-  std::vector<int> slots;  // the plan's device ids on its node
+  // The plan's nodes and device ids there: one node, or whole nodes for a job wider than one.
+  std::vector<Part> parts;  // node by index into the plan's nodes
   State state = State::kWaiting;
   int attempts = 0;        // launches so far, in this orchestrator
   bool resume = false;     // its next launch continues from a checkpoint
@@ -115,17 +123,15 @@ class Orchestrator {
       j.order = a.start;
       j.planned_seconds = a.end - a.start;
       const Placement& pl = j.config->placements[a.placement];
-      if (pl.nodes.size() != 1)
-        return Status::UserError(opt_.plan_path + ": job '" + pj.name + "' spans " + std::to_string(pl.nodes.size()) +
-                                 " nodes; executing a job across nodes is not supported yet: plan with device counts "
-                                 "up to one node's");
-      j.node = pl.nodes[0];
-      j.slots = a.device_ids[0];
-      if (!Reachable(j.node))
-        return Status::UserError(opt_.plan_path + ": job '" + pj.name + "' is planned on node '" + inst.nodes[j.node].name +
-                                 "' (node " + std::to_string(j.node + 1) + " of the plan's " + std::to_string(inst.nodes.size()) +
-                                 "), which is out of reach here (" + opt_.nodes.how +
-                                 "): run in an allocation with that many nodes (sbatch --nodes), or plan for the nodes at hand");
+      for (size_t k = 0; k < pl.nodes.size(); ++k) {
+        const int n = pl.nodes[k];
+        j.parts.push_back({n, a.device_ids[k]});
+        if (!Reachable(n))
+          return Status::UserError(opt_.plan_path + ": job '" + pj.name + "' is planned on node '" + inst.nodes[n].name +
+                                   "' (node " + std::to_string(n + 1) + " of the plan's " + std::to_string(inst.nodes.size()) +
+                                   "), which is out of reach here (" + opt_.nodes.how +
+                                   "): run in an allocation with that many nodes (sbatch --nodes), or plan for the nodes at hand");
+      }
       jobs_.push_back(std::move(j));
     }
     return Status::Ok();
@@ -137,16 +143,18 @@ class Orchestrator {
     queues_.clear();
     for (const Job& j : jobs_)
       if (j.state == State::kRunning)
-        for (int d : j.slots) queues_[{j.node, d}].push_back(j.index);
+        for (const Part& p : j.parts)
+          for (int d : p.slots) queues_[{p.node, d}].push_back(j.index);
     std::vector<int> order;
     for (const Job& j : jobs_)
       if (j.state == State::kWaiting) order.push_back(j.index);
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return jobs_[a].order < jobs_[b].order; });
     for (int i : order)
-      for (int d : jobs_[i].slots) queues_[{jobs_[i].node, d}].push_back(i);
+      for (const Part& p : jobs_[i].parts)
+        for (int d : p.slots) queues_[{p.node, d}].push_back(i);
   }
 
-  int NodeSlots(const Job& j) const { return plan_.instance.nodes[j.node].devices; }
+  int NodeSlots(const Job& j) const { return plan_.instance.nodes[j.parts[0].node].devices; }
   bool Reachable(int node) const {
     assert(opt_.nodes.nodes.size() == plan_.instance.nodes.size() && "run_command maps every node of the plan");
     return opt_.nodes.nodes[node].reachable;
@@ -154,15 +162,36 @@ class Orchestrator {
 
   std::vector<std::string> Command(const Job& j) const {
     std::vector<std::string> argv = {opt_.saturn, "run", sweep_.path, "--only", j.spec->name, "--technique",
-                                     j.config->technique, "--slots", FormatSlots(j.slots)};
+                                     j.config->technique};
+    // Across nodes a job has every device of each (plan/instance.cc), so each rank's slot is its
+    // local rank; the order of ranks over nodes is the launcher's.
+    if (j.parts.size() == 1) argv.insert(argv.end(), {"--slots", FormatSlots(j.parts[0].slots)});
     if (j.config->knobs_json != "{}" && !j.config->knobs_json.empty())
       argv.insert(argv.end(), {"--knobs", j.config->knobs_json});
     if (sweep_.cluster.device == "cuda") argv.insert(argv.end(), {"--device", "cuda"});
     if (opt_.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(opt_.threads)});
     if (j.resume) argv.push_back("--resume");
     else if (j.restart) argv.push_back("--restart");
-    return opt_.launcher.Command(j.config->devices, NodeSlots(j), argv, "saturn-" + j.spec->name,
-                                 opt_.nodes.nodes[j.node].host);
+    std::vector<std::string> hosts;
+    for (const Part& p : j.parts) hosts.push_back(opt_.nodes.nodes[p.node].host);
+    if (hosts.size() == 1)
+      return opt_.launcher.Command(j.config->devices, NodeSlots(j), argv, "saturn-" + j.spec->name, hosts[0]);
+    return opt_.launcher.Command(j.config->devices, NodeSlots(j), argv, "saturn-" + j.spec->name, hosts);
+  }
+
+  // The journal's and report's form: [{"node": "a", "device_ids": [0, 1]}, ...].
+  json PlacementJson(const std::vector<Part>& parts) const {
+    json out = json::array();
+    for (const Part& p : parts) out.push_back({{"node", plan_.instance.nodes[p.node].name}, {"device_ids", p.slots}});
+    return out;
+  }
+
+  // "n:0,1" or, across nodes, "a:0,1+b:0,1".
+  std::string Where(const std::vector<Part>& parts) const {
+    std::string w;
+    for (const Part& p : parts)
+      w += (w.empty() ? "" : "+") + plan_.instance.nodes[p.node].name + ":" + FormatSlots(p.slots);
+    return w;
   }
 
   Status DryRun() {
@@ -170,9 +199,8 @@ class Orchestrator {
     for (const Job& j : jobs_) order.push_back(&j);
     std::stable_sort(order.begin(), order.end(), [](const Job* a, const Job* b) { return a->order < b->order; });
     for (const Job* j : order)
-      std::printf("%s: %s x%d on %s devices %s, planned %s .. %s\n  %s\n", j->spec->name.c_str(),
-                  j->config->technique.c_str(), j->config->devices, plan_.instance.nodes[j->node].name.c_str(),
-                  FormatSlots(j->slots).c_str(), HumanSeconds(j->order).c_str(), HumanSeconds(j->order + j->planned_seconds).c_str(),
+      std::printf("%s: %s x%d on %s, planned %s .. %s\n  %s\n", j->spec->name.c_str(),
+                  j->config->technique.c_str(), j->config->devices, Where(j->parts).c_str(), HumanSeconds(j->order).c_str(), HumanSeconds(j->order + j->planned_seconds).c_str(),
                   ShellLine(Command(*j)).c_str());
     std::printf("%zu jobs, planned makespan %s; launched with %s; nothing run (--dry-run)\n", jobs_.size(),
                 HumanSeconds(plan_.makespan()).c_str(), opt_.launcher.Describe().c_str());
@@ -270,19 +298,21 @@ class Orchestrator {
   }
 
   bool Ready(const Job& j) const {
-    for (int d : j.slots) {
-      auto q = queues_.find({j.node, d});
-      if (q == queues_.end() || q->second.empty() || q->second.front() != j.index) return false;
-    }
+    for (const Part& p : j.parts)
+      for (int d : p.slots) {
+        auto q = queues_.find({p.node, d});
+        if (q == queues_.end() || q->second.empty() || q->second.front() != j.index) return false;
+      }
     return true;
   }
 
   // The job no longer holds its devices: the next job of each device's queue may start.
   void Release(const Job& j) {
-    for (int d : j.slots) {
-      auto& q = queues_[{j.node, d}];
-      q.erase(std::remove(q.begin(), q.end(), j.index), q.end());
-    }
+    for (const Part& p : j.parts)
+      for (int d : p.slots) {
+        auto& q = queues_[{p.node, d}];
+        q.erase(std::remove(q.begin(), q.end(), j.index), q.end());
+      }
   }
 
   static double WallSeconds() {
@@ -331,13 +361,12 @@ class Orchestrator {
     s.now = std::max(0.0, WallSeconds() - origin_);
     for (int n = 0; n < int(plan_.instance.nodes.size()); ++n)  // where jobs can run from here
       if (Reachable(n)) s.nodes.push_back(plan_.instance.nodes[n].name);
-    s.span_nodes = false;  // each job is launched on one node
     for (const Job& j : jobs_) {
       JobState js;
       js.job = j.spec->name;
       js.technique = j.config->technique;
       js.devices = j.config->devices;
-      js.placement = {{plan_.instance.nodes[j.node].name, j.slots}};
+      for (const Part& p : j.parts) js.placement.push_back({plan_.instance.nodes[p.node].name, p.slots});
       const double steps = double(plan_.instance.jobs[j.index].steps);
       // Metrics are read only where they matter: a sweep may have many finished jobs.
       const bool measure = j.state == State::kRunning || (j.state == State::kWaiting && j.resume);
@@ -380,15 +409,12 @@ class Orchestrator {
     std::vector<std::string> changed;
     for (size_t i = 0; i < p.instance.jobs.size(); ++i) {
       const Assignment& a = p.schedule.jobs[i];
-      const Placement& pl = p.instance.jobs[i].configs[a.config].placements[a.placement];
-      assert(pl.nodes.size() == 1 && "the state keeps each job on one node"); (void)pl;
       const Job& j = *Find(p.instance.jobs[i].name);
       const Config& c = p.instance.jobs[i].configs[a.config];
-      const std::string& node = p.instance.nodes[pl.nodes[0]].name;
-      if (c.technique != j.config->technique || c.devices != j.config->devices || a.device_ids[0] != j.slots ||
-          node != plan_.instance.nodes[j.node].name)
-        changed.push_back(j.spec->name + ": " + c.technique + " x" + std::to_string(c.devices) + " on " + node +
-                          " devices " + FormatSlots(a.device_ids[0]));
+      Result<std::vector<Part>> parts = PartsIn(p, i, "the re-plan");
+      if (!parts.ok()) return parts.status();
+      if (c.technique != j.config->technique || c.devices != j.config->devices || *parts != j.parts)
+        changed.push_back(j.spec->name + ": " + c.technique + " x" + std::to_string(c.devices) + " on " + Where(*parts));
     }
     const int n = int(adopted_.size()) + 1;
     const std::string plan_path = dir_ + "/plan-" + std::to_string(n) + ".json";
@@ -419,25 +445,34 @@ class Orchestrator {
     return Status::Ok();
   }
 
+  // Job i's nodes and devices in re-plan `p`, its nodes as indices into the executed plan's.
+  Result<std::vector<Part>> PartsIn(const Plan& p, size_t i, const std::string& path) const {
+    const Assignment& a = p.schedule.jobs[i];
+    const Placement& pl = p.instance.jobs[i].configs[a.config].placements[a.placement];
+    std::vector<Part> parts;
+    for (size_t k = 0; k < pl.nodes.size(); ++k) {
+      const std::string& node = p.instance.nodes[pl.nodes[k]].name;
+      int at = -1;
+      for (int n = 0; n < int(plan_.instance.nodes.size()); ++n)
+        if (plan_.instance.nodes[n].name == node) at = n;
+      if (at < 0 || !Reachable(at))
+        return Status::UserError(path + ": job '" + p.instance.jobs[i].name + "' placed on node '" + node +
+                                 "', which is out of reach here (" + opt_.nodes.how + ")");
+      parts.push_back({at, a.device_ids[k]});
+    }
+    return parts;
+  }
+
   // The jobs of re-plan `p` that are not done take its choices and order.
   Status Apply(const Plan& p, const std::string& path) {
     for (size_t i = 0; i < p.instance.jobs.size(); ++i) {
       Job* j = Find(p.instance.jobs[i].name);
       if (!j) return Status::UserError(path + ": job '" + p.instance.jobs[i].name + "' is not in the plan executed");
       const Assignment& a = p.schedule.jobs[i];
-      const Config& c = p.instance.jobs[i].configs[a.config];
-      if (c.placements[a.placement].nodes.size() != 1)
-        return Status::UserError(path + ": job '" + j->spec->name + "' spans nodes; executing that is not supported yet");
-      const std::string& node = p.instance.nodes[c.placements[a.placement].nodes[0]].name;
-      int at = -1;
-      for (int n = 0; n < int(plan_.instance.nodes.size()); ++n)
-        if (plan_.instance.nodes[n].name == node) at = n;
-      if (at < 0 || !Reachable(at))
-        return Status::UserError(path + ": job '" + j->spec->name + "' placed on node '" + node +
-                                 "', which is out of reach here (" + opt_.nodes.how + ")");
-      j->config = &c;
-      j->node = at;
-      j->slots = a.device_ids[0];
+      Result<std::vector<Part>> parts = PartsIn(p, i, path);
+      if (!parts.ok()) return parts.status();
+      j->config = &p.instance.jobs[i].configs[a.config];
+      j->parts = *parts;
       j->order = p.offset_seconds + a.start;
       j->planned_seconds = a.end - a.start;
     }
@@ -455,8 +490,9 @@ class Orchestrator {
                                              {"job", j.spec->name},
                                              {"technique", j.config->technique},
                                              {"devices", j.config->devices},
-                                             {"node", plan_.instance.nodes[j.node].name},
-                                             {"device_ids", j.slots},
+                                             {"node", plan_.instance.nodes[j.parts[0].node].name},
+                                             {"device_ids", j.parts[0].slots},
+                                             {"placement", PlacementJson(j.parts)},
                                              {"attempt", j.attempts},
                                              {"resume", j.resume},
                                              {"command", ShellLine(argv)}}));
@@ -482,7 +518,7 @@ class Orchestrator {
     j.resume = true;  // any later launch continues from its checkpoint
     j.restart = false;
     Say("started " + j.spec->name + ": " + j.config->technique + " x" + std::to_string(j.config->devices) +
-        " on " + plan_.instance.nodes[j.node].name + " devices " + FormatSlots(j.slots) + (j.attempts > 1 ? " (attempt " + std::to_string(j.attempts) + ")" : "") +
+        " on " + Where(j.parts) + (j.attempts > 1 ? " (attempt " + std::to_string(j.attempts) + ")" : "") +
         "; log " + j.log);
     return Status::Ok();
   }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "launch/launcher.h"
 #include "run/metrics.h"
 #include "run/report_views.h"
 #include "util/files.h"
@@ -14,14 +15,31 @@ using nlohmann::json;
 
 namespace {
 
+bool DeviceIds(const json& ids) {
+  return ids.is_array() && std::all_of(ids.begin(), ids.end(), [](const json& d) { return d.is_number_integer(); });
+}
+
 // A start event that says how the job was launched (journals before re-planning may not).
 bool LaunchedWith(const json& e) {
-  if (!e.value("technique", json()).is_string() || !e.value("node", json()).is_string() ||
-      !e.value("devices", json()).is_number_integer() || !e.value("device_ids", json()).is_array())
-    return false;
-  for (const json& d : e["device_ids"])
-    if (!d.is_number_integer()) return false;
-  return true;
+  return e.value("technique", json()).is_string() && e.value("node", json()).is_string() &&
+         e.value("devices", json()).is_number_integer() && DeviceIds(e.value("device_ids", json()));
+}
+
+// Where a start event launched the job: its placement, or (journals before jobs spanned nodes)
+// its one node and device ids.
+json LaunchPlacement(const json& e) {
+  const json p = e.value("placement", json());
+  bool valid = p.is_array() && !p.empty();
+  for (const json& part : p)
+    valid = valid && part.is_object() && part.value("node", json()).is_string() && DeviceIds(part.value("device_ids", json()));
+  return valid ? p : json::array({{{"node", e["node"]}, {"device_ids", e["device_ids"]}}});
+}
+
+json PlanPlacement(const Plan& plan, const Placement& pl, const Assignment& a) {
+  json out = json::array();
+  for (size_t k = 0; k < pl.nodes.size(); ++k)
+    out.push_back({{"node", plan.instance.nodes[pl.nodes[k]].name}, {"device_ids", a.device_ids[k]}});
+  return out;
 }
 
 }  // namespace
@@ -44,16 +62,20 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
     const Config& c = pj.configs[a.config];
     const Placement& pl = c.placements[a.placement];
     // Technique and devices as planned, until a launch says otherwise (a re-plan moved the job).
-    nodes.insert(plan.instance.nodes[pl.nodes[0]].name);
+    // node and device_ids: the placement's first node (all of it for a job on one node).
+    const json placement = PlanPlacement(plan, pl, a);
+    for (const json& part : placement) nodes.insert(part["node"].get<std::string>());
     json j = {{"job", pj.name},
               {"technique", c.technique},
               {"devices", c.devices},
-              {"node", plan.instance.nodes[pl.nodes[0]].name},
-              {"device_ids", a.device_ids[0]},
+              {"node", placement[0]["node"]},
+              {"device_ids", placement[0]["device_ids"]},
+              {"placement", placement},
               {"planned_technique", c.technique},
               {"planned_devices", c.devices},
-              {"planned_node", plan.instance.nodes[pl.nodes[0]].name},
-              {"planned_device_ids", a.device_ids[0]},
+              {"planned_node", placement[0]["node"]},
+              {"planned_device_ids", placement[0]["device_ids"]},
+              {"planned_placement", placement},
               {"planned_start_seconds", a.start},
               {"planned_end_seconds", a.end}};
     int attempts = 0;
@@ -82,12 +104,13 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
         state = "running";
         if (LaunchedWith(e)) {
           for (const char* key : {"technique", "devices", "node", "device_ids"}) j[key] = e[key];
+          j["placement"] = LaunchPlacement(e);
           open_devices = e["devices"].get<int>();
         }
-        nodes.insert(j["node"].get<std::string>());
+        for (const json& part : j["placement"]) nodes.insert(part["node"].get<std::string>());
         launches.push_back({{"start_seconds", at(e)}, {"end_seconds", nullptr}, {"ended", nullptr},
                             {"technique", j["technique"]}, {"devices", j["devices"]}, {"node", j["node"]},
-                            {"device_ids", j["device_ids"]}});
+                            {"device_ids", j["device_ids"]}, {"placement", j["placement"]}});
       } else if (ev == "finish") {
         close(at(e), "finished");
         end = at(e), state = "finished";
@@ -152,6 +175,14 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
   for (const PlanNode& n : plan.instance.nodes) devices += nodes.count(n.name) ? n.devices : 0;
   if (finished == int(plan.schedule.jobs.size())) r["idle_device_seconds"] = std::max(0.0, devices * makespan - busy);
   return r;
+}
+
+std::string FormatPlacement(const json& placement) {
+  std::string w;
+  for (const json& part : placement)
+    w += (w.empty() ? "" : "+") + part["node"].get<std::string>() + ":" +
+         FormatSlots(part["device_ids"].get<std::vector<int>>());
+  return w;
 }
 
 Status WriteRunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_path,

@@ -15,7 +15,9 @@
 
 namespace saturn {
 
-// The report as JSON. Times are seconds since the journal's first "run" event.
+// The report as JSON. Times are seconds since the journal's first "run" event. Where a job ran:
+// `placement` ([{"node", "device_ids"}], several nodes for a job wider than one), and its first
+// node's as `node` and `device_ids`.
 nlohmann::json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_path,
                          const std::vector<nlohmann::json>& events);
 
@@ -23,5 +25,8 @@ nlohmann::json RunReport(const Sweep& sweep, const Plan& plan, const std::string
 // (run/report_views.h).
 Status WriteRunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_path,
                       const std::vector<nlohmann::json>& events, const std::string& path);
+
+// "n:0,1", or across nodes "a:0,1+b:0,1", from a report's placement.
+std::string FormatPlacement(const nlohmann::json& placement);
 
 }  // namespace saturn

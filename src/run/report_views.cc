@@ -7,7 +7,7 @@
 #include <sstream>
 #include <vector>
 
-#include "launch/launcher.h"
+#include "run/report.h"
 #include "util/clock.h"
 #include "util/files.h"
 #include "util/svg.h"
@@ -55,6 +55,22 @@ void Header(std::ostringstream& o, double width, double height, const std::strin
     << "<text x=\"10\" y=\"20\" font-size=\"14\">" << SvgEscape(title) << "</text>\n";
 }
 
+// One device's bar of a launch: filled in the job's colour, hatched when it did not finish,
+// labelled when wide enough.
+void Bar(std::ostringstream& o, double x, double w, double y, double row_h, const std::string& fill,
+         const std::string& label, const std::string& tip, bool hatched) {
+  w = std::max(0.5, w);
+  o << "<rect x=\"" << x << "\" y=\"" << y + 1 << "\" width=\"" << w << "\" height=\"" << row_h - 2 << "\" fill=\""
+    << fill << "\" stroke=\"#333\" stroke-width=\"0.3\"><title>" << SvgEscape(tip) << "</title></rect>\n";
+  if (hatched)
+    o << "<rect x=\"" << x << "\" y=\"" << y + 1 << "\" width=\"" << w << "\" height=\"" << row_h - 2
+      << "\" fill=\"url(#cut)\"/>\n";
+  const double chars = w / 6.2;
+  if (chars >= 4)
+    o << "<text x=\"" << x + 2 << "\" y=\"" << y + row_h * 0.7 << "\" font-size=\"10\">"
+      << SvgEscape(label.size() <= chars ? label : label.substr(0, size_t(chars) - 1) + "~") << "</text>\n";
+}
+
 }  // namespace
 
 std::string ExecutedSvg(const Plan& plan, const json& report) {
@@ -67,8 +83,10 @@ std::string ExecutedSvg(const Plan& plan, const json& report) {
   double end = 1e-9;
   for (const json& j : report["job_results"])
     for (const json& l : j["launches"]) {
-      const std::string node = l["node"];
-      if (std::find(nodes.begin(), nodes.end(), node) == nodes.end() && node_devices.count(node)) nodes.push_back(node);
+      for (const json& part : l["placement"]) {
+        const std::string node = part["node"];
+        if (std::find(nodes.begin(), nodes.end(), node) == nodes.end() && node_devices.count(node)) nodes.push_back(node);
+      }
       end = std::max(end, l["end_seconds"].is_number() ? l["end_seconds"].get<double>() : l["start_seconds"].get<double>());
     }
   std::map<std::string, double> row0;
@@ -98,24 +116,16 @@ std::string ExecutedSvg(const Plan& plan, const json& report) {
     const int index = JobIndex(plan, name);
     const std::string fill = index >= 0 ? color[size_t(index)] : "#bbb";
     for (const json& l : j["launches"]) {
-      if (!row0.count(l["node"].get<std::string>())) continue;
       const double s = l["start_seconds"], e = l["end_seconds"].is_number() ? l["end_seconds"].get<double>() : end;
       const bool finished = l["ended"] == "finished";
       const std::string label = name + " (" + l["technique"].get<std::string>() + " x" +
                                 std::to_string(l["devices"].get<int>()) + ")";
-      for (const json& d : l["device_ids"]) {
-        const double y = top + (row0[l["node"]] + d.get<int>()) * row_h;
-        o << "<rect x=\"" << x(s) << "\" y=\"" << y + 1 << "\" width=\"" << std::max(0.5, x(e) - x(s)) << "\" height=\""
-          << row_h - 2 << "\" fill=\"" << fill << "\" stroke=\"#333\" stroke-width=\"0.3\"><title>" << SvgEscape(label)
-          << ": " << HumanSeconds(s) << " - " << HumanSeconds(e) << ", "
-          << (l["ended"].is_string() ? l["ended"].get<std::string>() : "running") << "</title></rect>\n";
-        if (!finished)
-          o << "<rect x=\"" << x(s) << "\" y=\"" << y + 1 << "\" width=\"" << std::max(0.5, x(e) - x(s))
-            << "\" height=\"" << row_h - 2 << "\" fill=\"url(#cut)\"/>\n";
-        const double chars = (x(e) - x(s)) / 6.2;
-        if (chars >= 4)
-          o << "<text x=\"" << x(s) + 2 << "\" y=\"" << y + row_h * 0.7 << "\" font-size=\"10\">"
-            << SvgEscape(label.size() <= chars ? label : label.substr(0, size_t(chars) - 1) + "~") << "</text>\n";
+      const std::string tip = label + ": " + HumanSeconds(s) + " - " + HumanSeconds(e) + ", " +
+                              (l["ended"].is_string() ? l["ended"].get<std::string>() : "running");
+      for (const json& part : l["placement"]) {
+        if (!row0.count(part["node"].get<std::string>())) continue;
+        for (const json& d : part["device_ids"])
+          Bar(o, x(s), x(e) - x(s), top + (row0[part["node"]] + d.get<int>()) * row_h, row_h, fill, label, tip, !finished);
       }
     }
   }
@@ -183,11 +193,8 @@ std::string ReportMarkdown(const json& r) {
     const std::string planned = j["planned_technique"].get<std::string>() + " x" +
                                 std::to_string(j["planned_devices"].get<int>());
     if (planned != tech) tech += " (planned " + planned + ")";
-    auto where = [](const json& node, const json& ids) {
-      return node.get<std::string>() + ":" + FormatSlots(ids.get<std::vector<int>>());
-    };
-    std::string devices = where(j["node"], j["device_ids"]);
-    const std::string planned_devices = where(j["planned_node"], j["planned_device_ids"]);
+    std::string devices = FormatPlacement(j["placement"]);
+    const std::string planned_devices = FormatPlacement(j["planned_placement"]);
     if (planned_devices != devices) devices += " (planned " + planned_devices + ")";
     o << "| " << j["job"].get<std::string>() << " | " << j["state"].get<std::string>() << " | " << tech << " | "
       << devices << " | " << Cell(j["planned_start_seconds"]) << " - "

@@ -12,7 +12,6 @@
 #include "run/journal.h"
 #include "run/report.h"
 #include "util/dir_lock.h"
-#include "launch/launcher.h"
 #include "util/files.h"
 
 namespace saturn {
@@ -103,8 +102,7 @@ Result<SweepStatus> GetSweepStatus(const std::string& arg) {
       const double per = j["training_seconds"].get<double>() / j["step"].get<double>();
       progress += " ETA " + Secs((j["steps"].get<double>() - j["step"].get<double>()) * per);
     }
-    std::string devices = j["node"].get<std::string>() + ":";
-    devices += FormatSlots(j["device_ids"].get<std::vector<int>>());
+    const std::string devices = FormatPlacement(j["placement"]);
     char loss[32] = "-";
     if (j["loss"].is_number()) std::snprintf(loss, sizeof loss, "%.4f", j["loss"].get<double>());
     std::snprintf(line, sizeof line, "%-24s %-11s %-12s %-10s %5d %-16s %9s %9s %9s %9s %9s\n",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A whole sweep under a real Slurm of two nodes (scripts/slurm/local.sh: munge, slurmctld, and a
 # slurmd per node, all here): `sbatch --nodes=2 scripts/slurm/sweep.sbatch` profiles, plans and
-# executes a CPU sweep of three tiny jobs on both nodes (every job an srun step on its node). Mid-run the batch shell gets SIGUSR1 (as `--signal=B:USR1@N` sends
+# executes a CPU sweep of three tiny jobs on both nodes (every job an srun step on its node), and
+# a job wider than a node runs as one step over both. Mid-run the batch shell gets SIGUSR1 (as `--signal=B:USR1@N` sends
 # before a time limit): every job checkpoints, the script requeues the job, and the second run
 # resumes from the journal. Then every job's final weights must equal those of the job trained
 # alone with its planned technique, ranks and knobs. Stops Slurm after.
@@ -75,4 +76,41 @@ while read -r name technique devices knobs; do
   cmp "$work/alone/$name/final/model.safetensors" "$work/runs/$name/final/model.safetensors" ||
     fail "$name: final weights differ from the job trained alone"
 done < "$work/alone.txt"
-echo "slurm_sweep: passed (profiled, planned, run on two nodes, stopped by SIGUSR1, requeued, resumed; weights equal)"
+# A job wider than a node: fsdp on 4 ranks, one srun step over both nodes (2 tasks on each),
+# planned from a canned profile; its weights equal those of 4 ranks under mpirun.
+write_wide() {  # $1: file, $2: output dir
+  {
+    printf 'name: wide\noutput_dir: %s\n' "$2"
+    echo "cluster: {device: cpu, device_memory_gib: 8, nodes: [{name: node1, devices: 2}, {name: node2, devices: 2}]}"
+    echo "jobs:"
+    tiny_job w 6 "    techniques: [fsdp]" "    devices: [4]"
+  } > "$1"
+}
+write_wide "$work/wide.yaml" "$work/wide"
+write_wide "$work/wide-alone.yaml" "$work/wide-alone"
+echo '{"version": 1, "sweep": "wide", "records": [{"job": "w", "technique": "fsdp", "devices": 4, "feasible": true, "step_seconds": 1.0}]}' \
+  > "$work/wide-profile.json"
+"$saturn" plan "$work/wide.yaml" --profile "$work/wide-profile.json" -o "$work/wide-plan.json" --time-limit 5 > /dev/null ||
+  fail "the wide sweep did not plan"
+# Open MPI's shared-memory transport names its segments by host name and local rank, and both
+# "nodes" here are this one host: the ranks of different nodes would share segments. Across real
+# nodes the ranks talk over the network anyway; here TCP stands in for it.
+job=$(OMPI_MCA_btl=self,tcp sbatch --parsable --nodes=2 --ntasks=4 --overcommit --time=5 --output="$work/wide.out" \
+  --wrap "$saturn run $work/wide.yaml --plan $work/wide-plan.json --threads 1")
+for _ in $(seq 900); do
+  state=$(job_state)
+  ended "$state" && break
+  sleep 0.2
+done
+cat "$work/wide.out"
+[[ $state == COMPLETED ]] || fail "the wide job's batch job ended $state, not COMPLETED"
+grep -q -- "--nodes=2 --ntasks=4 --ntasks-per-node=2 .*--nodelist=node1,node2 " "$work/wide/journal.jsonl" ||
+  fail "job w was not launched as one step over both nodes"
+for node in node1 node2; do
+  grep -q "launch task StepId=$job\.[0-9]* request" "$work/slurm/slurmd-$node.log" || fail "$node ran no task of job w"
+done
+"${mpirun[@]}" -n 4 "$saturn" run "$work/wide-alone.yaml" --only w --technique fsdp --threads 1 -q || fail "w alone did not train"
+cmp "$work/wide-alone/w/final/model.safetensors" "$work/wide/w/final/model.safetensors" ||
+  fail "w: final weights across two nodes differ from 4 ranks under mpirun"
+echo "slurm_sweep: passed (profiled, planned, run on two nodes, stopped by SIGUSR1, requeued, resumed; weights equal;" \
+  "a job across both nodes)"
