@@ -142,8 +142,15 @@ TEST_CASE("saturn run --plan runs every job on its planned devices, and the weig
     CHECK(j["final_loss"].is_number());
     CHECK(j["actual_end_seconds"].get<double>() > j["actual_start_seconds"].get<double>());
   }
-  // The journal: the run, three starts and three finishes, the end.
-  CHECK(Lines(d / "runs/journal.jsonl") == 8);
+  // The journal: the run, three starts, each job's checkpoints at steps 3 and 6 (once each, the
+  // newest first seen: at least one a job), three finishes, the end.
+  const std::string journal = *saturn::ReadFile(d / "runs/journal.jsonl");
+  size_t checkpoints = 0;
+  for (size_t at = 0; (at = journal.find("\"event\":\"checkpoint\"", at)) != std::string::npos; ++at) ++checkpoints;
+  CHECK(checkpoints >= 3);
+  CHECK(checkpoints <= 6);
+  CHECK(Lines(d / "runs/journal.jsonl") == 8 + checkpoints);
+  for (const json& j : report["job_results"]) CHECK(j["checkpoint_step"] == 6);
 
   Run status = Saturn("status " + sweep);
   INFO(status.out);
@@ -279,9 +286,13 @@ TEST_CASE("saturn run --plan on two nodes: each job on its node's host (mpirun -
   CHECK_THAT(dry.out, Catch::Contains("--only a --technique fsdp --threads 1"));
 
   TrainAlone(d, 6, /*b_ranks=*/2, /*a_ranks=*/4);
-  Run r = Saturn("run " + sweep + " --plan " + plan + " --threads 1 " + kMpirun);
+  // On a terminal (script(1) gives it one) each running job's line is redrawn in place.
+  const std::string cmd = std::string(SATURN_BINARY) + " run " + sweep + " --plan " + plan + " --threads 1 " + kMpirun;
+  Run r = Shell("script -qfec \"" + cmd + "\" /dev/null");
   INFO(r.out);
   REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("\033[J") && Catch::Contains("a: fsdp x4 on left:0,1+right:0,1, step ") &&
+                        Catch::Contains("tok/s, ETA ") && Catch::Contains("ran 3 of 3 jobs"));
   CheckSameWeights(d, "runs");
   std::set<std::string> started_on;
   auto events = saturn::ReadJournal(d / "runs/journal.jsonl");
@@ -423,6 +434,11 @@ TEST_CASE("saturn run --plan re-plans as jobs end early or late: a waiting job m
   CHECK(ExitCode(d / "rc1") == 143);
   INFO(*saturn::ReadFile(d / "bg.out"));
   CHECK_THAT(*saturn::ReadFile(d / "bg.out"), Catch::Contains("re-planned at") && Catch::Contains(late + ": ddp x1 on n:1"));
+  // Launched before the stop or still waiting, the moved job is where the re-plan put it.
+  const json stopped = Load(d / "runs/report.json");
+  for (const json& j : stopped["job_results"])
+    if (j["job"] == late) CHECK(j["device_ids"] == json::array({1}));
+  CHECK_THAT(Saturn("status " + sweep).out, Catch::Contains(late) && Catch::Contains("n:1 "));
   Run resumed = Saturn(args + " --resume");
   INFO(resumed.out);
   REQUIRE(resumed.code == 0);
@@ -464,10 +480,12 @@ TEST_CASE("saturn run --plan re-plans as jobs end early or late: a waiting job m
 
   // --no-replan follows the plan: that job waits for long on device 0, and nothing is re-planned.
   const std::string fixed = ReplanSweep(d, "fixed");
-  Run kept = Saturn("run " + fixed + " --plan " + plan + " --threads 1 --no-replan " + kMpirun);
+  Run kept = Saturn("run " + fixed + " --plan " + plan + " --threads 1 --no-replan --status-every 1 " + kMpirun);
   INFO(kept.out);
   REQUIRE(kept.code == 0);
   CHECK_THAT(kept.out, !Catch::Contains("re-planned"));
+  // Not a terminal: plain lines of the running jobs every --status-every seconds, no escapes.
+  CHECK_THAT(kept.out, Catch::Contains("run: long: ddp x1 on n:0, step ") && !Catch::Contains("\033["));
   CHECK(StartedOn(d / "fixed/journal.jsonl")[late] == json::array({0}));
   CHECK_FALSE(fs::exists(d / "fixed/plan-1.json"));
   // Where a job ran does not change what it learned.

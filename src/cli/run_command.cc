@@ -34,7 +34,7 @@ struct RunArgs {
   std::string plan, launcher;
   bool dry_run = false, no_replan = false;
   int max_retries = 2;
-  double replan_threshold = 0.05, replan_every = 30, replan_time_limit = 2;
+  double replan_threshold = 0.05, replan_every = 30, replan_time_limit = 2, status_every = 30;
 };
 
 // `--plan`: every job of the plan on its planned devices, through the launcher.
@@ -48,6 +48,8 @@ Status Execute(const RunArgs& a, const Sweep& sweep) {
                              "a re-plan must save to be adopted (0.05: 5%)");
   if (!(a.replan_every >= 1 && a.replan_every <= 1e6)) return Status::UserError("--replan-every must be 1 to 1e6 seconds");
   // Nothing launches while a re-plan searches, and a stop waits for it: keep it short.
+  if (!(a.status_every >= 0 && a.status_every <= 1e6))
+    return Status::UserError("--status-every must be 0 (never) to 1e6 seconds");
   if (!(a.replan_time_limit > 0 && a.replan_time_limit <= 60))
     return Status::UserError("--replan-time-limit must be more than 0 and at most 60 seconds");
   Result<Plan> plan = LoadPlan(a.plan);
@@ -82,6 +84,7 @@ Status Execute(const RunArgs& a, const Sweep& sweep) {
   opt.replan_threshold = a.replan_threshold;
   opt.replan_every = a.replan_every;
   opt.replan_time_limit = a.replan_time_limit;
+  opt.status_every = a.status_every;
   // The widest job the launcher may have to start: a re-plan may pick any configuration of a job.
   int widest = 0;
   for (size_t i = 0; i < plan->schedule.jobs.size(); ++i) {
@@ -131,8 +134,9 @@ Status Run(const RunArgs& a) {
   const RunArgs defaults;
   if (a.dry_run || a.no_replan || !a.launcher.empty() || a.replan_threshold != defaults.replan_threshold ||
       a.replan_every != defaults.replan_every || a.replan_time_limit != defaults.replan_time_limit ||
-      a.max_retries != defaults.max_retries)
-    return Status::UserError("--dry-run, --no-replan, --replan-*, --max-retries and --launcher go with --plan PLAN.json");
+      a.max_retries != defaults.max_retries || a.status_every != defaults.status_every)
+    return Status::UserError("--dry-run, --no-replan, --replan-*, --max-retries, --status-every and --launcher go with "
+                             "--plan PLAN.json");
   Result<std::vector<int>> slots = ParseSlots(a.slots);
   if (!slots.ok()) return slots.status();
   RunOptions opt = a.opt;
@@ -190,6 +194,9 @@ Action SetupRunCommand(CLI::App* sub) {
                   "with --plan: seconds between re-plans while jobs wait, besides one after every job's end (default 30)");
   sub->add_option("--replan-time-limit", a->replan_time_limit,
                   "with --plan: seconds one re-plan may search; nothing starts meanwhile (default 2)");
+  sub->add_option("--status-every", a->status_every,
+                  "with --plan, when stdout is no terminal: seconds between lines of each running job's step, loss, "
+                  "tokens/s and ETA (default 30; 0: none); on a terminal they are redrawn in place every second");
   sub->add_option("--max-retries", a->max_retries,
                   "with --plan: restarts of a failed job from its newest checkpoint before it is marked failed "
                   "(default 2)");

@@ -23,6 +23,7 @@ LastMetrics ReadLastMetrics(const std::string& metrics_path) {
     p.loss = m["loss"];
     p.step = m.value("step", nlohmann::json());
     p.seconds = m.value("seconds", nlohmann::json());
+    p.tokens_per_second = m.value("tokens_per_second", nlohmann::json());
     if (p.first_step.is_null()) p.first_step = p.step, p.first_seconds = p.seconds;
   }
   return p;

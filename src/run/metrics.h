@@ -11,7 +11,7 @@ namespace saturn {
 // The last training line's step, loss and training seconds (cumulative over resumes); nulls
 // when the file is missing or has no training line yet.
 struct LastMetrics {
-  nlohmann::json step = nullptr, loss = nullptr, seconds = nullptr;
+  nlohmann::json step = nullptr, loss = nullptr, seconds = nullptr, tokens_per_second = nullptr;
   // The first training line's: the rate between it and the last leaves out the first step's warm-up.
   nlohmann::json first_step = nullptr, first_seconds = nullptr;
   // The last evaluation line's scores ({task: {metric: value}}), step, and whether it was the

@@ -1,6 +1,7 @@
 #include "run/orchestrator.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cassert>
@@ -20,6 +21,7 @@
 #include "profile/profiler.h"
 #include "run/background_replan.h"
 #include "run/journal.h"
+#include "run/live_status.h"
 #include "run/metrics.h"
 #include "run/report.h"
 #include "util/clock.h"
@@ -61,6 +63,7 @@ struct Job {
   int attempts = 0;        // launches so far, in this orchestrator
   bool resume = false;     // its next launch continues from a checkpoint
   bool restart = false;    // its next launch deletes what an earlier run left
+  long long checkpoint = 0;  // the newest checkpoint step journaled
   Subprocess proc;
   Clock::time_point started;
   std::string log;
@@ -77,6 +80,7 @@ class Orchestrator {
     SATURN_RETURN_IF_ERROR(Prepare());
     t0_ = Clock::now();
     Status st = Loop();
+    live_.Clear();
     // Anything else that went wrong (the journal cannot be written): the jobs still stop at a
     // checkpoint rather than being killed with the orchestrator.
     if (!st.ok() && st.exit_code() < 128) StopJobs();
@@ -97,6 +101,12 @@ class Orchestrator {
           if (j.state == State::kWaiting && Ready(j)) SATURN_RETURN_IF_ERROR(Launch(j));
       if (opt_.replan) StartReplanIfDue();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (Clock::now() - last_scan_ > std::chrono::seconds(1)) {
+        last_scan_ = Clock::now();
+        for (Job& j : jobs_)
+          if (j.state == State::kRunning) SATURN_RETURN_IF_ERROR(JournalCheckpoint(j));
+        ShowRunning();
+      }
       for (Job& j : jobs_)
         if (j.state == State::kRunning && j.proc.Poll()) SATURN_RETURN_IF_ERROR(Ended(j, /*stopping=*/false));
       // A job stopped by a signal the orchestrator did not send (Slurm signals every step at its
@@ -287,6 +297,7 @@ class Orchestrator {
       if (ev == "finish") done_.insert(job);
       if (ev == "start") started_.insert(job);
       if (ev == "fail") ++failures_[job];
+      if (Job* j = ev == "checkpoint" ? Find(job) : nullptr) j->checkpoint = std::max(j->checkpoint, e.value("step", 0LL));
     }
     return Status::Ok();
   }
@@ -532,7 +543,25 @@ class Orchestrator {
   }
 
   // A job's process ended. While stopping, nothing is retried.
+  // A checkpoint newer than the last one journaled: its step. The trainer renames step-N into
+  // place whole (train/checkpoint.h), so a step-N directory is a complete checkpoint.
+  Status JournalCheckpoint(Job& j) {
+    std::error_code ec;
+    long long newest = 0;
+    for (fs::directory_iterator it(dir_ + "/" + j.spec->name + "/checkpoints", ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.rfind("step-", 0) != 0 || name.size() > 20 || name.find_first_not_of("0123456789", 5) != std::string::npos ||
+          name.size() == 5)
+        continue;
+      newest = std::max(newest, std::stoll(name.substr(5)));
+    }
+    if (newest <= j.checkpoint) return Status::Ok();
+    j.checkpoint = newest;
+    return journal_->Append({{"event", "checkpoint"}, {"job", j.spec->name}, {"attempt", j.attempts}, {"step", newest}});
+  }
+
   Status Ended(Job& j, bool stopping) {
+    SATURN_RETURN_IF_ERROR(JournalCheckpoint(j));  // the one a stop wrote, before the stop
     const double took = std::chrono::duration<double>(Clock::now() - j.started).count();
     const int code = j.proc.exit_code();
     if (code == 0) {
@@ -590,6 +619,7 @@ class Orchestrator {
   // SIGINT/SIGTERM/SIGUSR1 to the orchestrator, or to the jobs from outside: journaled first,
   // then every job stops at a checkpoint (a second signal ends the orchestrator at once).
   Status Stop(int sig) {
+    live_.Clear();
     SATURN_RETURN_IF_ERROR(journal_->Append({{"event", "signal"}, {"signal", SignalName(sig)}}));
     Say(std::string("stopping on ") + SignalName(sig) + ": every running job writes a checkpoint and stops");
     SATURN_RETURN_IF_ERROR(StopJobs());
@@ -601,6 +631,7 @@ class Orchestrator {
   }
 
   Status Finish() {
+    live_.Clear();
     int failed = 0;
     std::string names;
     for (const Job& j : jobs_)
@@ -620,10 +651,17 @@ class Orchestrator {
     return WriteRunReport(sweep_, plan_, fs::absolute(opt_.plan_path).string(), *events, dir_ + "/report.json");
   }
 
-  void Say(const std::string& line) {
-    if (opt_.quiet) return;
-    std::printf("run: %s\n", line.c_str());
-    std::fflush(stdout);
+  void Say(const std::string& line) { live_.Say(line); }
+
+  // Every running job's line, as its metrics say now.
+  void ShowRunning() {
+    std::vector<std::string> lines;
+    for (const Job& j : jobs_)
+      if (j.state == State::kRunning)
+        lines.push_back(JobStatusLine(j.spec->name, j.config->technique + " x" + std::to_string(j.config->devices) + " on " + Where(j.parts),
+                                      plan_.instance.jobs[j.index].steps,
+                                      ReadLastMetrics(dir_ + "/" + j.spec->name + "/metrics.jsonl")));
+    live_.Update(lines);
   }
 
   // Why the job's latest launch failed, from its log (an out-of-memory line first, then the last
@@ -645,6 +683,8 @@ class Orchestrator {
   std::vector<Job> jobs_;
   std::map<std::pair<int, int>, std::deque<int>> queues_;
   std::set<std::string> done_, started_;  // by the journal of earlier runs
+  Clock::time_point last_scan_;            // of the running jobs' checkpoints and metrics
+  LiveStatus live_{opt_.quiet, ::isatty(STDOUT_FILENO) != 0, opt_.status_every};
   std::map<std::string, int> failures_;     // fail events per job, this run's included
   bool restarting_ = false;                 // the journal's first run was a --restart
   int outside_stop_ = 0;                    // a stop signal a job got from elsewhere

@@ -37,6 +37,9 @@ struct ExecuteOptions {
   double replan_threshold = 0.05;
   double replan_every = 30;
   double replan_time_limit = 2;
+  // A line per running job (step, loss, tokens/s, ETA): redrawn in place on a terminal, else
+  // printed every status_every seconds (0: never).
+  double status_every = 30;
 };
 
 // Runs the plan's jobs; Ok when every job finished. Failed jobs make it an error naming each job

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "launch/launcher.h"
@@ -42,6 +43,22 @@ json PlanPlacement(const Plan& plan, const Placement& pl, const Assignment& a) {
   return out;
 }
 
+// A re-plan the journal adopted moves the jobs it covers (those waiting then): `j` takes the
+// re-plan's technique, devices and placement for `job` until a launch says otherwise.
+void MoveBy(const Plan& replan, const std::string& job, json* j) {
+  for (size_t i = 0; i < replan.instance.jobs.size(); ++i) {
+    if (replan.instance.jobs[i].name != job) continue;
+    const Assignment& a = replan.schedule.jobs[i];
+    const Config& c = replan.instance.jobs[i].configs[a.config];
+    const json placement = PlanPlacement(replan, c.placements[a.placement], a);
+    (*j)["technique"] = c.technique;
+    (*j)["devices"] = c.devices;
+    (*j)["placement"] = placement;
+    (*j)["node"] = placement[0]["node"];
+    (*j)["device_ids"] = placement[0]["device_ids"];
+  }
+}
+
 }  // namespace
 
 json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_path, const std::vector<json>& events) {
@@ -56,6 +73,10 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
   double makespan = 0, busy = 0;
   int finished = 0;
   std::set<std::string> nodes;  // every node a job was planned or launched on
+  std::map<std::string, Plan> adopted;  // the re-plans the journal adopted, by path
+  for (const json& e : events)
+    if (e.value("event", "") == "plan" && e.value("path", json()).is_string())
+      if (Result<Plan> p = LoadPlan(e["path"].get<std::string>()); p.ok()) adopted.emplace(e["path"], std::move(*p));
   for (size_t i = 0; i < plan.schedule.jobs.size(); ++i) {
     const Assignment& a = plan.schedule.jobs[i];
     const PlanJob& pj = plan.instance.jobs[i];
@@ -66,6 +87,7 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
     const json placement = PlanPlacement(plan, pl, a);
     for (const json& part : placement) nodes.insert(part["node"].get<std::string>());
     json j = {{"job", pj.name},
+              {"checkpoint_step", nullptr},
               {"technique", c.technique},
               {"devices", c.devices},
               {"node", placement[0]["node"]},
@@ -96,6 +118,7 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
       const std::string ev = e.value("event", "");
       // A stop or a new run ends whatever was running, whether or not its end was journaled.
       if (ev == "signal" || ev == "run") close(at(e), ev == "signal" ? "stopped" : "cut short");
+      if (ev == "plan" && adopted.count(e.value("path", ""))) MoveBy(adopted.at(e["path"]), pj.name, &j);
       if (e.value("job", "") != pj.name) continue;
       if (ev == "start") {
         ++attempts;
@@ -111,6 +134,8 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
         launches.push_back({{"start_seconds", at(e)}, {"end_seconds", nullptr}, {"ended", nullptr},
                             {"technique", j["technique"]}, {"devices", j["devices"]}, {"node", j["node"]},
                             {"device_ids", j["device_ids"]}, {"placement", j["placement"]}});
+      } else if (ev == "checkpoint") {
+        j["checkpoint_step"] = e.value("step", json());
       } else if (ev == "finish") {
         close(at(e), "finished");
         end = at(e), state = "finished";
