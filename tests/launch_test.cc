@@ -91,7 +91,7 @@ TEST_CASE("the default launcher: srun inside Slurm, else $SATURN_MPIRUN, else mp
   const saturn::Status srun_outside = Launcher::Make("srun", {}).CheckUsable(1);
   REQUIRE_FALSE(srun_outside.ok());
   CHECK(srun_outside.exit_code() == 2);
-  CHECK_THAT(srun_outside.message(), Catch::Contains("no") && Catch::Contains("SLURM_JOB_ID") && Catch::Contains("sbatch"));
+  CHECK_THAT(srun_outside.message(), Catch::Contains("this is none") && Catch::Contains("SLURM_JOB_ID") && Catch::Contains("sbatch"));
   ::unsetenv("SATURN_MPIRUN");
 
   Launcher missing = Launcher::Make("/nonexistent/mpirun -x", {});
@@ -200,6 +200,13 @@ TEST_CASE("a launch on another node: mpirun --host H:K (one rank too), srun --no
   CHECK(saturn::ShellLine(m.Command(1, 4, prog, "j", "gpu2")) == "mpirun --oversubscribe --bind-to none --host gpu2:1 -n 1 /bin/saturn run");
   CHECK(saturn::ShellLine(m.Command(3, 4, prog, "j", "gpu2")) == "mpirun --oversubscribe --bind-to none --host gpu2:3 -n 3 /bin/saturn run");
   CHECK(saturn::ShellLine(m.Command(1, 4, prog, "j", "")) == "/bin/saturn run");
+  // Across nodes: the first hosts take one more when the ranks do not share out evenly.
+  CHECK(saturn::ShellLine(m.Command(10, 4, prog, "j", std::vector<std::string>{"a", "b", "c"})) ==
+        "mpirun --oversubscribe --bind-to none --host a:4,b:3,c:3 -n 10 /bin/saturn run");
+  const std::string even = saturn::ShellLine(Launcher::Make("", Inside(8, 0)).Command(4, 2, prog, "j", std::vector<std::string>{"a", "b"}));
+  CHECK_THAT(even, Catch::Contains("--nodes=2 --ntasks=4 --ntasks-per-node=2 ") && Catch::Contains("--nodelist=a,b "));
+  const std::string uneven = saturn::ShellLine(Launcher::Make("", Inside(8, 0)).Command(3, 2, prog, "j", std::vector<std::string>{"a", "b"}));
+  CHECK_THAT(uneven, Catch::Contains("--nodes=2 --ntasks=3 ") && !Catch::Contains("--ntasks-per-node"));
   const std::string s = saturn::ShellLine(Launcher::Make("", Inside(8, 0)).Command(2, 4, prog, "j", "gpu2"));
   CHECK_THAT(s, Catch::Contains("--nodelist=gpu2") && !Catch::Contains("node7"));
 }

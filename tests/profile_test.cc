@@ -185,6 +185,44 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   CHECK_FALSE(fs::exists(d / "p2.json"));
 }
 
+TEST_CASE("saturn profile on nodes that name their hosts: trials on either node, one wider than a node across both",
+          "[profile]") {
+  TempDir d;
+  // Two one-device "hosts" that are both this machine as Open MPI sees them: ddp x1 trials run on
+  // either node (two at a time), ddp x2 as one launch over both.
+  const std::string sweep = Variant(d, Sweep(d, "prof", "[ddp]", "[1, 2]", "[32]"), "two.yaml",
+                                    "nodes: [{name: n, devices: 4}]",
+                                    "nodes: [{name: a, devices: 1, host: localhost}, {name: b, devices: 1, host: 127.0.0.1}]");
+  const std::string out = d / "two.json";
+  Run dry = Saturn("profile " + sweep + " -o " + out + " --dry-run --no-search --no-links " + kMpirun);
+  INFO(dry.out);
+  REQUIRE(dry.code == 0);
+  CHECK_THAT(dry.out, Catch::Contains("--host localhost:1 -n 1 ") && Catch::Contains("--host localhost:1,127.0.0.1:1 -n 2 ") &&
+                          Catch::Contains("packed onto 2 device slots"));
+  Run r = Saturn("profile " + sweep + " -o " + out + " --warmup 1 --steps 2 --no-search --no-links " + kMpirun);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const json p = Load(out);
+  std::set<int> measured;
+  for (const json& rec : p["records"]) {
+    CHECK(rec["feasible"] == true);
+    CHECK(rec["step_seconds"].get<double>() > 0);
+    measured.insert(rec["devices"].get<int>());
+  }
+  CHECK(measured == std::set<int>{1, 2});
+  CHECK_THAT(*saturn::ReadFile(d / "runs/profile/tiny.lr=1.0e-3.seq_len=32_ddp_x2.log"),
+             Catch::Contains("--host localhost:1,127.0.0.1:1 -n 2 ") && !Catch::Contains("--slots"));
+
+  // Without host: names, this machine stands in for one node: x2 is wider than it and skipped.
+  const std::string local = Variant(d, sweep, "local.yaml", ", host: localhost}, {name: b, devices: 1, host: 127.0.0.1}",
+                                    "}, {name: b, devices: 1}");
+  Run skipped = Saturn("profile " + local + " -o " + (d / "local.json") + " --dry-run --no-search --no-links " + kMpirun);
+  INFO(skipped.out);
+  REQUIRE(skipped.code == 0);
+  CHECK_THAT(skipped.out, Catch::Contains("skipped tiny.lr=1.0e-3.seq_len=32 ddp x2: more devices than one node has") &&
+                              !Catch::Contains("--host"));
+}
+
 TEST_CASE("saturn profile records a trial past --trial-timeout, or one that fails, as infeasible and goes on",
           "[profile]") {
   TempDir d;

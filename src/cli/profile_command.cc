@@ -220,9 +220,22 @@ Status ProfileSweep(ProfileArgs& a) {
     plan.trials.insert(plan.trials.end(), links.begin(), links.end());
   }
   a.opt.launcher = Launcher::Make(a.launcher, SlurmAllocation::FromEnvironment(), sweep->cluster.device);
+  // Trials run on the nodes within reach: inside an allocation its nodes, under mpirun the nodes
+  // that name a host:; else this machine stands in for one node (the profiler's default).
+  std::vector<NodeAddress> addresses;
+  bool named = false;
+  for (const NodeSpec& n : sweep->cluster.nodes) addresses.push_back({n.name, n.host}), named = named || !n.host.empty();
+  const SlurmAllocation& alloc = a.opt.launcher.slurm();
+  if (named || (a.opt.launcher.kind() == LaunchKind::kSrun && alloc.inside() && !alloc.node_list.empty())) {
+    Result<NodeMap> nodes = MapNodes(addresses, a.opt.launcher.kind(), alloc);
+    if (!nodes.ok()) return nodes.status();
+    a.opt.nodes = *nodes;
+  }
   int most_ranks = 0;
   for (const Trial& t : plan.trials) most_ranks = std::max(most_ranks, t.devices);
-  if (!a.opt.dry_run) SATURN_RETURN_IF_ERROR(a.opt.launcher.CheckUsable(most_ranks));
+  const bool remote = std::any_of(a.opt.nodes.nodes.begin(), a.opt.nodes.nodes.end(),
+                                  [](const NodeTarget& t) { return !t.host.empty(); });
+  if (!a.opt.dry_run) SATURN_RETURN_IF_ERROR(a.opt.launcher.CheckUsable(most_ranks, remote));
   // CPU devices are cores: with fewer cores than device slots, packed trials would share cores
   // and measure step times that trials alone would not see (bench/profile).
   const SlurmAllocation slurm = SlurmAllocation::FromEnvironment();

@@ -55,7 +55,7 @@ std::vector<FieldSpec> BuildTable() {
       Row("cluster.nodes[].devices", T::kInt, "Devices on the node (at most 4096).").required().min(1).max(4096),
       Row("cluster.nodes[].host", T::kString, "The machine the node's ranks start on (`mpirun --host`; inside "
                                               "Slurm, the allocation's node of that name). A cluster of one node "
-                                              "without it is this machine; see docs/running.md.")
+                                              "without it is this machine; see docs/run.md.")
           .def("the node's name"),
 
       Row("jobs", T::kMapList, "The training jobs; a job with a `grid` stands for one job per "

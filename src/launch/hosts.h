@@ -1,6 +1,6 @@
 // Where a cluster's nodes are: the machine each node's ranks start on. Under mpirun a node is a
 // host (`--host H:K`); inside a Slurm allocation it is one of the allocation's nodes (`srun
-// --nodelist=N`). The rules, documented in docs/running.md:
+// --nodelist=N`). The rules, documented in docs/run.md:
 //   - mpirun: a node's `host:` in the sweep, else its name; a cluster of one node without `host:`
 //     is this machine (launched without --host, as on a laptop).
 //   - srun: when every node's host (or name) is in the allocation's node list, by name; else in

@@ -74,12 +74,14 @@ std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std:
 
 std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std::vector<std::string>& program,
                                            const std::string& name, const std::vector<std::string>& hosts) const {
-  assert(!hosts.empty() && ranks % int(hosts.size()) == 0);
+  assert(!hosts.empty() && ranks >= int(hosts.size()));
   assert((hosts.size() == 1 || std::none_of(hosts.begin(), hosts.end(), [](const std::string& h) { return h.empty(); })));
-  const int nodes = int(hosts.size()), per_node = ranks / nodes;
-  std::string host_list;  // mpirun's a:2,b:2, or srun's a,b
-  for (const std::string& h : hosts)
-    host_list += (host_list.empty() ? "" : ",") + h + (kind_ == LaunchKind::kMpirun ? ":" + std::to_string(per_node) : "");
+  // As even as can be, the first nodes one more (10 ranks on 3 nodes: 4, 3, 3).
+  const int nodes = int(hosts.size()), per_node = (ranks + nodes - 1) / nodes;
+  std::string host_list;  // mpirun's a:4,b:3,c:3, or srun's a,b,c
+  for (int k = 0; k < nodes; ++k)
+    host_list += (k ? "," : "") + hosts[size_t(k)] +
+                 (kind_ == LaunchKind::kMpirun ? ":" + std::to_string(ranks / nodes + (k < ranks % nodes)) : "");
   std::vector<std::string> argv = base_;
   if (kind_ == LaunchKind::kMpirun) {
     // Open MPI binds ranks to cores by default; each rank binds itself to its slot's cores.
@@ -97,7 +99,8 @@ std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std:
     const bool sharing = slurm_.cpus_on_node > 0 && slurm_.cpus_on_node < node_slots;
     if (!sharing) argv.push_back("--exact");
     argv.insert(argv.end(), {"--nodes=" + std::to_string(nodes), "--ntasks=" + std::to_string(ranks)});
-    if (nodes > 1) argv.push_back("--ntasks-per-node=" + std::to_string(per_node));
+    // Uneven: Slurm's block distribution fills the first nodes first, as the host list above.
+    if (nodes > 1 && ranks % nodes == 0) argv.push_back("--ntasks-per-node=" + std::to_string(per_node));
     argv.push_back("--kill-on-bad-exit=1");
     if (sharing && !Has(argv, "--overlap")) argv.push_back("--overlap");
     if (sharing && per_node > slurm_.cpus_on_node && !Has(argv, "--overcommit") && !Has(argv, "-O"))

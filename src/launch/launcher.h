@@ -41,8 +41,9 @@ class Launcher {
   // allocation accounts for it and places it.
   std::vector<std::string> Command(int ranks, int node_slots, const std::vector<std::string>& program,
                                    const std::string& name, const std::string& host = "") const;
-  // The same across several nodes, ranks / hosts.size() on each (none of them ""): ranks fill
-  // the first host's, then the next's (mpirun --host a:K,b:K), or one Slurm step over all.
+  // The same across several nodes (none of them ""), ranks shared out as evenly as can be, the
+  // first nodes one more: ranks fill the first host's, then the next's (mpirun --host a:K,b:K),
+  // or one Slurm step over all.
   std::vector<std::string> Command(int ranks, int node_slots, const std::vector<std::string>& program,
                                    const std::string& name, const std::vector<std::string>& hosts) const;
 
@@ -51,6 +52,7 @@ class Launcher {
   Status CheckUsable(int ranks_needed, bool remote_hosts = false) const;
 
   LaunchKind kind() const { return kind_; }
+  const SlurmAllocation& slurm() const { return slurm_; }
   const std::vector<std::string>& base() const { return base_; }
   // "mpirun", "srun in Slurm job 12": how the profile and the logs say ranks were started.
   std::string Describe() const;

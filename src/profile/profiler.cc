@@ -112,10 +112,16 @@ struct Search {
   std::map<int, ProfileRecord> results;
 };
 
+// Device slots on one node (an index into the sweep's nodes).
+struct Part {
+  int node = 0;
+  std::vector<int> slots;
+};
+
 struct Running {
   Attempt attempt;  // its trial lives in the TrialPlan, which outlives every launch
   const Trial& trial() const { return *attempt.trial; }
-  std::vector<int> slots;
+  std::vector<Part> parts;
   Subprocess proc;
   bool timed_out = false;
   Clock::time_point start;
@@ -125,8 +131,15 @@ struct Running {
 class Profiler {
  public:
   Profiler(const Sweep& sweep, const TrialPlan& plan, const ProfilerOptions& opt)
-      : sweep_(sweep), plan_(plan), opt_(opt), free_(std::max(1, sweep.cluster.max_node_devices()), true),
-        work_((fs::path(sweep.output_dir) / "profile").string()) {}
+      : sweep_(sweep), plan_(plan), opt_(opt), work_((fs::path(sweep.output_dir) / "profile").string()) {
+    // Without a map of the nodes this machine stands in for one node, the widest.
+    if (opt.nodes.nodes.size() != sweep.cluster.nodes.size()) {
+      free_.push_back(std::vector<bool>(size_t(std::max(1, sweep.cluster.max_node_devices())), true));
+      return;
+    }
+    for (size_t n = 0; n < sweep.cluster.nodes.size(); ++n)
+      free_.push_back(std::vector<bool>(opt.nodes.nodes[n].reachable ? size_t(sweep.cluster.nodes[n].devices) : 0, true));
+  }
 
   Status Run() {
     SATURN_RETURN_IF_ERROR(Prepare());
@@ -134,7 +147,7 @@ class Profiler {
     CatchStopSignals();
     const auto t0 = Clock::now();
     for (const Trial& t : plan_.trials) {
-      if (Have(t)) continue;
+      if (Have(t) || Place(t.devices).empty()) continue;  // Prepare said why
       const std::vector<std::string>& v = opt_.search ? t.variants : std::vector<std::string>{"{}"};
       for (size_t i = 0; i < v.size(); ++i) pending_.push_back({&t, v[i], int(i)});
       if (!t.links) searches_[KeyOf(t)].outstanding = int(v.size());
@@ -150,7 +163,7 @@ class Profiler {
     while (!pending_.empty() || !running_.empty()) {
       if (StopSignal() != 0) return Stop(StopSignal());
       for (size_t i = 0; i < pending_.size();) {
-        if ((opt_.serial && !running_.empty()) || !Fits(pending_[i].trial->devices) ||
+        if ((opt_.serial && !running_.empty()) || Place(pending_[i].trial->devices).empty() ||
             (!running_.empty() && (pending_[i].trial->links || running_.front()->trial().links))) {
           ++i;
           continue;
@@ -201,31 +214,47 @@ class Profiler {
     }
     records_ = kept_;
     for (const ProfileRecord& r : plan_.infeasible) records_[KeyOf(r)] = r;
-    for (const std::string& s : plan_.skipped)
-      Say("skipped " + s + ": more devices than one node has (trials across nodes are not supported yet)");
+    // What no arrangement of the nodes within reach can host is left to --estimate.
+    for (const Trial& t : plan_.trials)
+      if (!Have(t) && Place(t.devices).empty())
+        Say("skipped " + t.label() + ": more devices than " +
+            (opt_.nodes.nodes.empty() ? "one node has (name the nodes' hosts to run trials across them)"
+                                      : "the nodes within reach can give (" + opt_.nodes.how + ")") +
+            "; --estimate fills it in");
     std::error_code ec;
     fs::create_directories(work_, ec);
     if (ec) return Status::UserError(work_ + ": cannot create the trials' folder: " + ec.message());
     return Status::Ok();
   }
 
-  std::vector<std::string> Command(const Trial& t, const std::vector<int>& slots, const std::string& result,
+  // Across nodes a trial has whole nodes and each rank's slot is its local rank: no --slots.
+  std::vector<std::string> Command(const Trial& t, const std::vector<Part>& parts, const std::string& result,
                                    const std::string& knobs = "{}") const {
     std::vector<std::string> argv;
-    const std::string s = FormatSlots(slots);
+    const int node_slots = int(free_[size_t(parts[0].node)].size());
+    std::vector<std::string> slots;
+    if (parts.size() == 1) slots = {"--slots", FormatSlots(parts[0].slots)};
     if (t.links) {
       argv.insert(argv.end(), {opt_.saturn, "links-trial", "--device", sweep_.cluster.device, "--node-slots",
-                               std::to_string(free_.size()), "--slots", s, "--min-bytes",
-                               std::to_string(opt_.links_min_bytes), "--max-bytes", std::to_string(opt_.links_max_bytes),
-                               "--result", result});
-      return opt_.launcher.Command(t.devices, int(free_.size()), argv, "saturn-" + FileSafe(t.label()));
+                               std::to_string(node_slots)});
+      argv.insert(argv.end(), slots.begin(), slots.end());
+      argv.insert(argv.end(), {"--min-bytes", std::to_string(opt_.links_min_bytes), "--max-bytes",
+                               std::to_string(opt_.links_max_bytes), "--result", result});
+    } else {
+      argv.insert(argv.end(), {opt_.saturn, "profile-trial", sweep_.path, "--job", t.job->name, "--technique", t.technique});
+      argv.insert(argv.end(), slots.begin(), slots.end());
+      argv.insert(argv.end(), {"--warmup", std::to_string(opt_.warmup), "--steps", std::to_string(opt_.timed), "--result", result});
+      if (knobs != "{}") argv.insert(argv.end(), {"--knobs", knobs});
+      if (opt_.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(opt_.threads)});
     }
-    argv.insert(argv.end(), {opt_.saturn, "profile-trial", sweep_.path, "--job", t.job->name, "--technique",
-                             t.technique, "--slots", s, "--warmup", std::to_string(opt_.warmup), "--steps",
-                             std::to_string(opt_.timed), "--result", result});
-    if (knobs != "{}") argv.insert(argv.end(), {"--knobs", knobs});
-    if (opt_.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(opt_.threads)});
-    return opt_.launcher.Command(t.devices, int(free_.size()), argv, "saturn-" + FileSafe(t.label()));
+    std::vector<std::string> hosts;
+    for (const Part& p : parts) hosts.push_back(Host(p.node));
+    if (hosts.size() == 1) return opt_.launcher.Command(t.devices, node_slots, argv, "saturn-" + FileSafe(t.label()), hosts[0]);
+    return opt_.launcher.Command(t.devices, node_slots, argv, "saturn-" + FileSafe(t.label()), hosts);
+  }
+
+  std::string Host(int node) const {
+    return size_t(node) < opt_.nodes.nodes.size() ? opt_.nodes.nodes[size_t(node)].host : "";
   }
 
   Status DryRun() {
@@ -235,8 +264,8 @@ class Profiler {
     for (const Trial& t : plan_.trials) {
       if (Have(t)) continue;
       // Slots are taken as they free up; shown here as if the trial ran alone.
-      std::vector<int> s;
-      for (int i = 0; i < t.devices; ++i) s.push_back(i);
+      const std::vector<Part> s = Place(t.devices);
+      if (s.empty()) continue;  // skipped (Prepare said so)
       const std::vector<std::string>& v = opt_.search ? t.variants : std::vector<std::string>{"{}"};
       for (size_t i = 0; i < v.size(); ++i)
         std::printf("trial %d: %s: %s\n", ++n, t.label().c_str(),
@@ -245,14 +274,44 @@ class Profiler {
         std::printf("  (then, if every setting runs out of memory: %zu more with activation checkpointing)\n",
                     t.fallbacks.size());
     }
+    int slots = 0;
+    for (const auto& node : free_) slots += int(node.size());
     std::printf("%d trials to run (packed onto %d device slots at a time%s), %zu not run, %zu kept\n", n,
-                int(free_.size()), opt_.serial ? ", one by one (--serial)" : "", plan_.infeasible.size(), kept_.size());
+                slots, opt_.serial ? ", one by one (--serial)" : "", plan_.infeasible.size(), kept_.size());
     return Status::Ok();
   }
 
   bool Have(const Trial& t) const { return t.links ? links_.count(t.devices) > 0 : records_.count(KeyOf(t)) > 0; }
 
-  bool Fits(int k) const { return std::count(free_.begin(), free_.end(), true) >= k; }
+  // Free slots for k ranks, or none: the first node with k free slots; wider than every node,
+  // whole free nodes of one size (as the planner places such jobs: plan/instance.cc).
+  std::vector<Part> Place(int k) const {
+    size_t widest = 0;
+    for (size_t n = 0; n < free_.size(); ++n) {
+      widest = std::max(widest, free_[n].size());
+      if (int(std::count(free_[n].begin(), free_[n].end(), true)) < k) continue;
+      Part p{int(n), {}};
+      for (int i = 0; i < int(free_[n].size()) && int(p.slots.size()) < k; ++i)
+        if (free_[n][size_t(i)]) p.slots.push_back(i);
+      return {p};
+    }
+    if (size_t(k) <= widest) return {};
+    std::set<size_t> sizes;
+    for (const auto& node : free_)
+      if (!node.empty()) sizes.insert(node.size());
+    for (size_t size : sizes) {
+      std::vector<Part> parts;
+      const size_t m = (size_t(k) + size - 1) / size;
+      for (size_t n = 0; n < free_.size() && parts.size() < m; ++n)
+        if (free_[n].size() == size && std::count(free_[n].begin(), free_[n].end(), true) == long(size)) {
+          Part p{int(n), {}};
+          for (int i = 0; i < int(size); ++i) p.slots.push_back(i);
+          parts.push_back(p);
+        }
+      if (parts.size() == m) return parts;
+    }
+    return {};
+  }
 
   std::string Base(const Trial& t, int variant) const {
     return work_ + "/" + FileSafe(t.label()) + (variant > 0 ? ".knobs" + std::to_string(variant) : "");
@@ -262,15 +321,16 @@ class Profiler {
     const Trial& t = *a.trial;
     auto r = std::make_unique<Running>();
     r->attempt = a;
-    for (int i = 0; i < int(free_.size()) && int(r->slots.size()) < t.devices; ++i)
-      if (free_[i]) r->slots.push_back(i), free_[i] = false;
+    r->parts = Place(t.devices);
+    for (const Part& p : r->parts)
+      for (int s : p.slots) free_[size_t(p.node)][size_t(s)] = false;
     const std::string base = Base(t, a.variant);
     r->log = base + ".log";
     r->result = base + ".json";
     std::error_code ec;
     fs::remove(r->log, ec);
     fs::remove(r->result, ec);
-    std::vector<std::string> argv = Command(t, r->slots, r->result, a.knobs);
+    std::vector<std::string> argv = Command(t, r->parts, r->result, a.knobs);
     // The log starts with the command, so a failed trial can be rerun by hand.
     {
       std::ofstream log(r->log, std::ios::trunc);
@@ -369,7 +429,8 @@ class Profiler {
   }
 
   Status Finish(Running& r, double elapsed) {
-    for (int s : r.slots) free_[s] = true;
+    for (const Part& p : r.parts)
+      for (int s : p.slots) free_[size_t(p.node)][size_t(s)] = true;
     const double took = std::chrono::duration<double>(Clock::now() - r.start).count();
     trial_seconds_ += took;
     ++done_;
@@ -482,7 +543,7 @@ class Profiler {
   const Sweep& sweep_;
   const TrialPlan& plan_;
   const ProfilerOptions& opt_;
-  std::vector<bool> free_;  // this node's device slots
+  std::vector<std::vector<bool>> free_;  // per node of the sweep, its free device slots (none when out of reach)
   const std::string work_;  // logs and results of the trials
   std::map<Key, ProfileRecord> kept_, records_;
   std::map<int, std::vector<LinkRecord>> links_;  // by rank count

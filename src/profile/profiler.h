@@ -1,6 +1,7 @@
 // `saturn profile`: runs every trial of a TrialPlan as its own launch (one process for one
-// device, mpirun -n K for K; inside a Slurm allocation, an srun job step each), packed onto the free device slots of this node so that trials on
-// disjoint devices run at once; turns each outcome into a profile record (a crash, a hang past
+// device, mpirun -n K for K; inside a Slurm allocation, an srun job step each), packed onto the
+// free device slots of the cluster's reachable nodes (launch/hosts.h) so that trials on disjoint
+// devices run at once, a trial wider than a node on whole nodes of one launch; turns each outcome into a profile record (a crash, a hang past
 // the timeout, out of memory: infeasible, with the reason) and rewrites the profile atomically
 // after every trial, so a stop loses nothing measured. Knows nothing of LibTorch: the trials are
 // `saturn profile-trial` processes.
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "config/sweep.h"
+#include "launch/hosts.h"
 #include "launch/launcher.h"
 #include "profile/trials.h"
 #include "util/status.h"
@@ -20,6 +22,7 @@ struct ProfilerOptions {
   std::string out;        // the profile to write
   std::string saturn;     // this saturn binary, which the trials run
   Launcher launcher;      // how a trial's ranks start: mpirun, or srun steps inside Slurm
+  NodeMap nodes;          // where the sweep's nodes are; trials run on the reachable ones
   int warmup = 2;         // untimed steps first
   int timed = 5;          // then timed steps; the record keeps their median
   double trial_timeout = 600;  // seconds per trial, start-up included

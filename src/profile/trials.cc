@@ -22,7 +22,6 @@ std::vector<Trial> LinkTrials(const Sweep& sweep) {
 
 TrialPlan PlanTrials(const Sweep& sweep, const FeasibleFn& feasible, const KnobsFn& knobs) {
   TrialPlan plan;
-  const int node = sweep.cluster.max_node_devices();
   // Each (cost key, technique, device count) once, under the first job of the key that allows
   // it: jobs sharing a key may allow different techniques and counts, and need them all.
   std::set<std::tuple<std::string, std::string, int>> seen;
@@ -30,10 +29,6 @@ TrialPlan PlanTrials(const Sweep& sweep, const FeasibleFn& feasible, const Knobs
     for (const std::string& t : job.techniques) {
       for (int k : job.devices) {
         if (!seen.insert({job.cost_key(), t, k}).second) continue;
-        if (k > node) {
-          plan.skipped.push_back(job.name + " " + t + " x" + std::to_string(k));
-          continue;
-        }
         std::string why = feasible(job, t, k);
         if (why.empty()) {
           Trial trial;

@@ -33,9 +33,6 @@ using KnobsFn = std::function<void(Trial* trial)>;
 struct TrialPlan {
   std::vector<Trial> trials;              // to measure, in sweep order
   std::vector<ProfileRecord> infeasible;  // known without running anything (Feasible said no)
-  // Device counts above one node's: trials across nodes need a host list (not yet), so none is
-  // recorded; the planner then never gives a job more than a node.
-  std::vector<std::string> skipped;
 };
 
 TrialPlan PlanTrials(const Sweep& sweep, const FeasibleFn& feasible, const KnobsFn& knobs = nullptr);

@@ -1,5 +1,8 @@
 #include "run/live_status.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "util/clock.h"
@@ -14,14 +17,19 @@ void LiveStatus::Say(const std::string& line) {
   std::fflush(stdout);
 }
 
+bool LiveStatus::Due() const {
+  if (quiet_) return false;
+  return tty_ || (plain_every_ > 0 &&
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - last_plain_).count() >= plain_every_);
+}
+
 void LiveStatus::Update(const std::vector<std::string>& lines) {
   if (quiet_) return;
   lines_ = lines;
   if (tty_) {
     Erase();
     Draw();
-  } else if (plain_every_ > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - last_plain_).count() >=
-                                     plain_every_) {
+  } else if (Due()) {
     last_plain_ = std::chrono::steady_clock::now();
     for (const std::string& l : lines_) std::printf("run: %s\n", l.c_str());
   }
@@ -43,9 +51,12 @@ void LiveStatus::Erase() {
   shown_ = 0;
 }
 
+// Each line cut to the terminal's width: a wrapped line would take two rows, and Erase counts one.
 void LiveStatus::Draw() {
   if (!tty_) return;
-  for (const std::string& l : lines_) std::printf("  %s\033[K\n", l.c_str());
+  winsize w{};
+  const size_t width = ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 4 ? w.ws_col : 80;
+  for (const std::string& l : lines_) std::printf("  %s\033[K\n", l.substr(0, width - 3).c_str());
   shown_ = int(lines_.size());
 }
 

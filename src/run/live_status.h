@@ -19,6 +19,9 @@ class LiveStatus {
 
   // An event line, printed above the job lines.
   void Say(const std::string& line);
+  // Whether Update would show lines now (a terminal, or plain lines due): the caller builds them
+  // only then.
+  bool Due() const;
   // The running jobs' lines as they are now: redrawn on a terminal, printed when due otherwise.
   void Update(const std::vector<std::string>& lines);
   // Removes the job lines (before the orchestrator's last words).

@@ -64,6 +64,8 @@ struct Job {
   bool resume = false;     // its next launch continues from a checkpoint
   bool restart = false;    // its next launch deletes what an earlier run left
   long long checkpoint = 0;  // the newest checkpoint step journaled
+  bool restart_launch = false;      // its current launch starts it over (--restart)
+  fs::file_time_type launched_at;   // on the file system's clock
   Subprocess proc;
   Clock::time_point started;
   std::string log;
@@ -197,12 +199,7 @@ class Orchestrator {
   }
 
   // "n:0,1" or, across nodes, "a:0,1+b:0,1".
-  std::string Where(const std::vector<Part>& parts) const {
-    std::string w;
-    for (const Part& p : parts)
-      w += (w.empty() ? "" : "+") + plan_.instance.nodes[p.node].name + ":" + FormatSlots(p.slots);
-    return w;
-  }
+  std::string Where(const std::vector<Part>& parts) const { return FormatPlacement(PlacementJson(parts)); }
 
   Status DryRun() {
     std::vector<const Job*> order;
@@ -297,7 +294,8 @@ class Orchestrator {
       if (ev == "finish") done_.insert(job);
       if (ev == "start") started_.insert(job);
       if (ev == "fail") ++failures_[job];
-      if (Job* j = ev == "checkpoint" ? Find(job) : nullptr) j->checkpoint = std::max(j->checkpoint, e.value("step", 0LL));
+      if (Job* j = ev == "checkpoint" && e.value("step", json()).is_number_integer() ? Find(job) : nullptr)
+        j->checkpoint = std::max(j->checkpoint, e["step"].get<long long>());
     }
     return Status::Ok();
   }
@@ -423,7 +421,10 @@ class Orchestrator {
       const Job& j = *Find(p.instance.jobs[i].name);
       const Config& c = p.instance.jobs[i].configs[a.config];
       Result<std::vector<Part>> parts = PartsIn(p, i, "the re-plan");
-      if (!parts.ok()) return parts.status();
+      if (!parts.ok()) {
+        Say("a re-plan is unusable (" + parts.status().message() + "); keeping the plan");
+        return Status::Ok();
+      }
       if (c.technique != j.config->technique || c.devices != j.config->devices || *parts != j.parts)
         changed.push_back(j.spec->name + ": " + c.technique + " x" + std::to_string(c.devices) + " on " + Where(*parts));
     }
@@ -527,6 +528,8 @@ class Orchestrator {
     j.started = Clock::now();
     j.state = State::kRunning;
     j.resume = true;  // any later launch continues from its checkpoint
+    j.restart_launch = j.restart;
+    j.launched_at = fs::file_time_type::clock::now();
     j.restart = false;
     Say("started " + j.spec->name + ": " + j.config->technique + " x" + std::to_string(j.config->devices) +
         " on " + Where(j.parts) + (j.attempts > 1 ? " (attempt " + std::to_string(j.attempts) + ")" : "") +
@@ -545,11 +548,15 @@ class Orchestrator {
   // A job's process ended. While stopping, nothing is retried.
   // A checkpoint newer than the last one journaled: its step. The trainer renames step-N into
   // place whole (train/checkpoint.h), so a step-N directory is a complete checkpoint.
+  // After --restart the folder still holds the earlier run's until the trainer deletes them: those
+  // written before this launch do not count.
   Status JournalCheckpoint(Job& j) {
     std::error_code ec;
     long long newest = 0;
     for (fs::directory_iterator it(dir_ + "/" + j.spec->name + "/checkpoints", ec), end; !ec && it != end; it.increment(ec)) {
       const std::string name = it->path().filename().string();
+      std::error_code t;
+      if (j.restart_launch && fs::last_write_time(it->path(), t) < j.launched_at) continue;
       if (name.rfind("step-", 0) != 0 || name.size() > 20 || name.find_first_not_of("0123456789", 5) != std::string::npos ||
           name.size() == 5)
         continue;
@@ -655,6 +662,7 @@ class Orchestrator {
 
   // Every running job's line, as its metrics say now.
   void ShowRunning() {
+    if (!live_.Due()) return;
     std::vector<std::string> lines;
     for (const Job& j : jobs_)
       if (j.state == State::kRunning)

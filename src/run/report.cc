@@ -118,7 +118,8 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
       const std::string ev = e.value("event", "");
       // A stop or a new run ends whatever was running, whether or not its end was journaled.
       if (ev == "signal" || ev == "run") close(at(e), ev == "signal" ? "stopped" : "cut short");
-      if (ev == "plan" && adopted.count(e.value("path", ""))) MoveBy(adopted.at(e["path"]), pj.name, &j);
+      if (ev == "plan" && e.value("path", json()).is_string() && adopted.count(e["path"]))
+        MoveBy(adopted.at(e["path"]), pj.name, &j);
       if (e.value("job", "") != pj.name) continue;
       if (ev == "start") {
         ++attempts;
@@ -135,7 +136,7 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
                             {"technique", j["technique"]}, {"devices", j["devices"]}, {"node", j["node"]},
                             {"device_ids", j["device_ids"]}, {"placement", j["placement"]}});
       } else if (ev == "checkpoint") {
-        j["checkpoint_step"] = e.value("step", json());
+        if (e.value("step", json()).is_number_integer()) j["checkpoint_step"] = e["step"];
       } else if (ev == "finish") {
         close(at(e), "finished");
         end = at(e), state = "finished";

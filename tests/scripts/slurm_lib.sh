@@ -8,7 +8,7 @@ slurm_test_start() {
   work=$(mktemp -d "/tmp/saturn-$test_name-XXXXXX")
   chmod 755 "$work"  # munged runs as user munge and must reach its folder inside
   # Ports of its own (below the ephemeral range), so that two checkouts testing at once do not meet.
-  export SATURN_SLURM_PORT=$((10000 + ($$ % 5000) * 2 + $3))
+  export SATURN_SLURM_PORT=$((10000 + ($$ % 5000) * 4 + $3))  # slurmctld and up to 3 slurmds
   trap 'bash "$src/scripts/slurm/local.sh" stop "$work/slurm" || true; rm -rf "$work"' EXIT
   bash "$src/scripts/slurm/local.sh" start "$work/slurm" "${4:-1}"
   export SLURM_CONF="$work/slurm/slurm.conf"
