@@ -48,13 +48,16 @@ std::string Sweep(const TempDir& d, const std::string& out, const std::string& f
                                            "      optimizer.lr: [1.0e-3, 3.0e-3]\n"));
 }
 
-std::string Plan(const TempDir& d, const std::string& sweep) {
-  const std::string profile = d.write("profile.json", R"({"version": 1, "sweep": "ex", "records": [
+const char* const kRecords = R"(
  {"job": "a", "technique": "fsdp", "devices": 2, "feasible": true, "step_seconds": 1.0},
  {"job": "b.lr=1.0e-3", "technique": "ddp", "devices": 1, "feasible": true, "step_seconds": 1.5},
  {"job": "b.lr=1.0e-3", "technique": "ddp", "devices": 2, "feasible": true, "step_seconds": 1.0},
  {"job": "b.lr=3.0e-3", "technique": "ddp", "devices": 1, "feasible": true, "step_seconds": 1.5},
- {"job": "b.lr=3.0e-3", "technique": "ddp", "devices": 2, "feasible": true, "step_seconds": 1.0}]})");
+ {"job": "b.lr=3.0e-3", "technique": "ddp", "devices": 2, "feasible": true, "step_seconds": 1.0})";
+
+// The sweep planned from a canned profile of `records` (JSON objects, comma-separated).
+std::string Plan(const TempDir& d, const std::string& sweep, const std::string& records = kRecords) {
+  const std::string profile = d.write("profile.json", R"({"version": 1, "sweep": "ex", "records": [)" + records + "]}");
   Run p = Saturn("plan " + sweep + " --profile " + profile + " -o " + (d / "plan.json") + " --time-limit 10");
   INFO(p.out);
   REQUIRE(p.code == 0);
@@ -268,14 +271,10 @@ TEST_CASE("saturn run --plan on two nodes: each job on its node's host (mpirun -
   // jobs with ddp on 2, one per node.
   const std::string nodes = "[{name: left, devices: 2, host: localhost}, {name: right, devices: 2, host: 127.0.0.1}]";
   const std::string sweep = Sweep(d, "runs", "ex.yaml", 6, nodes, "[2]", "[4]");
-  const std::string profile = d.write("profile.json", R"({"version": 1, "sweep": "ex", "records": [
+  const std::string plan = Plan(d, sweep, R"(
  {"job": "a", "technique": "fsdp", "devices": 4, "feasible": true, "step_seconds": 1.0},
  {"job": "b.lr=1.0e-3", "technique": "ddp", "devices": 2, "feasible": true, "step_seconds": 1.0},
- {"job": "b.lr=3.0e-3", "technique": "ddp", "devices": 2, "feasible": true, "step_seconds": 1.0}]})");
-  Run p = Saturn("plan " + sweep + " --profile " + profile + " -o " + (d / "plan.json") + " --time-limit 10");
-  INFO(p.out);
-  REQUIRE(p.code == 0);
-  const std::string plan = d / "plan.json";
+ {"job": "b.lr=3.0e-3", "technique": "ddp", "devices": 2, "feasible": true, "step_seconds": 1.0})");
   Run dry = Saturn("run " + sweep + " --plan " + plan + " --dry-run --threads 1 " + kMpirun);
   INFO(dry.out);
   REQUIRE(dry.code == 0);

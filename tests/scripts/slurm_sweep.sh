@@ -34,6 +34,14 @@ job=$(sbatch --parsable --nodes=2 --ntasks=4 --overcommit --time=10 --output="$w
   "$src/scripts/slurm/sweep.sbatch" "$work/sweep.yaml")
 job_state() { scontrol show job "$job" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2 || true; }
 ended() { [[ $1 == COMPLETED || $1 == FAILED || $1 == CANCELLED || $1 == TIMEOUT || $1 == NODE_FAIL ]]; }
+# Until $job has ended, checking every 0.2 s, at most $1 times; leaves its last state in $state.
+wait_ended() {
+  for _ in $(seq "$1"); do
+    state=$(job_state)
+    ended "$state" && break
+    sleep 0.2
+  done
+}
 # Mid-run: once job a has a checkpoint, the early warning the batch shell would get.
 for _ in $(seq 1500); do
   [[ -d $work/runs/a/checkpoints/step-4 ]] && break
@@ -43,11 +51,7 @@ done
 [[ -d $work/runs/a/checkpoints/step-4 ]] || { cat "$work/sweep.out" >&2; fail "job a never wrote its first checkpoint"; }
 scancel --signal=USR1 --batch "$job"
 # Until the requeued job has finished (bounded: 5 minutes).
-for _ in $(seq 1500); do
-  state=$(job_state)
-  ended "$state" && break
-  sleep 0.2
-done
+wait_ended 1500
 cat "$work/sweep.out"
 [[ $state == COMPLETED ]] || fail "the sweep's batch job ended $state, not COMPLETED"
 grep -q "requeueing job $job" "$work/sweep.out" || fail "the batch job was not requeued after the signal"
@@ -97,11 +101,7 @@ echo '{"version": 1, "sweep": "wide", "records": [{"job": "w", "technique": "fsd
 # nodes the ranks talk over the network anyway; here TCP stands in for it.
 job=$(OMPI_MCA_btl=self,tcp sbatch --parsable --nodes=2 --ntasks=4 --overcommit --time=5 --output="$work/wide.out" \
   --wrap "$saturn run $work/wide.yaml --plan $work/wide-plan.json --threads 1")
-for _ in $(seq 900); do
-  state=$(job_state)
-  ended "$state" && break
-  sleep 0.2
-done
+wait_ended 900
 cat "$work/wide.out"
 [[ $state == COMPLETED ]] || fail "the wide job's batch job ended $state, not COMPLETED"
 grep -q -- "--nodes=2 --ntasks=4 --ntasks-per-node=2 .*--nodelist=node1,node2 " "$work/wide/journal.jsonl" ||
