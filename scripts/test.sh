@@ -3,7 +3,8 @@
 # Usage: scripts/test.sh [--sanitize | --tsan] [ctest args...]
 #   (none)      build/: the tests (ctest), then scripts/fuzz.sh --runs (deterministic, ~3 min)
 #   --sanitize  build-asan/: every test under AddressSanitizer + UndefinedBehaviorSanitizer
-#   --tsan      build-tsan/: the threaded parts (tokenizer threads, in-process collectives) under
+#   --tsan      build-tsan/: the threaded parts (tokenizer threads, in-process collectives, the
+#               orchestrator's background re-plan) under
 #               ThreadSanitizer
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +38,7 @@ case $mode in
     cmake --build "$BUILD" -j"$(nproc)" --target saturn_light_tests saturn_tests
     export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
     export OMP_NUM_THREADS=1  # LibTorch's pool is not instrumented: keep it out of the picture
-    "$BUILD/tests/saturn_light_tests" "[tokenizer],[data]" "$@"
+    "$BUILD/tests/saturn_light_tests" "[tokenizer],[data],[threads]" "$@"
     "$BUILD/tests/saturn_tests" "[pg]" "$@"
     ;;
 esac

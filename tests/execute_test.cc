@@ -281,8 +281,8 @@ TEST_CASE("saturn run --plan on two nodes: each job on its node's host (mpirun -
   CHECK_THAT(dry.out, Catch::Contains("a: fsdp x4 on left:0,1+right:0,1") && Catch::Contains("on left:0,1,") &&
                           Catch::Contains("on right:0,1,") && Catch::Contains("--host localhost:2,127.0.0.1:2 -n 4 ") &&
                           Catch::Contains("--host localhost:2 -n 2 ") && Catch::Contains("--host 127.0.0.1:2 -n 2 "));
-  // Across nodes each rank's slot is its local rank: no --slots.
-  CHECK_THAT(dry.out, Catch::Contains("--only a --technique fsdp --threads 1"));
+  // Across nodes each rank's slot is its local rank.
+  CHECK_THAT(dry.out, Catch::Contains("--only a --technique fsdp --slots local --threads 1"));
 
   TrainAlone(d, 6, /*b_ranks=*/2, /*a_ranks=*/4);
   // On a terminal (script(1) gives it one) each running job's line is redrawn in place.
@@ -493,4 +493,238 @@ TEST_CASE("saturn run --plan re-plans as jobs end early or late: a waiting job m
     CHECK(*saturn::ReadFile(d / "runs" + "/" + j + "/final/model.safetensors") ==
           *saturn::ReadFile(d / "fixed" + "/" + j + "/final/model.safetensors"));
   }
+}
+
+namespace {
+
+// Five jobs for the whole loop, each technique among them by construction: pipe may only use
+// pipeline, shard only fsdp, rep only ddp; the grid's two jobs may use ddp or pipeline on 1 or 2
+// devices, as the plan finds best.
+std::string LoopSweep(const TempDir& d, const std::string& out, const std::string& file) {
+  auto gpt2 = saturn::FindGpt2Dir();
+  REQUIRE(gpt2.ok());
+  return d.write(file, "name: loop\noutput_dir: " + (d / out) +
+                           "\ncluster: {device: cpu, device_memory_gib: 8, nodes: " + kOneNode + "}\njobs:\n" +
+                           Job("pipe", *gpt2, 6, "    techniques: [pipeline]\n    devices: [2]\n") +
+                           Job("shard", *gpt2, 6, "    techniques: [fsdp]\n    devices: [2]\n") +
+                           Job("rep", *gpt2, 6, "    techniques: [ddp]\n    devices: [1, 2]\n") +
+                           Job("g", *gpt2, 6, "    techniques: [ddp, pipeline]\n    devices: [1, 2]\n    grid:\n"
+                                                  "      optimizer.lr: [1.0e-3, 3.0e-3]\n"));
+}
+
+}  // namespace
+
+TEST_CASE("Saturn's loop on a CPU cluster of 4 devices: saturn profile measures five jobs, saturn plan picks among "
+          "ddp, fsdp and pipeline, saturn run --plan runs them, and each job's weights equal the job run alone with "
+          "its planned technique",
+          "[execute]") {
+  TempDir d;
+  const std::string sweep = LoopSweep(d, "runs", "loop.yaml");
+  Run prof = Saturn("profile " + sweep + " -o " + (d / "profile.json") + " --warmup 1 --steps 2 --threads 1 --no-links " +
+                    kMpirun);
+  INFO(prof.out);
+  REQUIRE(prof.code == 0);
+  // Every record measured on real ranks, none estimated or failed.
+  const json profile = Load(d / "profile.json");
+  std::set<std::string> measured;
+  for (const json& r : profile["records"]) {
+    INFO(r.dump());
+    CHECK(r["feasible"] == true);
+    CHECK(r["step_seconds"].get<double>() > 0);
+    measured.insert(r["job"].get<std::string>() + " " + r["technique"].get<std::string>() + " x" +
+                    std::to_string(r["devices"].get<int>()));
+  }
+  // One trial per (cost key, technique, device count), under the first job that has it: the five
+  // jobs share a cost key, so g is measured only for what no job before it allows.
+  CHECK(measured == std::set<std::string>{"pipe pipeline x2", "shard fsdp x2", "rep ddp x1", "rep ddp x2",
+                                          "g.lr=1.0e-3 pipeline x1"});
+
+  Run planned = Saturn("plan " + sweep + " --profile " + (d / "profile.json") + " -o " + (d / "plan.json") +
+                       " --time-limit 10");
+  INFO(planned.out);
+  REQUIRE(planned.code == 0);
+  Run r = Saturn("run " + sweep + " --plan " + (d / "plan.json") + " --threads 1 " + kMpirun);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("ran 5 of 5 jobs"));
+
+  // The reference: each job alone, on as many ranks as planned, with the planned technique and
+  // knobs, outside the orchestrator.
+  const std::string alone = LoopSweep(d, "alone", "alone.yaml");
+  std::set<std::string> techniques;
+  const json plan = Load(d / "plan.json");
+  REQUIRE(plan["jobs"].size() == 5);
+  for (const json& j : plan["jobs"]) {
+    const std::string job = j["job"], technique = j["technique"];
+    const int ranks = j["devices"];
+    INFO(job + ": " + technique + " x" + std::to_string(ranks));
+    techniques.insert(technique);
+    std::string cmd = (ranks > 1 ? std::string(SATURN_MPIRUN) + " -n " + std::to_string(ranks) + " " : std::string()) +
+                      SATURN_BINARY " run " + alone + " --only " + job + " --technique " + technique + " --threads 1 -q";
+    if (!j["knobs"].empty()) cmd += " --knobs '" + j["knobs"].dump() + "'";
+    Run ref = Shell(cmd);
+    INFO(ref.out);
+    REQUIRE(ref.code == 0);
+    auto got = saturn::ReadFile(d / "runs" + "/" + job + "/final/model.safetensors");
+    auto want = saturn::ReadFile(d / "alone" + "/" + job + "/final/model.safetensors");
+    REQUIRE(got.ok());
+    REQUIRE(want.ok());
+    CHECK(*got == *want);
+  }
+  CHECK(techniques.count("ddp") == 1);
+  CHECK(techniques.count("fsdp") == 1);
+  CHECK(techniques.count("pipeline") == 1);
+  const json report = Load(d / "runs/report.json");
+  for (const json& j : report["job_results"]) {
+    INFO(j.dump());
+    CHECK(j["state"] == "finished");
+    CHECK(j["attempts"] == 1);
+  }
+}
+
+TEST_CASE("saturn run --plan takes devices where two jobs failed out of use: the next job moves off them, same weights",
+          "[execute]") {
+  TempDir d;
+  // b only on 2 devices: a and b.lr=1.0e-3 start on a pair each; b.lr=3.0e-3 follows one of them.
+  const std::string sweep = Sweep(d, "runs", "ex.yaml");
+  const std::string plan = Plan(d, sweep, R"(
+ {"job": "a", "technique": "fsdp", "devices": 2, "feasible": true, "step_seconds": 1.0},
+ {"job": "b.lr=1.0e-3", "technique": "ddp", "devices": 2, "feasible": true, "step_seconds": 1.0})");
+  std::string broken, first;  // the pair b.lr=3.0e-3 is planned on, and the job before it there
+  const json planned = Load(plan);
+  for (const json& j : planned["jobs"])
+    if (j["job"] == "b.lr=3.0e-3") broken = j["placement"][0]["devices"].dump();
+  for (const json& j : planned["jobs"])
+    if (j["job"] != "b.lr=3.0e-3" && j["placement"][0]["devices"].dump() == broken) first = j["job"];
+  REQUIRE(!first.empty());
+  const std::string slots = broken.substr(1, broken.size() - 2);  // "[2,3]" -> "2,3"
+  // A launcher for which that pair is broken: every launch there fails at once.
+  const std::string launcher = d.write("broken.sh", "for a in \"$@\"; do\n  if [ \"$prev\" = --slots ] && [ \"$a\" = " +
+                                                        slots + " ]; then echo 'CUDA error: uncorrectable ECC error' >&2; "
+                                                        "exit 1; fi\n  prev=$a\ndone\nexec " SATURN_MPIRUN " \"$@\"\n");
+  TrainAlone(d, 6, /*b_ranks=*/2);
+  Run r = Saturn("run " + sweep + " --plan " + plan + " --threads 1 --max-retries 1 --launcher 'bash " + launcher + "'");
+  INFO(r.out);
+  // The job first on the broken pair fails twice and runs out of retries; one job failing there
+  // does not condemn the devices. The second job failing there does: the pair is taken out of
+  // use, and b.lr=3.0e-3 is re-planned onto the other pair.
+  CHECK(r.code == 1);
+  CHECK_THAT(r.out, Catch::Contains("1 job(s) failed: " + first) && Catch::Contains("taking n:" + slots + " out of use") &&
+                        Catch::Contains("without the devices out of use (n:" + slots + ")") &&
+                        Catch::Contains("ran 2 of 3 jobs"));
+  std::vector<json> starts;
+  int excludes = 0;
+  const auto journal = saturn::ReadJournal(d / "runs/journal.jsonl");
+  REQUIRE(journal.ok());
+  for (const json& e : *journal) {
+    if (e["event"] == "start" && e["job"] == "b.lr=3.0e-3") starts.push_back(e);
+    if (e["event"] == "exclude") {
+      ++excludes;
+      CHECK(e["placement"] == json::array({{{"node", "n"}, {"device_ids", json::parse(broken)}}}));
+      CHECK((e["jobs"] == json::array({first, "b.lr=3.0e-3"}) || e["jobs"] == json::array({"b.lr=3.0e-3", first})));
+    }
+  }
+  CHECK(excludes == 1);
+  REQUIRE(starts.size() == 2);
+  CHECK(starts[0]["device_ids"] == json::parse(broken));
+  CHECK(starts[1]["device_ids"] != json::parse(broken));
+  CHECK_THAT(*saturn::ReadFile(d / "runs/plan-1.json"), Catch::Contains("\"out_of_use\": true"));
+  const json report = Load(d / "runs/report.json");
+  REQUIRE(report["excluded_devices"].size() == 1);
+  CHECK(report["excluded_devices"][0]["where"] == "n:" + slots);
+  for (const json& j : report["job_results"]) {
+    INFO(j.dump());
+    CHECK(j["state"] == (j["job"] == first ? "failed" : "finished"));
+    if (j["job"] != first) {
+      const std::string job = j["job"];
+      CHECK(*saturn::ReadFile(d / "runs" + "/" + job + "/final/model.safetensors") ==
+            *saturn::ReadFile(d / "alone" + "/" + job + "/final/model.safetensors"));
+    }
+  }
+  CHECK_THAT(*saturn::ReadFile(d / "runs/report.md"), Catch::Contains("## Devices taken out of use"));
+  CHECK_THAT(Saturn("status " + sweep).out, Catch::Contains("out of use: n:" + slots + " (launches of "));
+  CHECK_THAT(*saturn::ReadFile(d / "runs" + "/" + first + "/run.log"), Catch::Contains("uncorrectable ECC error"));
+
+  // --resume remembers the devices out of use (the journal says so): the failed job, still
+  // planned there, is re-planned onto the other pair and finishes.
+  Run resumed = Saturn("run " + sweep + " --plan " + plan + " --threads 1 --max-retries 1 --resume --launcher 'bash " +
+                       launcher + "'");
+  INFO(resumed.out);
+  CHECK(resumed.code == 0);
+  CHECK_THAT(resumed.out, Catch::Contains("started " + first + ": ") && !Catch::Contains("failed ("));
+  const json after = Load(d / "runs/report.json");
+  for (const json& j : after["job_results"]) {
+    INFO(j.dump());
+    CHECK(j["state"] == "finished");
+    if (j["job"] == first) CHECK(j["device_ids"] != json::parse(broken));
+  }
+  CHECK(*saturn::ReadFile(d / "runs" + "/" + first + "/final/model.safetensors") ==
+        *saturn::ReadFile(d / "alone" + "/" + first + "/final/model.safetensors"));
+
+  // --exclude-after 0: nothing is taken out of use, and b.lr=3.0e-3 fails on the broken pair too.
+  const std::string kept = Sweep(d, "kept", "kept.yaml");
+  Run never = Saturn("run " + kept + " --plan " + plan + " --threads 1 --max-retries 1 --exclude-after 0 --launcher 'bash " +
+                     launcher + "'");
+  INFO(never.out);
+  CHECK(never.code == 1);
+  CHECK_THAT(never.out, Catch::Contains("2 job(s) failed") && !Catch::Contains("out of use"));
+
+  // --no-replan: the pair goes out of use, and b.lr=3.0e-3, which nothing will move off it, fails
+  // there rather than being launched on it again.
+  const std::string fixed = Sweep(d, "fixed", "fixed.yaml");
+  Run no_replan = Saturn("run " + fixed + " --plan " + plan + " --threads 1 --max-retries 1 --no-replan --launcher 'bash " +
+                         launcher + "'");
+  INFO(no_replan.out);
+  CHECK(no_replan.code == 1);
+  CHECK_THAT(no_replan.out, Catch::Contains("2 job(s) failed") && Catch::Contains("--no-replan keeps the plan"));
+  int launches = 0;
+  const auto fixed_journal = saturn::ReadJournal(d / "fixed/journal.jsonl");
+  REQUIRE(fixed_journal.ok());
+  for (const json& e : *fixed_journal) launches += e["event"] == "start" && e["job"] == "b.lr=3.0e-3";
+  CHECK(launches == 1);
+}
+
+TEST_CASE("saturn run --auto profiles, plans and executes the sweep in its output directory, and --resume reuses the plan",
+          "[execute]") {
+  TempDir d;
+  const std::string sweep = Sweep(d, "runs", "ex.yaml");
+  const std::string args = "run " + sweep + " --auto --threads 1 " + kMpirun;
+  Run r = Saturn(args);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("profile: ran ") && Catch::Contains("ran 3 of 3 jobs"));
+  const json profile = Load(d / "runs/profile.json"), plan = Load(d / "runs/plan.json");
+  CHECK(profile["records"].size() == 3);  // a fsdp x2; b (one cost key) ddp x1 and x2
+  const auto journal = saturn::ReadJournal(d / "runs/journal.jsonl");
+  REQUIRE(journal.ok());
+  REQUIRE(!journal->empty());
+  CHECK(journal->front()["plan"] == d / "runs/plan.json");
+  // The weights are those of each job alone with the technique and ranks its plan chose.
+  const std::string alone = Sweep(d, "alone", "alone.yaml");
+  for (const json& j : plan["jobs"]) {
+    const std::string job = j["job"], technique = j["technique"];
+    const int ranks = j["devices"];
+    std::string cmd = (ranks > 1 ? std::string(SATURN_MPIRUN) + " -n " + std::to_string(ranks) + " " : std::string()) +
+                      SATURN_BINARY " run " + alone + " --only " + job + " --technique " + technique + " --threads 1 -q";
+    if (!j["knobs"].empty()) cmd += " --knobs '" + j["knobs"].dump() + "'";
+    REQUIRE(Shell(cmd).code == 0);
+    CHECK(*saturn::ReadFile(d / "runs" + "/" + job + "/final/model.safetensors") ==
+          *saturn::ReadFile(d / "alone" + "/" + job + "/final/model.safetensors"));
+  }
+
+  // Again: the journal says what to do; --resume executes the same plan without profiling.
+  Run again = Saturn(args);
+  CHECK(again.code == 2);
+  CHECK_THAT(again.out, Catch::Contains("--resume"));
+  const auto planned_at = fs::last_write_time(d / "runs/plan.json");
+  Run resumed = Saturn(args + " --resume");
+  INFO(resumed.out);
+  CHECK(resumed.code == 0);
+  CHECK_THAT(resumed.out, Catch::Contains("a: finished in an earlier run") && !Catch::Contains("profile: "));
+  CHECK(fs::last_write_time(d / "runs/plan.json") == planned_at);
+  CHECK(Saturn("run " + sweep + " --auto --plan " + (d / "runs/plan.json")).code == 2);
+  // Options the orchestrator refuses are refused before any profiling.
+  Run only = Saturn("run " + sweep + " --auto --restart --only a");
+  CHECK(only.code == 2);
+  CHECK_THAT(only.out, Catch::Contains("drop --only") && !Catch::Contains("profile: "));
 }

@@ -211,7 +211,8 @@ TEST_CASE("saturn profile on nodes that name their hosts: trials on either node,
   }
   CHECK(measured == std::set<int>{1, 2});
   CHECK_THAT(*saturn::ReadFile(d / "runs/profile/tiny.lr=1.0e-3.seq_len=32_ddp_x2.log"),
-             Catch::Contains("--host localhost:1,127.0.0.1:1 -n 2 ") && !Catch::Contains("--slots"));
+             Catch::Contains("--host localhost:1,127.0.0.1:1 -n 2 ") && Catch::Contains("--slots local") &&
+                 !Catch::Contains("--slots 0"));
 
   // Without host: names, this machine stands in for one node: x2 is wider than it and skipped.
   const std::string local = Variant(d, sweep, "local.yaml", ", host: localhost}, {name: b, devices: 1, host: 127.0.0.1}",

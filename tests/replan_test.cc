@@ -4,6 +4,8 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <set>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -11,6 +13,7 @@
 #include "plan/plan.h"
 #include "plan/policies.h"
 #include "plan/replan.h"
+#include "run/background_replan.h"
 #include "plan_fixtures.h"
 #include "util/files.h"
 
@@ -55,6 +58,28 @@ SweepState SlowFirstJob() {
   s.plan = "plan.json";
   s.now = 10;
   s.jobs = {Running("job0", 0, 20), Finished("job1"), Waiting("job2", 0, 10), Running("job3", 1, 10)};
+  return s;
+}
+
+// A moment `now` of `plan`'s execution: jobs it ends before are finished, jobs it runs across are
+// running (early or late: a random share of their time left), the rest wait in planned order.
+SweepState StateAt(const Instance& inst, const Schedule& plan, double now, std::mt19937& rng) {
+  SweepState s;
+  s.now = now;
+  for (size_t j = 0; j < inst.jobs.size(); ++j) {
+    const Assignment& a = plan.jobs[j];
+    JobState js = StateOf(inst, int(j), a);
+    if (a.end <= now) {
+      js.state = "finished";
+    } else if (a.start <= now) {
+      js.state = "running";
+      js.remaining_seconds = (a.end - now) * (0.3 + double(rng() % 200) / 100);
+    } else {
+      js.state = "waiting";
+      js.order = a.start;
+    }
+    s.jobs.push_back(js);
+  }
   return s;
 }
 
@@ -116,25 +141,8 @@ TEST_CASE("re-planning random states never predicts a later end than keeping the
     const Instance inst = trial % 2 ? RandomInstance(rng, {8}, 10, {1, 2, 4}) : RandomInstance(rng, {4, 4}, 10, {1, 2, 4, 8});
     const Schedule plan = GreedySchedule(inst);
     REQUIRE(CheckSchedule(inst, plan).ok());
-    // A moment of the plan's execution: jobs it ends before finished, jobs it runs across are
-    // running (early or late), the rest wait in planned order.
     const double now = plan.makespan() * double(rng() % 100) / 100;
-    SweepState s;
-    s.now = now;
-    for (size_t j = 0; j < inst.jobs.size(); ++j) {
-      const Assignment& a = plan.jobs[j];
-      JobState js = StateOf(inst, int(j), a);
-      if (a.end <= now) {
-        js.state = "finished";
-      } else if (a.start <= now) {
-        js.state = "running";
-        js.remaining_seconds = (a.end - now) * (0.3 + double(rng() % 200) / 100);
-      } else {
-        js.state = "waiting";
-        js.order = a.start;
-      }
-      s.jobs.push_back(js);
-    }
+    SweepState s = StateAt(inst, plan, now, rng);
     ReplanOptions opt;
     opt.max_moves = 2000;
     Result<Replanned> r = Replan(inst, s, opt);
@@ -313,10 +321,154 @@ TEST_CASE("a malformed state file is an error naming the job entry and key, neve
   refused("\"remaining_seconds\": 20.0", "\"remaining_seconds\": 1e308", "remaining_seconds must be a finite number");
   refused("\"remaining_seconds\": 20.0", "\"remaining_secs\": 20.0", "jobs[0] ('job0'): remaining_seconds is missing");
   refused("\"remaining_fraction\": 1.0", "\"remaining_fraction\": 0", "remaining_fraction must be a number in (0, 1]");
-  refused("\"order_seconds\": 10.0", "\"order_seconds\": -1", "order_seconds must be a finite number");
+  refused("\"order_seconds\": 10.0", "\"order_seconds\": -1e300", "order_seconds must be a number of seconds within");
+  refused("\"order_seconds\": 10.0", "\"order_seconds\": \"x\"", "order_seconds must be a number of seconds within");
   refused("\"now_seconds\": 10.0", "\"now_seconds\": null", "now_seconds must be a finite number");
   refused("\"state\": \"waiting\"", "\"state\": 3", "jobs[2] ('job2'): state must be a string");
   refused("[\n      0\n     ]", "[-1]", "placement devices must be an integer in [0,");
   refused("\"version\": 1", "\"version\": 2", "not a version 1 saturn sweep state");
   refused("\"jobs\": [", "\"jobs\": 3, \"x\": [", "jobs must be a list");
+}
+
+TEST_CASE("excluded devices: a waiting job planned on one moves off it, a job the rest cannot host is named, and "
+          "both files keep them",
+          "[replan]") {
+  // One node of 4 devices; device 3 is excluded. job0 runs on device 0 for 10 s more; job1 (10.3 s:
+  // not a whole number, which a job placed after "never" must keep) waits for device 3, job2 (x2
+  // in 5 s or x1 in 8 s) for devices 2 and 3, job3 needs all 4.
+  const Instance inst =
+      MakeInstance({4}, {{{"ddp", 1, 10}}, {{"ddp", 1, 10.3}}, {{"ddp", 2, 5}, {"ddp", 1, 8}}, {{"ddp", 4, 3}}});
+  SweepState s;
+  s.plan = "plan.json";
+  JobState job2 = Waiting("job2", 2, 10);
+  job2.devices = 2, job2.placement = {{"node0", {2, 3}}};
+  JobState job3 = Waiting("job3", 0, 20);
+  job3.devices = 4, job3.placement = {{"node0", {0, 1, 2, 3}}};
+  // job1's launch failed on device 3: it waits again, ahead of the jobs not yet started.
+  s.jobs = {Running("job0", 0, 10), Waiting("job1", 3, -1e12), job2, job3};
+  s.excluded = {{"node0", {3}}};
+  Result<SweepState> back = ParseSweepState(SweepStateToJson(s), "state.json");
+  REQUIRE(back.ok());
+  REQUIRE(back->excluded.size() == 1);
+  CHECK(back->jobs[1].order == -1e12);
+  CHECK(back->excluded[0].device_ids == std::vector<int>{3});
+
+  Result<Replanned> r = Replan(inst, *back, ReplanOptions());
+  REQUIRE(r.ok());
+  CHECK(r->kept_blocked());  // job1 would wait for device 3 for good
+  CHECK(r->unplaceable == std::vector<std::string>{"job3"});
+  // job1 on device 1, job2 on one device in 8 s: all ends with job1 at 10.3 s.
+  CHECK(r->new_seconds == Approx(10.3));
+  const Plan& p = r->plan;
+  REQUIRE(p.instance.jobs.size() == 2);
+  REQUIRE(CheckSchedule(p.instance, p.schedule).ok());
+  for (const Assignment& a : p.schedule.jobs)
+    for (int d : a.device_ids[0]) CHECK(d != 3);
+  CHECK(p.makespan() == Approx(10.3));
+  CHECK(p.lower_bound <= p.makespan() + 1e-9);
+  CHECK(p.lower_bound >= 10.3 - 1e-9);
+  Result<Plan> file = ParsePlan(PlanToJson(p), "plan-1.json");
+  REQUIRE(file.ok());
+  int out = 0;
+  for (const Reservation& res : file->instance.reserved)
+    if (res.out_of_use) {
+      ++out;
+      CHECK(res.device_ids == std::vector<int>{3});
+    }
+  CHECK(out == 1);
+  CHECK(file->makespan() == Approx(10.3));
+  CHECK_THAT(PlanToJson(p), Catch::Contains("\"out_of_use\": true"));
+  // A re-plan of that re-plan keeps the device out of use without the state saying so again.
+  SweepState later;
+  later.now = 1;
+  later.jobs = {Waiting("job1", 1, 0), Waiting("job2", 2, 0)};
+  for (size_t j = 0; j < p.instance.jobs.size(); ++j) {
+    later.jobs[j] = StateOf(p.instance, int(j), p.schedule.jobs[j]);
+    later.jobs[j].state = "waiting";
+  }
+  Result<Replanned> again = Replan(file->instance, later, ReplanOptions());
+  REQUIRE(again.ok());
+  for (const Assignment& a : again->plan.schedule.jobs)
+    for (int d : a.device_ids[0]) CHECK(d != 3);
+
+  s.excluded = {{"node0", {4}}};
+  CHECK_THAT(Replan(inst, s, ReplanOptions()).status().message(), Catch::Contains("device 4 of node node0 is not among"));
+}
+
+TEST_CASE("re-plans of small states with running jobs and a device out of use end as soon as brute force allows",
+          "[replan]") {
+  // On one node every schedule is matched or beaten by the list schedule of its start order and
+  // configurations (the compaction lemma, docs/planner.md), so the best over every order and every
+  // configuration of the waiting jobs is the optimum of the residual instance.
+  std::mt19937 rng(5);
+  int checked = 0, with_excluded = 0;
+  for (int trial = 0; trial < 60 && checked < 25; ++trial) {
+    INFO("trial " << trial);
+    const Instance inst = RandomInstance(rng, {4}, 6, {1, 2, 4});
+    const Schedule plan = GreedySchedule(inst);
+    const double now = plan.makespan() * double(20 + rng() % 60) / 100;
+    SweepState s = StateAt(inst, plan, now, rng);
+    // Odd trials: the launch running on device 3 failed there and the device went out of use;
+    // that job waits again, first, still placed there (as the orchestrator leaves it).
+    if (trial % 2) {
+      s.excluded = {{"node0", {3}}};
+      for (JobState& js : s.jobs)
+        if (js.state == "running" && std::count(js.placement[0].device_ids.begin(), js.placement[0].device_ids.end(), 3))
+          js.state = "waiting", js.order = -1e12, js.remaining_seconds = 0;
+    }
+    Result<Replanned> r = Replan(inst, s, ReplanOptions());
+    REQUIRE(r.ok());
+    const Instance& res = r->plan.instance;
+    const int n = int(res.jobs.size());
+    if (n < 2 || n > 4) continue;
+    ++checked;
+    with_excluded += !s.excluded.empty();
+    std::vector<int> order(n), config(n, 0);
+    double best = INFINITY;
+    for (int j = 0; j < n; ++j) order[j] = j;
+    do {
+      for (;;) {  // every configuration vector, as an odometer
+        Schedule sched = ListSchedule(res, order, config);
+        double end = sched.makespan();
+        for (const Reservation& x : res.reserved)
+          if (!x.out_of_use) end = std::max(end, x.until);
+        best = std::min(best, end);
+        int k = 0;
+        while (k < n && ++config[k] == int(res.jobs[k].configs.size())) config[k++] = 0;
+        if (k == n) break;
+      }
+    } while (std::next_permutation(order.begin(), order.end()));
+    REQUIRE(best < kForever / 2);  // some schedule avoids the device out of use
+    if (!s.excluded.empty()) {
+      CHECK(std::any_of(res.reserved.begin(), res.reserved.end(), [](const Reservation& x) { return x.out_of_use; }));
+      for (const Assignment& a : r->plan.schedule.jobs) CHECK(std::count(a.device_ids[0].begin(), a.device_ids[0].end(), 3) == 0);
+    }
+    CHECK(r->new_seconds == Approx(best).margin(1e-6));
+  }
+  CHECK(checked >= 15);
+  CHECK(with_excluded >= 5);
+}
+
+TEST_CASE("a background re-plan hands its result to the thread that polls it, once, and joins when destroyed",
+          "[replan][threads]") {
+  const Instance inst = FourJobs();
+  ReplanOptions opt;
+  opt.max_moves = 200;
+  BackgroundReplan bg;
+  CHECK_FALSE(bg.Take());
+  for (int round = 0; round < 20; ++round) {
+    SweepState s = SlowFirstJob();
+    s.now = 10 + round;  // each round's own state comes back with its result
+    bg.Start(inst, s, opt);
+    CHECK(bg.in_flight());
+    std::optional<std::pair<SweepState, Result<Replanned>>> got;
+    while (!(got = bg.Take())) std::this_thread::yield();
+    CHECK_FALSE(bg.in_flight());
+    CHECK_FALSE(bg.Take());
+    CHECK(got->first.now == 10 + round);
+    REQUIRE(got->second.ok());
+    CHECK(got->second->new_seconds == Approx(20));
+  }
+  BackgroundReplan in_flight;
+  in_flight.Start(inst, SlowFirstJob(), opt);  // destroyed before anyone takes it: the thread is joined
 }

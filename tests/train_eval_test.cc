@@ -86,3 +86,53 @@ TEST_CASE("eval.every_steps: the job's ranks score each checkpoint and the final
   // Training moved the weights between evaluations.
   CHECK(evals[2]["eval"]["lambada"] != evals[5]["eval"]["lambada"]);
 }
+
+TEST_CASE("eval.every_steps: a job stopped during its final evaluation evaluates its final weights on --resume, and one "
+          "whose final scores are in metrics.jsonl is left as it is",
+          "[execute][eval]") {
+  TempDir d;
+  auto gpt2 = saturn::FindGpt2Dir();
+  REQUIRE(gpt2.ok());
+  const std::string copa = TaskHead(d, "composer/copa.jsonl.bz2", "copa", 16);
+  const std::string sweep = d.write(
+      "ev.yaml", "name: ev\noutput_dir: " + (d / "runs") +
+                     "\ncluster: {device: cpu, device_memory_gib: 8, nodes: [{name: n, devices: 2}]}\n"
+                     "eval:\n  tasks:\n    - {name: copa, kind: mc, path: " + copa + "}\n"
+                     "jobs:\n  - name: a\n    model: " SATURN_SOURCE_DIR "/models/gpt2-tiny.json\n"
+                     "    tokenizer: {kind: gpt2, path: " + *gpt2 + "}\n    data: {train: " + Corpus() + "}\n"
+                     "    seq_len: 32\n    batch_size: 8\n    steps: 3\n    log_every: 1\n    devices: [2]\n");
+  const std::string run = std::string(SATURN_MPIRUN) + " -n 2 " SATURN_BINARY " run " + sweep + " --technique ddp --threads 1";
+  Run first = Shell(run);
+  INFO(first.out);
+  REQUIRE(first.code == 0);
+  const std::string metrics = d / "runs/a/metrics.jsonl";
+  const std::string full = *saturn::ReadFile(metrics);
+  const size_t final_line = full.find("\"final\":true");
+  REQUIRE(final_line != std::string::npos);
+  // As a kill during the final evaluation leaves it: final/ written, its scores not.
+  const std::string cut = full.substr(0, full.rfind('\n', final_line) + 1);
+  REQUIRE(saturn::WriteFileAtomic(metrics, cut).ok());
+  Run resumed = Shell(run + " --resume");
+  INFO(resumed.out);
+  REQUIRE(resumed.code == 0);
+  CHECK_THAT(resumed.out, Catch::Contains("not evaluated yet"));
+  // The same weights score the same: the line is back as it was (but for its time), once.
+  auto without_time = [](const std::string& text) {
+    std::string out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      json m = json::parse(line);
+      m.erase("eval_seconds");
+      out += m.dump() + "\n";
+    }
+    return out;
+  };
+  const std::string after = *saturn::ReadFile(metrics);
+  CHECK(after.substr(0, cut.size()) == cut);
+  CHECK(without_time(after) == without_time(full));
+  Run again = Shell(run + " --resume");
+  INFO(again.out);
+  REQUIRE(again.code == 0);
+  CHECK_THAT(again.out, Catch::Contains("already finished") && !Catch::Contains("not evaluated yet"));
+  CHECK(*saturn::ReadFile(metrics) == after);
+}

@@ -64,8 +64,14 @@ Status RunFromState(const PlanArgs& a) {
   SATURN_RETURN_IF_ERROR(WriteFileAtomic(SvgPathFor(a.output), PlanSvg(r->plan)));
   if (!a.quiet) {
     std::fputs(PlanTable(r->plan).c_str(), stdout);
-    std::printf("from %.1f s: %.1f s to the end keeping the current plan, %.1f s re-planned\n", state->now,
-                r->kept_seconds, r->new_seconds);
+    if (r->kept_blocked())
+      std::printf("from %.1f s: keeping the current plan, jobs wait for devices out of use for good; %.1f s "
+                  "re-planned\n", state->now, r->new_seconds);
+    else
+      std::printf("from %.1f s: %.1f s to the end keeping the current plan, %.1f s re-planned\n", state->now,
+                  r->kept_seconds, r->new_seconds);
+    for (const std::string& job : r->unplaceable)
+      std::printf("%s: left out: no configuration of it fits on the devices left in use\n", job.c_str());
   }
   return Status::Ok();
 }

@@ -319,9 +319,10 @@ Status RunTrial(const TrialArgs& a) {
   opt.knobs = a.knobs;
   opt.threads = a.threads;
   opt.quiet = true;
-  Result<std::vector<int>> slots = ParseSlots(a.slots);
+  Result<std::vector<int>> slots = a.slots == "local" ? std::vector<int>() : ParseSlots(a.slots);
   if (!slots.ok()) return slots.status();
   opt.slots = *slots;
+  opt.slots_by_local_rank = a.slots == "local";
   Result<World*> world = GetWorld();
   if (!world.ok()) return world.status();
   std::optional<StepTiming> timing;

@@ -87,17 +87,16 @@ Result<CausalLM> BuildModel(const JobSpec& job, ModelOptions mo) {
 }
 
 // This node's cores shared among the ranks the launcher put on it.
-int DefaultThreads() {
-  int local = 1;
+// Ranks on this node, as the launcher says (1 for a process alone).
+int LocalRanks() {
   for (const char* var : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_STEP_TASKS_PER_NODE", "PMIX_LOCAL_SIZE"}) {
     const char* v = std::getenv(var);
-    if (v && std::atoi(v) > 0) {
-      local = std::atoi(v);
-      break;
-    }
+    if (v && std::atoi(v) > 0) return std::atoi(v);
   }
-  return std::max(1, int(std::thread::hardware_concurrency()) / local);
+  return 1;
 }
+
+int DefaultThreads() { return std::max(1, int(std::thread::hardware_concurrency()) / LocalRanks()); }
 
 // The technique that trains the job here, its knobs, and the job as the knobs change it.
 struct Choice {
@@ -221,7 +220,15 @@ class JobRun {
     SATURN_RETURN_IF_ERROR(Agree(LoadEvalTasks()));
     bool finished = false;
     SATURN_RETURN_IF_ERROR(Agree(Resume(&finished)));
-    if (finished) return Status::Ok();
+    if (finished) {
+      // A stop or a crash during the final evaluation left final/ without its scores: the job is
+      // done only once they are in metrics.jsonl.
+      Result<bool> owed = FinalEvalOwed();
+      if (!owed.ok() || !*owed) return owed.status();
+      progress_.note(job().name + ": the final weights were not evaluated yet; evaluating them");
+      SATURN_RETURN_IF_ERROR(Agree(OpenMetrics()));
+      return Evaluate(dir_ + "/final", /*final=*/true);
+    }
     SATURN_RETURN_IF_ERROR(Train());
     SATURN_RETURN_IF_ERROR(Finish());
     return eval_tasks_.empty() ? Status::Ok() : Evaluate(dir_ + "/final", /*final=*/true);
@@ -249,10 +256,11 @@ class JobRun {
     if (!opt_.slots.empty() && int(opt_.slots.size()) != comm_.size())
       return Status::UserError("--slots: " + std::to_string(opt_.slots.size()) + " slots for " +
                                std::to_string(comm_.size()) + " ranks; give one slot per rank");
-    const int slot = opt_.slots.empty() ? -1 : opt_.slots[comm_.rank()];
+    const int slot = !opt_.slots.empty() ? opt_.slots[comm_.rank()] : opt_.slots_by_local_rank ? world_.local_rank : -1;
     int threads = opt_.threads > 0 ? opt_.threads : DefaultThreads();
     if (slot >= 0 && opt_.device == "cpu") {
-      const int node_slots = std::max(sweep_.cluster.max_node_devices(), slot + 1);
+      // By local rank, the job has the whole node: its ranks share the cores (nodes may differ in size).
+      const int node_slots = std::max(opt_.slots_by_local_rank ? LocalRanks() : sweep_.cluster.max_node_devices(), slot + 1);
       Result<int> cores = BindToSlotCores(slot, node_slots);
       if (!cores.ok()) return cores.status();
       if (opt_.threads == 0) threads = *cores;
@@ -427,12 +435,31 @@ class JobRun {
     metrics_.flush();
   }
 
-  Status Train() {
-    if (lead_) {
-      metrics_.open(dir_ + "/metrics.jsonl", std::ios::app);
-      if (!metrics_) return Agree(Status::UserError(dir_ + "/metrics.jsonl: cannot open for writing"));
+  Status OpenMetrics() {
+    if (!lead_) return Status::Ok();
+    metrics_.open(dir_ + "/metrics.jsonl", std::ios::app);
+    return metrics_ ? Status::Ok() : Status::UserError(dir_ + "/metrics.jsonl: cannot open for writing");
+  }
+
+  // Whether the sweep has tasks and metrics.jsonl has no final evaluation: rank 0 reads, every
+  // rank learns.
+  Result<bool> FinalEvalOwed() {
+    bool owed = false;
+    if (lead_ && !eval_tasks_.empty()) {
+      owed = true;
+      std::ifstream in(dir_ + "/metrics.jsonl");
+      for (std::string line; owed && std::getline(in, line);) {
+        const json m = json::parse(line, nullptr, /*allow_exceptions=*/false);
+        if (m.is_object() && m.contains("eval") && m.value("final", json()) == true) owed = false;
+      }
     }
-    SATURN_RETURN_IF_ERROR(Agree(Status::Ok()));
+    Result<std::string> all = Broadcast(comm_, owed ? "1" : "0", 0);
+    if (!all.ok()) return all.status();
+    return *all == "1";
+  }
+
+  Status Train() {
+    SATURN_RETURN_IF_ERROR(Agree(OpenMetrics()));
     if (Result<int> sig = AgreedStopSignal(); !sig.ok() || *sig != 0)
       return sig.ok() ? Status::Stopped(*sig, std::string(SignalName(*sig)) + " before training started; nothing to save")
                       : sig.status();

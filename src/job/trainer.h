@@ -26,8 +26,12 @@ struct RunOptions {
   std::string technique;  // "": the job's only technique; ddp on one rank when it allows several
   std::string knobs;      // the technique's knobs, a JSON object ("" for defaults)
   // Rank r's device slot on its node (`saturn profile` packs trials onto disjoint slots): its GPU
-  // index on cuda; on cpu, its share of the node's cores (util/threads.h). Empty: local rank.
+  // index on cuda; on cpu, its share of the node's cores (util/threads.h). Empty: local rank
+  // on cuda, no core binding on cpu (unless slots_by_local_rank).
   std::vector<int> slots;
+  // Each rank's slot is its local rank, cores bound too: a job that has every device of its
+  // nodes (the orchestrator's jobs across nodes, `--slots local`).
+  bool slots_by_local_rank = false;
 };
 
 // The job's directory: <sweep output_dir>/<job name>.

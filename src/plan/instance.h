@@ -50,6 +50,13 @@ struct PlanJob {
 // Devices held from time 0 until `until` by work the schedule does not place: a re-plan's
 // running jobs (plan/replan.h). Every policy built on the Packer, the device assignment, the
 // checker and the bound honour them; the MILP and group packing do not (MakePlan refuses them).
+//
+// A device taken out of use (the orchestrator excluded it after failed launches) is a
+// reservation `out_of_use` until kForever: nothing is placed on it, and makespans and bounds
+// leave it out. About 30 years: far past any sweep, yet small enough that a job placed after it
+// keeps its duration to within the checker's 1e-6 s (doubles near 1e9 are 1.2e-7 s apart).
+constexpr double kForever = 1e9;
+
 struct Reservation {
   std::string job;
   std::string technique;
@@ -57,6 +64,7 @@ struct Reservation {
   int node = 0;
   std::vector<int> device_ids;  // on `node`
   double until = 0;
+  bool out_of_use = false;  // until kForever
 };
 
 struct Instance {

@@ -44,7 +44,8 @@ struct Plan {
   // When the last job, or the last reservation, ends.
   double makespan() const {
     double m = schedule.makespan();
-    for (const Reservation& r : instance.reserved) m = std::max(m, r.until);
+    for (const Reservation& r : instance.reserved)
+      if (!r.out_of_use) m = std::max(m, r.until);
     return m;
   }
 };

@@ -54,10 +54,13 @@ std::string PlanToJson(const Plan& p) {
   if (!p.instance.reserved.empty() || p.offset_seconds > 0) {
     doc["offset_seconds"] = p.offset_seconds;
     json reserved = json::array();
-    for (const Reservation& r : p.instance.reserved)
-      reserved.push_back({{"job", r.job}, {"technique", r.technique}, {"devices", r.devices},
-                          {"node", p.instance.nodes[r.node].name}, {"device_ids", r.device_ids},
-                          {"until_seconds", r.until}});
+    for (const Reservation& r : p.instance.reserved) {
+      json e = {{"job", r.job}, {"technique", r.technique}, {"devices", r.devices},
+                {"node", p.instance.nodes[r.node].name}, {"device_ids", r.device_ids}};
+      if (r.out_of_use) e["out_of_use"] = true;
+      else e["until_seconds"] = r.until;
+      reserved.push_back(std::move(e));
+    }
     doc["instance"]["reserved"] = reserved;
   }
   return doc.dump(1) + "\n";
@@ -142,7 +145,8 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
       if (!node_index.count(node)) return Status::UserError(path + ": reservation of '" + res.job + "' on unknown node '" + node + "'");
       res.node = node_index[node];
       for (const json& d : r.at("device_ids")) res.device_ids.push_back(int(IntegerValue(d, "device_ids", 0, 4095)));
-      res.until = Seconds(r, "until_seconds");
+      res.out_of_use = r.value("out_of_use", false);
+      res.until = res.out_of_use ? kForever : Seconds(r, "until_seconds");
       p.instance.reserved.push_back(std::move(res));
     }
     for (size_t j = 0; j < p.instance.jobs.size(); ++j) job_index[p.instance.jobs[j].name] = int(j);

@@ -85,7 +85,8 @@ std::string PlanTable(const Plan& p) {
       first = false;
     }
     std::snprintf(line, sizeof line, "%-*s  %-9s %7d  %-22s %10s %10s\n", int(w), r.job.c_str(), r.technique.c_str(),
-                  r.devices, where.c_str(), "running", Duration(r.until).c_str());
+                  r.devices, where.c_str(), r.out_of_use ? "out of use" : "running",
+                  r.out_of_use ? "-" : Duration(r.until).c_str());
     o << line;
   }
   for (int j : ByStart(p)) {
@@ -180,9 +181,10 @@ std::string PlanSvg(const Plan& p) {
     const double per = band_height[size_t(r.node)] / p.instance.nodes[size_t(r.node)].devices;
     for (const auto& [lo, hi] : Runs(r.device_ids))
       o << "<rect x=\"" << x(0) << "\" y=\"" << band_top[size_t(r.node)] + lo * per << "\" width=\""
-        << std::max(0.5, x(r.until) - x(0)) << "\" height=\"" << (hi - lo + 1) * per
-        << "\" fill=\"#bbb\" stroke=\"#333\" stroke-width=\"0.3\"><title>" << Escape(r.job) << " (running): until "
-        << Duration(r.until) << "</title></rect>\n";
+        << std::max(0.5, x(r.out_of_use ? ms : r.until) - x(0)) << "\" height=\"" << (hi - lo + 1) * per
+        << "\" fill=\"" << (r.out_of_use ? "#555" : "#bbb") << "\" stroke=\"#333\" stroke-width=\"0.3\"><title>"
+        << Escape(r.job) << (r.out_of_use ? " (out of use)" : " (running): until " + Duration(r.until))
+        << "</title></rect>\n";
   }
   // The legend names every job in full (bar labels are cut to fit), in start order.
   if (legend) {

@@ -31,7 +31,8 @@ using json = nlohmann::json;
 // Seconds from the residual's time 0 until its last job or reservation ends.
 double EndOf(const Instance& inst, const Schedule& s) {
   double end = s.makespan();
-  for (const Reservation& r : inst.reserved) end = std::max(end, r.until);
+  for (const Reservation& r : inst.reserved)
+    if (!r.out_of_use) end = std::max(end, r.until);
   return end;
 }
 
@@ -91,7 +92,47 @@ struct Residual {
   std::vector<double> order;    // per residual job: its place in the current plan
   std::vector<Checked> choice;  // per residual job: its current choice
   Schedule kept;                // the current choices on their devices, in that order
+  std::vector<std::string> unplaceable;  // waiting jobs the devices in use cannot host
 };
+
+// Whether some configuration of `job` has a placement whose every node has enough devices in use.
+bool FitsSomewhere(const PlanJob& job, const std::vector<int>& usable) {
+  for (const Config& c : job.configs)
+    for (const Placement& p : c.placements) {
+      bool fits = true;
+      for (size_t k = 0; k < p.nodes.size() && fits; ++k) fits = usable[size_t(p.nodes[k])] >= p.use[k];
+      if (fits) return true;
+    }
+  return false;
+}
+
+// The state's excluded devices on the nodes at hand, as out-of-use reservations (once each, also
+// when the base already has them); each node's count of devices left in use.
+Result<std::vector<int>> AddOutOfUse(const SweepState& st, Instance* inst) {
+  std::set<std::pair<int, int>> out;
+  for (const Reservation& r : inst->reserved)
+    if (r.out_of_use)
+      for (int d : r.device_ids) out.insert({r.node, d});
+  for (const PlacedOn& on : st.excluded) {
+    int node = -1;
+    for (int n = 0; n < int(inst->nodes.size()); ++n)
+      if (inst->nodes[n].name == on.node) node = n;
+    if (node < 0) continue;  // a node out of reach: nothing goes there anyway
+    std::vector<int> ids;
+    for (int d : on.device_ids) {
+      if (d < 0 || d >= inst->nodes[node].devices)
+        return Status::UserError("excluded: device " + std::to_string(d) + " of node " + on.node + " is not among its " +
+                                 std::to_string(inst->nodes[node].devices) + " devices");
+      if (out.insert({node, d}).second) ids.push_back(d);
+    }
+    if (!ids.empty())
+      inst->reserved.push_back({"(out of use)", "", int(ids.size()), node, ids, kForever, /*out_of_use=*/true});
+  }
+  std::vector<int> usable;
+  for (const PlanNode& n : inst->nodes) usable.push_back(n.devices);
+  for (const auto& [node, d] : out) --usable[size_t(node)];
+  return usable;
+}
 
 // The base on `names` alone (every node when empty), with placements across nodes only when
 // `span`: placements recomputed, configurations that fit none of those nodes dropped.
@@ -133,7 +174,10 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st) {
   r.inst.sweep = base.sweep;
   r.inst.nodes = base.nodes;
   for (Reservation res : base.reserved)
-    if (res.until > st.now + 1e-6) res.until -= st.now, r.inst.reserved.push_back(std::move(res));
+    if (res.out_of_use) r.inst.reserved.push_back(std::move(res));
+    else if (res.until > st.now + 1e-6) res.until -= st.now, r.inst.reserved.push_back(std::move(res));
+  Result<std::vector<int>> usable = AddOutOfUse(st, &r.inst);
+  if (!usable.ok()) return usable.status();
   std::map<std::string, const JobState*> by_name;
   for (const JobState& js : st.jobs) {
     if (!by_name.emplace(js.job, &js).second) return Status::UserError("job '" + js.job + "' appears twice in the state");
@@ -158,6 +202,10 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st) {
     }
     if (!(js.remaining_fraction > 0 && js.remaining_fraction <= 1))
       return Status::UserError("job '" + js.job + "': remaining_fraction must be in (0, 1]");
+    if (!FitsSomewhere(job, *usable)) {
+      r.unplaceable.push_back(job.name);
+      continue;
+    }
     PlanJob left = job;
     left.steps = std::max(1LL, (long long)std::llround(double(job.steps) * js.remaining_fraction));
     for (Config& c : left.configs) c.seconds *= double(left.steps) / double(job.steps);
@@ -176,7 +224,7 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st) {
     for (int d : res.device_ids)
       if (!held.insert({res.node, d}).second)
         return Status::UserError("job '" + res.job + "': device " + std::to_string(d) + " of node " +
-                                 r.inst.nodes[res.node].name + " is already held by another running job");
+                                 r.inst.nodes[res.node].name + " is already held by another running job, or out of use");
 
   // The kept schedule: in planned order, each job on its devices once all of them are free.
   const int n = int(r.inst.jobs.size());
@@ -228,6 +276,7 @@ Result<Replanned> Replan(const Instance& base, const SweepState& state, const Re
   Replanned out;
   out.kept_seconds = EndOf(inst, res->kept);
   out.new_seconds = EndOf(inst, best);
+  out.unplaceable = res->unplaceable;
   Plan& p = out.plan;
   p.policy = "replan";
   p.sweep = base.sweep;
@@ -254,6 +303,18 @@ JobState StateOf(const Instance& inst, int job, const Assignment& a) {
   return s;
 }
 
+namespace {
+
+PlacedOn ParsePlacedOn(const json& on, const std::string& what) {
+  if (!on.is_object() || !on.contains("devices") || !on["devices"].is_array())
+    throw BadValue(what + " entries are {\"node\": NAME, \"devices\": [IDS]}");
+  PlacedOn p{Text(on, "node"), {}};
+  for (const json& d : on["devices"]) p.device_ids.push_back(int(IntegerValue(d, what + " devices", 0, 1 << 20)));
+  return p;
+}
+
+}  // namespace
+
 std::string SweepStateToJson(const SweepState& s) {
   json jobs = json::array();
   for (const JobState& j : s.jobs) {
@@ -268,6 +329,11 @@ std::string SweepStateToJson(const SweepState& s) {
   json doc = {{"version", 1}, {"plan", s.plan}, {"now_seconds", s.now}, {"jobs", jobs}};
   if (!s.nodes.empty()) doc["nodes"] = s.nodes;
   if (!s.span_nodes) doc["span_nodes"] = false;
+  if (!s.excluded.empty()) {
+    json excluded = json::array();
+    for (const PlacedOn& on : s.excluded) excluded.push_back({{"node", on.node}, {"devices", on.device_ids}});
+    doc["excluded"] = excluded;
+  }
   return doc.dump(1) + "\n";
 }
 
@@ -294,6 +360,10 @@ Result<SweepState> ParseSweepState(const std::string& text, const std::string& p
       if (!doc["span_nodes"].is_boolean()) throw BadValue("span_nodes must be true or false");
       s.span_nodes = doc["span_nodes"].get<bool>();
     }
+    if (doc.contains("excluded")) {
+      if (!doc["excluded"].is_array()) throw BadValue("excluded must be a list of {node, devices}");
+      for (const json& on : doc["excluded"]) s.excluded.push_back(ParsePlacedOn(on, "excluded"));
+    }
     if (!doc.contains("jobs") || !doc["jobs"].is_array()) throw BadValue("jobs must be a list");
     for (size_t i = 0; i < doc["jobs"].size(); ++i) {
       const json& e = doc["jobs"][i];
@@ -311,17 +381,16 @@ Result<SweepState> ParseSweepState(const std::string& text, const std::string& p
       j.devices = int(Integer(e, "devices", 1, 1 << 20));
       if (!e.contains("placement") || !e["placement"].is_array() || e["placement"].empty())
         throw BadValue("placement must be a non-empty list of {node, devices}");
-      for (const json& on : e["placement"]) {
-        if (!on.is_object() || !on.contains("devices") || !on["devices"].is_array())
-          throw BadValue("placement entries are {\"node\": NAME, \"devices\": [IDS]}");
-        PlacedOn p{Text(on, "node"), {}};
-        for (const json& d : on["devices"]) p.device_ids.push_back(int(IntegerValue(d, "placement devices", 0, 1 << 20)));
-        j.placement.push_back(std::move(p));
-      }
+      for (const json& on : e["placement"]) j.placement.push_back(ParsePlacedOn(on, "placement"));
       if (j.state == "running") {
         j.remaining_seconds = Seconds(e, "remaining_seconds", 1e9);
       } else {
-        j.order = Seconds(e, "order_seconds", 1e12);
+        // Negative: a job the orchestrator put ahead of every job not yet started (one that
+        // trained before a resume, or waits again after its devices went out of use).
+        const json& o = e.contains("order_seconds") ? e["order_seconds"] : json();
+        if (!o.is_number() || !std::isfinite(o.get<double>()) || std::fabs(o.get<double>()) > 4e12)
+          throw BadValue("order_seconds must be a number of seconds within +-4e12, got " + o.dump());
+        j.order = o.get<double>();
         if (e.contains("remaining_fraction")) {
           const json& f = e["remaining_fraction"];
           if (!f.is_number() || !(f.get<double>() > 0 && f.get<double>() <= 1))

@@ -45,6 +45,10 @@ struct SweepState {
   // False: every job stays within one node (an orchestrator that cannot launch a job across
   // nodes says so); configurations wider than a node drop out.
   bool span_nodes = true;
+  // Devices out of use (the orchestrator excluded them after failed launches): nothing is placed
+  // on them; a waiting job planned there moves, and one that no longer fits anywhere is named
+  // in Replanned::unplaceable.
+  std::vector<PlacedOn> excluded;
   std::vector<JobState> jobs;
 };
 
@@ -65,6 +69,10 @@ struct Replanned {
   Plan plan;
   double kept_seconds = 0;  // predicted time to the end if the current choices and order stand
   double new_seconds = 0;   // the same for `plan`: never more than kept_seconds
+  // Waiting jobs that no configuration fits on the devices left in use: not in `plan`.
+  std::vector<std::string> unplaceable;
+  // kept_seconds counts a waiting job on an excluded device as starting at kForever.
+  bool kept_blocked() const { return kept_seconds >= kForever / 2; }
 };
 
 // `base` is the instance the sweep was planned with. A state that does not match it (unknown

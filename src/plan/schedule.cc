@@ -190,7 +190,14 @@ double LowerBound(const Instance& inst) {
   // Reservations add their device-seconds to every A(C), and C is at least their last end.
   std::vector<double> points;
   double longest = 0, held = 0;
-  for (const Reservation& r : inst.reserved) longest = std::max(longest, r.until), held += r.until * r.device_ids.size();
+  int out_of_use = 0;  // devices excluded for good: not there at all, as far as the bound goes
+  for (const Reservation& r : inst.reserved) {
+    if (r.out_of_use) {
+      out_of_use += int(r.device_ids.size());
+      continue;
+    }
+    longest = std::max(longest, r.until), held += r.until * r.device_ids.size();
+  }
   for (const auto& j : inst.jobs) {
     double fastest = INFINITY;
     for (const auto& c : j.configs) fastest = std::min(fastest, c.seconds), points.push_back(c.seconds);
@@ -199,7 +206,8 @@ double LowerBound(const Instance& inst) {
   std::sort(points.begin(), points.end());
   points.erase(std::remove_if(points.begin(), points.end(), [&](double p) { return p <= longest; }), points.end());
   points.insert(points.begin(), longest);
-  const double devices = inst.total_devices();
+  const double devices = inst.total_devices() - out_of_use;
+  if (devices <= 0) return longest;
   for (size_t k = 0; k < points.size(); ++k) {
     double area = held;
     for (const auto& j : inst.jobs) {

@@ -31,7 +31,7 @@ double AsPlanned(const Plan& p, const std::vector<double>& factor) {
   double makespan = 0;
   for (const Reservation& r : inst.reserved) {
     for (int d : r.device_ids) free_at[r.node][d] = r.until;
-    makespan = std::max(makespan, r.until);
+    if (!r.out_of_use) makespan = std::max(makespan, r.until);
   }
   for (const Choice& c : order) {
     const Assignment& a = p.schedule.jobs[c.job];
@@ -77,7 +77,8 @@ double WithReplanning(const Plan& p, const std::vector<double>& factor) {
     return inst.jobs[&jb - jobs.data()].configs[jb.config].placements[jb.placement].nodes;
   };
   double now = 0, makespan = 0;
-  for (const Reservation& r : inst.reserved) makespan = std::max(makespan, r.until);
+  for (const Reservation& r : inst.reserved)
+    if (!r.out_of_use) makespan = std::max(makespan, r.until);
   int done = 0;
   while (done < J) {
     // Start every waiting job that heads the queues of all its devices.

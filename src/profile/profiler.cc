@@ -227,7 +227,8 @@ class Profiler {
     return Status::Ok();
   }
 
-  // Across nodes a trial has whole nodes and each rank's slot is its local rank: no --slots.
+  // Across nodes a trial has whole nodes and each rank's slot is its local rank (--slots local;
+  // a links trial takes its local rank without being told).
   std::vector<std::string> Command(const Trial& t, const std::vector<Part>& parts, const std::string& result,
                                    const std::string& knobs = "{}") const {
     std::vector<std::string> argv;
@@ -243,6 +244,8 @@ class Profiler {
     } else {
       argv.insert(argv.end(), {opt_.saturn, "profile-trial", sweep_.path, "--job", t.job->name, "--technique", t.technique});
       argv.insert(argv.end(), slots.begin(), slots.end());
+      // Across nodes each rank binds to its local rank's cores, as `saturn run --plan` runs it.
+      if (parts.size() > 1) argv.insert(argv.end(), {"--slots", "local"});
       argv.insert(argv.end(), {"--warmup", std::to_string(opt_.warmup), "--steps", std::to_string(opt_.timed), "--result", result});
       if (knobs != "{}") argv.insert(argv.end(), {"--knobs", knobs});
       if (opt_.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(opt_.threads)});

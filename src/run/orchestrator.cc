@@ -102,6 +102,7 @@ class Orchestrator {
         for (Job& j : jobs_)
           if (j.state == State::kWaiting && Ready(j)) SATURN_RETURN_IF_ERROR(Launch(j));
       if (opt_.replan) StartReplanIfDue();
+      SATURN_RETURN_IF_ERROR(FailStrandedIfNoReplan());
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (Clock::now() - last_scan_ > std::chrono::seconds(1)) {
         last_scan_ = Clock::now();
@@ -177,7 +178,7 @@ class Orchestrator {
                                      j.config->technique};
     // Across nodes a job has every device of each (plan/instance.cc), so each rank's slot is its
     // local rank; the order of ranks over nodes is the launcher's.
-    if (j.parts.size() == 1) argv.insert(argv.end(), {"--slots", FormatSlots(j.parts[0].slots)});
+    argv.insert(argv.end(), {"--slots", j.parts.size() == 1 ? FormatSlots(j.parts[0].slots) : "local"});
     if (j.config->knobs_json != "{}" && !j.config->knobs_json.empty())
       argv.insert(argv.end(), {"--knobs", j.config->knobs_json});
     if (sweep_.cluster.device == "cuda") argv.insert(argv.end(), {"--device", "cuda"});
@@ -225,18 +226,10 @@ class Orchestrator {
     Result<std::unique_ptr<DirLock>> lock = DirLock::Acquire(dir_, "sweep '" + sweep_.name + "'", "being run");
     if (!lock.ok()) return lock.status();
     lock_ = std::move(*lock);
+    std::vector<std::string> names;
+    for (const Job& j : jobs_) names.push_back(j.spec->name);
+    SATURN_RETURN_IF_ERROR(CheckEarlierRun(dir_, names, opt_.resume, opt_.restart));
     const bool had = fs::exists(path);
-    if (had && !opt_.resume && !opt_.restart)
-      return Status::UserError(path + ": an earlier run of this sweep left its journal; pass --resume to continue it "
-                               "(finished jobs stay done) or --restart to run every job again");
-    if (!had && !opt_.restart) {
-      for (const Job& j : jobs_) {
-        const std::string jd = dir_ + "/" + j.spec->name;
-        if (!opt_.resume && (fs::exists(jd + "/metrics.jsonl") || fs::exists(jd + "/checkpoints")))
-          return Status::UserError(jd + ": job '" + j.spec->name + "' has results of an earlier run; pass --resume "
-                                   "to continue it or --restart to start it over");
-      }
-    }
     if (had && opt_.restart) fs::remove(path, ec);
     if (had && opt_.resume) SATURN_RETURN_IF_ERROR(Recall(path));
     if (origin_ < 0) origin_ = WallSeconds();
@@ -293,7 +286,19 @@ class Orchestrator {
       if (ev == "plan") adopted_paths_.push_back(e.value("path", ""));
       if (ev == "finish") done_.insert(job);
       if (ev == "start") started_.insert(job);
-      if (ev == "fail") ++failures_[job];
+      if (ev == "fail" && !e.value("stranded", false)) ++failures_[job];
+      const json parts = ev == "exclude" ? e.value("placement", json()) : json();
+      if (parts.is_array())
+        for (const json& part : parts) {
+          int node = -1;
+          for (int n = 0; part.is_object() && part.value("node", json()).is_string() && n < int(plan_.instance.nodes.size()); ++n)
+            if (plan_.instance.nodes[n].name == part["node"].get<std::string>()) node = n;
+          const json ids = node < 0 ? json::array() : part.value("device_ids", json());
+          if (!ids.is_array()) continue;
+          for (const json& d : ids)
+            if (d.is_number_integer() && d.get<int>() >= 0 && d.get<int>() < plan_.instance.nodes[node].devices)
+              excluded_.insert({node, d.get<int>()}), replan_due_ = true;
+        }
       if (Job* j = ev == "checkpoint" && e.value("step", json()).is_number_integer() ? Find(job) : nullptr)
         j->checkpoint = std::max(j->checkpoint, e["step"].get<long long>());
     }
@@ -307,12 +312,30 @@ class Orchestrator {
   }
 
   bool Ready(const Job& j) const {
+    if (OnExcluded(j)) return false;
     for (const Part& p : j.parts)
       for (int d : p.slots) {
         auto q = queues_.find({p.node, d});
         if (q == queues_.end() || q->second.empty() || q->second.front() != j.index) return false;
       }
     return true;
+  }
+
+  bool OnExcluded(const Job& j) const {
+    for (const Part& p : j.parts)
+      for (int d : p.slots)
+        if (excluded_.count({p.node, d})) return true;
+    return false;
+  }
+
+  // The devices out of use as "n:2,3" (nodes in order).
+  std::string ExcludedText() const {
+    std::vector<Part> parts;
+    for (const auto& [node, d] : excluded_) {
+      if (parts.empty() || parts.back().node != node) parts.push_back({node, {}});
+      parts.back().slots.push_back(d);
+    }
+    return Where(parts);
   }
 
   // The job no longer holds its devices: the next job of each device's queue may start.
@@ -370,6 +393,11 @@ class Orchestrator {
     s.now = std::max(0.0, WallSeconds() - origin_);
     for (int n = 0; n < int(plan_.instance.nodes.size()); ++n)  // where jobs can run from here
       if (Reachable(n)) s.nodes.push_back(plan_.instance.nodes[n].name);
+    for (const auto& [node, d] : excluded_) {
+      const std::string& name = plan_.instance.nodes[node].name;
+      if (s.excluded.empty() || s.excluded.back().node != name) s.excluded.push_back({name, {}});
+      s.excluded.back().device_ids.push_back(d);
+    }
     for (const Job& j : jobs_) {
       JobState js;
       js.job = j.spec->name;
@@ -407,11 +435,21 @@ class Orchestrator {
       Say("re-plan failed (" + r.status().message() + "); keeping the plan");
       return Status::Ok();
     }
-    for (const JobState& js : state.jobs)
-      if (js.state == "waiting" && Find(js.job)->state != State::kWaiting) {
-        replan_due_ = true;  // the state moved on meanwhile: plan again from the new one
-        return Status::Ok();
-      }
+    size_t excluded = 0;
+    for (const PlacedOn& on : state.excluded) excluded += on.device_ids.size();
+    bool stale = excluded != excluded_.size();
+    for (const JobState& js : state.jobs) {
+      const State now = Find(js.job)->state;
+      stale = stale || (js.state == "waiting" && now != State::kWaiting) || (js.state == "running" && now == State::kWaiting);
+    }
+    if (stale) {
+      replan_due_ = true;  // the state moved on meanwhile: plan again from the new one
+      return Status::Ok();
+    }
+    // Jobs the devices in use cannot host any more fail now, whether or not the plan changes.
+    for (const std::string& name : r->unplaceable)
+      if (Job* j = Find(name); j->state == State::kWaiting)
+        SATURN_RETURN_IF_ERROR(FailStranded(*j, "no configuration of it fits on the devices left in use"));
     const double gain = r->kept_seconds - r->new_seconds;
     if (gain <= 1e-6 || gain < opt_.replan_threshold * r->kept_seconds) return Status::Ok();
     const Plan& p = r->plan;
@@ -444,7 +482,7 @@ class Orchestrator {
                                              {"path", fs::absolute(plan_path).string()},
                                              {"state", fs::absolute(state_path).string()},
                                              {"now_seconds", state.now},
-                                             {"kept_seconds", r->kept_seconds},
+                                             {"kept_seconds", r->kept_blocked() ? json() : json(r->kept_seconds)},
                                              {"new_seconds", r->new_seconds},
                                              {"changed", changed}}));
     adopted_.push_back(p);
@@ -452,8 +490,10 @@ class Orchestrator {
     RebuildQueues();
     std::string what;
     for (const std::string& c : changed) what += (what.empty() ? "" : "; ") + c;
-    Say("re-planned at " + HumanSeconds(state.now) + ": the rest now takes " + HumanSeconds(r->new_seconds) + " instead of " +
-        HumanSeconds(r->kept_seconds) + (what.empty() ? "" : " (" + what + ")") + "; " + plan_path);
+    const std::string instead = r->kept_blocked() ? " without the devices out of use (" + ExcludedText() + ")"
+                                                  : " instead of " + HumanSeconds(r->kept_seconds);
+    Say("re-planned at " + HumanSeconds(state.now) + ": the rest now takes " + HumanSeconds(r->new_seconds) + instead +
+        (what.empty() ? "" : " (" + what + ")") + "; " + plan_path);
     return Status::Ok();
   }
 
@@ -574,6 +614,9 @@ class Orchestrator {
     if (code == 0) {
       j.state = State::kFinished;
       Release(j);
+      // A job trained to its end there: earlier failures on those devices were not theirs.
+      for (const Part& p : j.parts)
+        for (int d : p.slots) failed_on_.erase({p.node, d});
       replan_due_ = true;
       SATURN_RETURN_IF_ERROR(
           journal_->Append({{"event", "finish"}, {"job", j.spec->name}, {"attempt", j.attempts}, {"seconds", took}}));
@@ -598,12 +641,75 @@ class Orchestrator {
                                              {"exit_code", code},
                                              {"reason", why},
                                              {"retry", retry}}));
+    if (!stopping && code != 2) SATURN_RETURN_IF_ERROR(CountFailureOn(j));
+    const bool moved = retry && opt_.replan && OnExcluded(j);
+    const bool stranded = retry && !opt_.replan && OnExcluded(j);  // nothing will move it off them
     Say(j.spec->name + " failed (exit " + std::to_string(code) + (why.empty() ? "" : ": " + why) + ")" +
-        (retry ? "; restarting it from its newest checkpoint" : "; giving up on it, see " + j.log));
+        (moved      ? "; it waits for a re-plan onto devices in use, then continues from its newest checkpoint"
+         : stranded ? ""
+         : retry    ? "; restarting it from its newest checkpoint"
+                    : "; giving up on it, see " + j.log));
+    if (stranded) return FailStranded(j, "it is planned on them and --no-replan keeps the plan");
+    if (moved) {
+      j.state = State::kWaiting;
+      j.order = -1e12;  // ahead of the jobs not yet started, wherever the re-plan puts it
+      Release(j);
+      RebuildQueues();
+      replan_due_ = true;
+      return Status::Ok();
+    }
     if (retry) return Launch(j);
     j.state = State::kFailed;
     Release(j);
     replan_due_ = true;
+    return Status::Ok();
+  }
+
+  // A launch of `j` failed on its devices: a device on which launches of exclude_after different
+  // jobs failed is taken out of use (one job failing again and again says more about the job).
+  Status CountFailureOn(const Job& j) {
+    if (opt_.exclude_after <= 0) return Status::Ok();
+    std::vector<Part> now_out;
+    std::set<std::string> jobs;
+    for (const Part& p : j.parts)
+      for (int d : p.slots) {
+        std::set<std::string>& failed = failed_on_[{p.node, d}];
+        failed.insert(j.spec->name);
+        if (int(failed.size()) < opt_.exclude_after || !excluded_.insert({p.node, d}).second) continue;
+        if (now_out.empty() || now_out.back().node != p.node) now_out.push_back({p.node, {}});
+        now_out.back().slots.push_back(d);
+        jobs.insert(failed.begin(), failed.end());
+      }
+    if (now_out.empty()) return Status::Ok();
+    replan_due_ = true;
+    Say("taking " + Where(now_out) + " out of use: launches of " + std::to_string(jobs.size()) +
+        " jobs failed there; what was planned on it is re-planned onto the devices left");
+    return journal_->Append({{"event", "exclude"}, {"placement", PlacementJson(now_out)},
+                             {"jobs", std::vector<std::string>(jobs.begin(), jobs.end())}});
+  }
+
+  // A waiting job that cannot run on the devices in use: failed, with why.
+  Status FailStranded(Job& j, const std::string& why) {
+    j.state = State::kFailed;
+    Release(j);
+    RebuildQueues();
+    const std::string reason = why + " (out of use: " + ExcludedText() + ")";
+    Say(j.spec->name + " cannot run: " + reason);
+    // Stranded: no launch failed now, so --resume does not count it against the job's retries.
+    return journal_->Append({{"event", "fail"}, {"job", j.spec->name}, {"attempt", j.attempts}, {"reason", reason},
+                             {"retry", false}, {"stranded", true}});
+  }
+
+  // Waiting jobs still planned on devices out of use when no re-plan is coming to move them
+  // (--no-replan, or the last one found no room and nothing runs that could free some).
+  Status FailStrandedIfNoReplan() {
+    if (excluded_.empty() || replan_.in_flight()) return Status::Ok();
+    const bool running = std::any_of(jobs_.begin(), jobs_.end(), [](const Job& j) { return j.state == State::kRunning; });
+    if (opt_.replan && (running || replan_due_)) return Status::Ok();
+    for (Job& j : jobs_)
+      if (j.state == State::kWaiting && OnExcluded(j))
+        SATURN_RETURN_IF_ERROR(FailStranded(j, opt_.replan ? "no re-plan found it room on the devices left in use"
+                                                           : "it is planned on them and --no-replan keeps the plan"));
     return Status::Ok();
   }
 
@@ -694,6 +800,8 @@ class Orchestrator {
   Clock::time_point last_scan_;            // of the running jobs' checkpoints and metrics
   LiveStatus live_{opt_.quiet, ::isatty(STDOUT_FILENO) != 0, opt_.status_every};
   std::map<std::string, int> failures_;     // fail events per job, this run's included
+  std::map<std::pair<int, int>, std::set<std::string>> failed_on_;  // device -> jobs whose launches failed there
+  std::set<std::pair<int, int>> excluded_;  // devices out of use, this run's and the journal's
   bool restarting_ = false;                 // the journal's first run was a --restart
   int outside_stop_ = 0;                    // a stop signal a job got from elsewhere
   Clock::time_point t0_;
@@ -708,6 +816,22 @@ class Orchestrator {
 };
 
 }  // namespace
+
+Status CheckEarlierRun(const std::string& dir, const std::vector<std::string>& jobs, bool resume, bool restart) {
+  if (resume || restart) return Status::Ok();
+  const std::string journal = dir + "/journal.jsonl";
+  std::error_code ec;
+  if (fs::exists(journal, ec))
+    return Status::UserError(journal + ": an earlier run of this sweep left its journal; pass --resume to continue it "
+                             "(finished jobs stay done) or --restart to run every job again");
+  for (const std::string& name : jobs) {
+    const std::string jd = dir + "/" + name;
+    if (fs::exists(jd + "/metrics.jsonl", ec) || fs::exists(jd + "/checkpoints", ec))
+      return Status::UserError(jd + ": job '" + name + "' has results of an earlier run; pass --resume to continue it "
+                               "or --restart to start it over");
+  }
+  return Status::Ok();
+}
 
 Status ExecutePlan(const Sweep& sweep, const Plan& plan, const ExecuteOptions& opt) {
   Orchestrator o(sweep, plan, opt);

@@ -4,12 +4,14 @@
 // keeping the plan's order on every device (event-driven, not by the plan's clock), and waits
 // on all of them. Every event goes to the journal first (run/journal.h); a job whose ranks fail
 // is restarted from its newest checkpoint up to max_retries times, then marked failed while the
-// others go on; SIGINT/SIGTERM make every job checkpoint and stop. As jobs end early or late,
+// others go on; devices on which several jobs failed are taken out of use and what was planned
+// there is re-planned; SIGINT/SIGTERM make every job checkpoint and stop. As jobs end early or late,
 // what waits is re-planned in the background and a shorter plan adopted (plan-N.json, journaled).
 // Knows nothing of LibTorch.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "config/sweep.h"
 #include "launch/hosts.h"
@@ -25,6 +27,9 @@ struct ExecuteOptions {
   Launcher launcher;
   NodeMap nodes;          // where each of the plan's nodes is (launch/hosts.h); jobs run on reachable ones
   int max_retries = 2;    // restarts of a failed job from its newest checkpoint
+  // A device on which launches of this many different jobs failed is excluded (0: never): jobs
+  // planned on it are re-planned onto the rest, and a job the rest cannot host fails.
+  int exclude_after = 2;
   int threads = 0;        // LibTorch threads per rank, passed on (0: the rank's slot's cores)
   bool resume = false;    // continue after an orchestrator that stopped: finished jobs stay done
   bool restart = false;   // start every job over, forgetting the journal
@@ -41,6 +46,10 @@ struct ExecuteOptions {
   // printed every status_every seconds (0: never).
   double status_every = 30;
 };
+
+// What an earlier run left in the sweep's output directory `dir` that neither --resume nor
+// --restart says what to do with (its journal, or results of one of `jobs`): a user error.
+Status CheckEarlierRun(const std::string& dir, const std::vector<std::string>& jobs, bool resume, bool restart);
 
 // Runs the plan's jobs; Ok when every job finished. Failed jobs make it an error naming each job
 // and its log (exit 1, after the others ran); a stop signal, exit 128 + the signal.

@@ -26,14 +26,18 @@ bool LaunchedWith(const json& e) {
          e.value("devices", json()).is_number_integer() && DeviceIds(e.value("device_ids", json()));
 }
 
+bool ValidPlacement(const json& p) {
+  bool valid = p.is_array() && !p.empty();
+  for (const json& part : p)
+    valid = valid && part.is_object() && part.value("node", json()).is_string() && DeviceIds(part.value("device_ids", json()));
+  return valid;
+}
+
 // Where a start event launched the job: its placement, or (journals before jobs spanned nodes)
 // its one node and device ids.
 json LaunchPlacement(const json& e) {
   const json p = e.value("placement", json());
-  bool valid = p.is_array() && !p.empty();
-  for (const json& part : p)
-    valid = valid && part.is_object() && part.value("node", json()).is_string() && DeviceIds(part.value("device_ids", json()));
-  return valid ? p : json::array({{{"node", e["node"]}, {"device_ids", e["device_ids"]}}});
+  return ValidPlacement(p) ? p : json::array({{{"node", e["node"]}, {"device_ids", e["device_ids"]}}});
 }
 
 json PlanPlacement(const Plan& plan, const Placement& pl, const Assignment& a) {
@@ -190,10 +194,20 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
       plans.push_back({{"number", e.value("number", 0)},
                        {"path", e.value("path", "")},
                        {"at_seconds", at(e)},
-                       {"kept_seconds", e.value("kept_seconds", 0.0)},
-                       {"new_seconds", e.value("new_seconds", 0.0)},
+                       {"kept_seconds", e.value("kept_seconds", json())},  // null: kept, jobs waited for good
+                       {"new_seconds", e.value("new_seconds", json())},
                        {"changed", e.value("changed", json::array())}});
   r["plans_adopted"] = plans;
+  json excluded = json::array();  // devices taken out of use, and the jobs whose launches failed there
+  for (const json& e : events)
+    if (e.value("event", "") == "exclude" && ValidPlacement(e.value("placement", json()))) {
+      json jobs = json::array();
+      for (const json& n : e.value("jobs", json::array()))
+        if (n.is_string()) jobs.push_back(n);
+      excluded.push_back(
+          {{"placement", e["placement"]}, {"where", FormatPlacement(e["placement"])}, {"at_seconds", at(e)}, {"jobs", jobs}});
+    }
+  r["excluded_devices"] = excluded;
   // Device-seconds the devices of the nodes the sweep ran on sat idle between the first run and the last end (the
   // orchestrator's gaps, a resume's downtime and early or late jobs included): each launch
   // counts from its start to its journaled end, or to the stop or run that cut it short.

@@ -228,6 +228,14 @@ std::string ReportMarkdown(const json& r) {
         << Cell(p["new_seconds"]) << " | " << (changed.empty() ? "-" : changed) << " |\n";
     }
   }
+  if (!r.value("excluded_devices", json::array()).empty()) {
+    o << "\n## Devices taken out of use\n\n| devices | at (s) | jobs whose launches failed there |\n|---|---|---|\n";
+    for (const json& x : r["excluded_devices"]) {
+      std::string jobs;
+      for (const json& n : x["jobs"]) jobs += (jobs.empty() ? "" : ", ") + n.get<std::string>();
+      o << "| " << x["where"].get<std::string>() << " | " << Cell(x["at_seconds"]) << " | " << jobs << " |\n";
+    }
+  }
   std::string plan_svg = r.value("plan", "");
   if (plan_svg.size() > 5 && plan_svg.substr(plan_svg.size() - 5) == ".json") plan_svg.resize(plan_svg.size() - 5);
   o << "\n## Charts\n\n![as planned](" << plan_svg << ".svg)\n\n![as executed](executed.svg)\n\n"

@@ -118,6 +118,11 @@ Result<SweepStatus> GetSweepStatus(const std::string& arg) {
     }
   }
   out << failures;
+  for (const json& x : r["excluded_devices"]) {
+    std::string jobs;
+    for (const json& n : x["jobs"]) jobs += (jobs.empty() ? "" : ", ") + n.get<std::string>();
+    out << "out of use: " << x["where"].get<std::string>() << " (launches of " << jobs << " failed there)\n";
+  }
   const int total = int(r["job_results"].size());
   std::snprintf(line, sizeof line, "%d of %d jobs finished, %d failed; planned makespan %s", finished, total, failed,
                 Secs(r["planned_makespan_seconds"]).c_str());

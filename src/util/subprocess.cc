@@ -17,12 +17,13 @@ namespace saturn {
 Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const std::string& log_path,
                                      int death_signal) {
   if (argv.empty()) return Status::UserError("an empty command line");
-  int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log < 0) return Status::UserError(log_path + ": cannot open for writing: " + std::strerror(errno));
+  const bool inherit = log_path.empty();
+  int log = inherit ? -1 : ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log < 0 && !inherit) return Status::UserError(log_path + ": cannot open for writing: " + std::strerror(errno));
   // A pipe closed on exec tells the parent whether exec worked, and errno if not.
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) {
-    ::close(log);
+    if (log >= 0) ::close(log);
     return Status::Internal(std::string("pipe: ") + std::strerror(errno));
   }
   std::vector<char*> args;
@@ -31,7 +32,8 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
-    ::close(log), ::close(report[0]), ::close(report[1]);
+    if (log >= 0) ::close(log);
+    ::close(report[0]), ::close(report[1]);
     return Status::Internal(std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {  // the child: only async-signal-safe calls until exec
@@ -40,8 +42,7 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const
     // step running. A parent that died before prctl took effect: act as if it had just now.
     ::prctl(PR_SET_PDEATHSIG, death_signal);
     if (::getppid() != parent) ::_exit(128 + death_signal);
-    ::dup2(log, 1);
-    ::dup2(log, 2);
+    if (log >= 0) ::dup2(log, 1), ::dup2(log, 2);
     int null = ::open("/dev/null", O_RDONLY);
     if (null >= 0) ::dup2(null, 0);
     ::execvp(args[0], args.data());
@@ -51,7 +52,7 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const
     ::_exit(127);
   }
   ::setpgid(pid, pid);  // also here, so the group exists before the parent might signal it
-  ::close(log);
+  if (log >= 0) ::close(log);
   ::close(report[1]);
   int e = 0;
   ssize_t n;

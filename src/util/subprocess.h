@@ -14,7 +14,8 @@ namespace saturn {
 
 class Subprocess {
  public:
-  // Starts argv[0] (looked up on PATH) with stdout and stderr appended to `log_path`. A command
+  // Starts argv[0] (looked up on PATH) with stdout and stderr appended to `log_path` (empty: this
+  // process's own stdout and stderr). A command
   // that cannot start is a user error naming it. The child gets `death_signal` when this process
   // dies (SIGTERM: mpirun and srun stop their ranks; SIGUSR1: saturn's trainers checkpoint first).
   static Result<Subprocess> Start(const std::vector<std::string>& argv, const std::string& log_path,
