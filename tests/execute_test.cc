@@ -728,3 +728,103 @@ TEST_CASE("saturn run --auto profiles, plans and executes the sweep in its outpu
   CHECK(only.code == 2);
   CHECK_THAT(only.out, Catch::Contains("drop --only") && !Catch::Contains("profile: "));
 }
+
+namespace {
+
+// "long" trains on one device while "short" takes the other; the profile says long would run
+// ten times faster on both, but that it ends before short, so the plan runs them side by side.
+// Once short ends, moving long onto both devices pays.
+std::string MoveSweep(const TempDir& d, const std::string& out, int long_steps) {
+  auto gpt2 = saturn::FindGpt2Dir();
+  REQUIRE(gpt2.ok());
+  return d.write(out + ".yaml", "name: mv\noutput_dir: " + (d / out) +
+                                    "\ncluster: {device: cpu, device_memory_gib: 8, nodes: [{name: n, devices: 2}]}\n"
+                                    "jobs:\n" + Job("long", *gpt2, long_steps, "    techniques: [ddp]\n    devices: [1, 2]\n") +
+                                    Job("short", *gpt2, 3, "    techniques: [ddp]\n    devices: [1]\n"));
+}
+
+}  // namespace
+
+TEST_CASE("saturn run --replan-move moves a running job at a checkpoint when that ends the sweep sooner; it "
+          "continues there where it stopped",
+          "[execute]") {
+  TempDir d;
+  const int steps = 40;
+  const std::string sweep = MoveSweep(d, "runs", steps);
+  const std::string profile = d.write("mv-profile.json", R"({"version": 1, "sweep": "mv", "records": [
+ {"job": "long", "technique": "ddp", "devices": 1, "feasible": true, "step_seconds": 0.005},
+ {"job": "long", "technique": "ddp", "devices": 2, "feasible": true, "step_seconds": 0.0005},
+ {"job": "short", "technique": "ddp", "devices": 1, "feasible": true, "step_seconds": 1.0}]})");
+  Run p = Saturn("plan " + sweep + " --profile " + profile + " -o " + (d / "plan.json"));
+  INFO(p.out);
+  REQUIRE(p.code == 0);
+  const json planned = Load(d / "plan.json");
+  for (const json& j : planned["jobs"]) REQUIRE(j["devices"] == 1);  // side by side
+
+  const std::string args = "run " + sweep + " --plan " + (d / "plan.json") + " --threads 1 " + kMpirun;
+  Run both = Saturn(args + " --replan-move --no-replan");
+  CHECK(both.code == 2);
+  CHECK_THAT(both.out, Catch::Contains("--replan-move") && Catch::Contains("drop --no-replan"));
+  Run r = Saturn(args + " --replan-move");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("moving long to ddp x2 on n:0,1: it stops at its next checkpoint") &&
+                        Catch::Contains("long stopped at step "));
+
+  // The journal: the move, the stop it asked for, the launch where it went, from the checkpoint.
+  const auto events = saturn::ReadJournal(d / "runs/journal.jsonl");
+  REQUIRE(events.ok());
+  std::vector<json> starts;
+  long long stopped_at = -1, checkpoint = 0;
+  bool moved = false;
+  for (const json& e : *events) {
+    if (e.value("job", "") != "long") continue;
+    if (e["event"] == "move") {
+      moved = true;
+      CHECK(e["devices"] == 2);
+    }
+    if (e["event"] == "checkpoint") checkpoint = e["step"];
+    if (e["event"] == "stopped") {
+      CHECK(e["moved"] == true);
+      stopped_at = checkpoint;
+    }
+    if (e["event"] == "start") starts.push_back(e);
+  }
+  CHECK(moved);
+  REQUIRE(starts.size() == 2);
+  CHECK(starts[0]["devices"] == 1);
+  CHECK(starts[1]["devices"] == 2);
+  CHECK(starts[1]["resume"] == true);
+  CHECK_THAT(starts[1]["command"].get<std::string>(), Catch::Contains("--technique ddp --slots 0,1") && Catch::Contains("--resume"));
+  REQUIRE(stopped_at > 0);
+  CHECK(stopped_at < steps);
+  const json report = Load(d / "runs/report.json");
+  for (const json& j : report["job_results"]) {
+    CHECK(j["state"] == "finished");
+    if (j["job"] != "long") continue;
+    REQUIRE(j["launches"].size() == 2);
+    CHECK(j["launches"][0]["ended"] == "moved");
+    CHECK(j["devices"] == 2);
+  }
+  REQUIRE(report["plans_adopted"].size() >= 1);
+  CHECK(report["plans_adopted"][0]["moved"] == json::array({"long"}));
+
+  // What it learned: every step once, and the losses of the job trained alone on one device
+  // (ddp on two ranks sums its gradients in another order: equal to float rounding).
+  const std::string alone = MoveSweep(d, "alone", steps);
+  Run a = Saturn("run " + alone + " --only long --technique ddp --threads 1 -q");
+  INFO(a.out);
+  REQUIRE(a.code == 0);
+  const auto got = testutil::Losses(d / "runs/long/metrics.jsonl"), want = testutil::Losses(d / "alone/long/metrics.jsonl");
+  REQUIRE(got.size() == size_t(steps));
+  REQUIRE(want.size() == size_t(steps));
+  double worst = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    REQUIRE(got[i].first == want[i].first);
+    REQUIRE(want[i].first == (long long)(i) + 1);
+    worst = std::max(worst, std::abs(got[i].second - want[i].second) / want[i].second);
+    if (want[i].first <= stopped_at) CHECK(got[i].second == want[i].second);  // before the move: the same numbers
+  }
+  INFO("worst relative loss difference " << worst);
+  CHECK(worst < 1e-5);
+}

@@ -3,6 +3,7 @@
 // and `saturn plan --from-state` does the same from a file.
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -250,6 +251,151 @@ TEST_CASE("re-planning widens a lone waiting job when devices free, and scales a
   CHECK(r->kept_seconds == Approx(5));
   CHECK(r->new_seconds == Approx(3.75));
   for (const Config& c : r->plan.instance.jobs[0].configs) CHECK(c.seconds == Approx(c.devices == 1 ? 5 : 2.75));
+}
+
+TEST_CASE("a movable running job is moved at its checkpoint when that ends the sweep sooner by the gain asked",
+          "[replan]") {
+  // job0 runs ddp x1 on device 0 with 90 s left (90 of its 100 steps); device 1 is idle. Moved,
+  // it stops within 1 s (device 0 held that long) and trains again 4 s after its launch: ddp x2
+  // on both devices from 1 s takes 0.9 x 40 s + 5 s, so it ends at 42 s instead of 90 s.
+  Instance inst = MakeInstance({2}, {{{"ddp", 1, 1}, {"ddp", 2, 0.4}}, {{"ddp", 1, 10}}});
+  inst.jobs[0].steps = 100;
+  for (Config& c : inst.jobs[0].configs) c.seconds = c.step_seconds * 100;
+  SweepState s;
+  s.now = 10;
+  JobState run = Running("job0", 0, 90);
+  run.movable = true, run.remaining_fraction = 0.9, run.stop_seconds = 1, run.restart_seconds = 4;
+  s.jobs = {run, Finished("job1")};
+  Result<Replanned> r = Replan(inst, s, ReplanOptions());
+  REQUIRE(r.ok());
+  CHECK(r->kept_seconds == Approx(90));
+  CHECK(r->new_seconds == Approx(42));
+  CHECK(r->moved == std::vector<std::string>{"job0"});
+  const Plan& p = r->plan;
+  REQUIRE(CheckSchedule(p.instance, p.schedule).ok());
+  REQUIRE(p.instance.jobs.size() == 1);
+  CHECK(p.instance.jobs[0].steps == 90);
+  const Config& c = p.instance.jobs[0].configs[p.schedule.jobs[0].config];
+  CHECK(c.devices == 2);
+  CHECK(c.seconds == Approx(41));
+  CHECK(p.schedule.jobs[0].start == Approx(1));
+  REQUIRE(p.instance.reserved.size() == 1);  // device 0 until the stop
+  CHECK(p.instance.reserved[0].until == Approx(1));
+  CHECK(p.lower_bound <= r->new_seconds + 1e-9);
+
+  // Kept where it is: not movable, moving costs more than it gains, or gains less than asked.
+  SweepState fixed = s;
+  fixed.jobs[0].movable = false;
+  SweepState dear = s;
+  dear.jobs[0].restart_seconds = 60;  // 36 + 61 s from 1 s: later than 90 s
+  SweepState modest = s;
+  modest.move_gain = 0.6;  // 48 s of 90 s is 0.53
+  for (const SweepState* k : {&fixed, &dear, &modest}) {
+    Result<Replanned> kept = Replan(inst, *k, ReplanOptions());
+    REQUIRE(kept.ok());
+    CHECK(kept->moved.empty());
+    CHECK(kept->new_seconds == Approx(90));
+    CHECK(kept->plan.instance.jobs.empty());
+    REQUIRE(kept->plan.instance.reserved.size() == 1);
+    CHECK(kept->plan.instance.reserved[0].until == Approx(90));
+  }
+
+  // The state file keeps what moving needs; bad values are refused naming the job.
+  Result<SweepState> back = ParseSweepState(SweepStateToJson(modest), "state.json");
+  REQUIRE(back.ok());
+  CHECK(back->move_gain == Approx(0.6));
+  CHECK(back->jobs[0].movable);
+  CHECK(back->jobs[0].remaining_fraction == Approx(0.9));
+  CHECK(back->jobs[0].stop_seconds == Approx(1));
+  CHECK(back->jobs[0].restart_seconds == Approx(4));
+  std::string text = SweepStateToJson(s);
+  const std::string key = "\"restart_seconds\": ";
+  REQUIRE(text.find(key) != std::string::npos);
+  text.insert(text.find(key) + key.size(), "-");
+  CHECK_THAT(ParseSweepState(text, "s.json").status().message(),
+             Catch::Contains("('job0'): restart_seconds must be a finite number of seconds"));
+  SweepState no_fraction = s;
+  no_fraction.jobs[0].remaining_fraction = 0;
+  CHECK_THAT(Replan(inst, no_fraction, ReplanOptions()).status().message(), Catch::Contains("remaining_fraction"));
+}
+
+// A sweep's tail: one to three jobs still run, each on one device (its one-device configuration,
+// the time left a random share of it, run faster or slower than profiled), every other job done,
+// so that devices idle beside them.
+SweepState NarrowTail(const Instance& inst, std::mt19937& rng) {
+  SweepState s;
+  const int running = 1 + int(rng() % 3);
+  for (size_t j = 0; j < inst.jobs.size(); ++j) {
+    JobState js;
+    js.job = inst.jobs[j].name;
+    js.state = "finished";
+    const Config& one = inst.jobs[j].configs.front().devices == 1 ? inst.jobs[j].configs.front() : inst.jobs[j].configs.back();
+    if (int(j) < running && one.devices == 1) {
+      js.state = "running";
+      js.technique = one.technique, js.devices = 1;
+      js.placement = {{inst.nodes[0].name, {int(j)}}};
+      js.remaining_fraction = 0.1 + double(rng() % 90) / 100;
+      js.remaining_seconds = one.seconds * js.remaining_fraction * (0.5 + double(rng() % 150) / 100);
+    }
+    s.jobs.push_back(js);
+  }
+  return s;
+}
+
+TEST_CASE("re-planning random states with movable running jobs: valid plans, moves that pay, the same every time",
+          "[replan]") {
+  std::mt19937 rng(23);
+  int moved_states = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    INFO("trial " << trial);
+    Instance inst = trial % 2 ? RandomInstance(rng, {8}, 10, {1, 2, 4}) : RandomInstance(rng, {4, 4}, 10, {1, 2, 4, 8});
+    for (PlanJob& j : inst.jobs) j.steps = 100;  // so that a share of the steps left scales the time
+    const Schedule plan = GreedySchedule(inst);
+    const double now = plan.makespan() * double(rng() % 100) / 100;
+    // Mid-sweep states of the greedy plan (jobs wait), and tails with running jobs on one device.
+    SweepState s = trial % 4 < 2 ? StateAt(inst, plan, now, rng) : NarrowTail(inst, rng);
+    s.move_gain = 0.02;
+    std::map<std::string, const JobState*> running;
+    for (JobState& js : s.jobs)
+      if (js.state == "running") {
+        js.movable = true;
+        if (trial % 4 < 2) js.remaining_fraction = 0.1 + double(rng() % 90) / 100;
+        js.stop_seconds = double(rng() % 2);
+        js.restart_seconds = double(rng() % 5);
+        running[js.job] = &js;
+      }
+    ReplanOptions opt;
+    opt.max_moves = 1000;
+    Result<Replanned> r = Replan(inst, s, opt);
+    REQUIRE(r.ok());
+    const Plan& p = r->plan;
+    CHECK(CheckSchedule(p.instance, p.schedule).ok());
+    CHECK(r->new_seconds <= r->kept_seconds + 1e-9);
+    // Every move gained its share of the time left.
+    CHECK(r->new_seconds <= r->kept_seconds * (1 - s.move_gain * double(r->moved.size())) + 1e-6);
+    moved_states += !r->moved.empty();
+    for (const std::string& name : r->moved) {
+      INFO(name);
+      REQUIRE(running.count(name));
+      const JobState& was = *running[name];
+      for (size_t j = 0; j < p.instance.jobs.size(); ++j) {
+        if (p.instance.jobs[j].name != name) continue;
+        const Config& c = p.instance.jobs[j].configs[p.schedule.jobs[j].config];
+        const JobState now_on = StateOf(p.instance, int(j), p.schedule.jobs[j]);
+        CHECK((c.technique != was.technique || c.devices != was.devices || now_on.placement[0].device_ids != was.placement[0].device_ids ||
+               now_on.placement.size() != was.placement.size()));
+        CHECK(c.seconds >= was.stop_seconds + was.restart_seconds);
+        CHECK(p.instance.jobs[j].steps == std::llround(100 * was.remaining_fraction));
+      }
+      for (const Reservation& res : p.instance.reserved)
+        if (res.job == name) CHECK(res.until == Approx(was.stop_seconds));
+    }
+    Result<Replanned> again = Replan(inst, s, opt);
+    REQUIRE(again.ok());
+    CHECK(again->moved == r->moved);
+    CHECK(again->new_seconds == r->new_seconds);
+  }
+  CHECK(moved_states >= 5);
 }
 
 TEST_CASE("a state's nodes keep the re-plan on them", "[replan]") {

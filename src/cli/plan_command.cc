@@ -72,6 +72,8 @@ Status RunFromState(const PlanArgs& a) {
                   r->kept_seconds, r->new_seconds);
     for (const std::string& job : r->unplaceable)
       std::printf("%s: left out: no configuration of it fits on the devices left in use\n", job.c_str());
+    for (const std::string& job : r->moved)
+      std::printf("%s: moved: stopped at its next checkpoint and continued as planned above\n", job.c_str());
   }
   return Status::Ok();
 }

@@ -37,7 +37,7 @@ struct RunArgs {
   RunOptions opt;
   // With --plan: the orchestrator's own.
   std::string plan, launcher;
-  bool dry_run = false, no_replan = false, auto_plan = false;
+  bool dry_run = false, no_replan = false, auto_plan = false, replan_move = false;
   int max_retries = 2, exclude_after = 2;
   double replan_threshold = 0.05, replan_every = 30, replan_time_limit = 2, status_every = 30;
 };
@@ -59,6 +59,8 @@ Status CheckExecuteArgs(const RunArgs& a) {
     return Status::UserError("--status-every must be 0 (never) to 1e6 seconds");
   if (!(a.replan_time_limit > 0 && a.replan_time_limit <= 60))
     return Status::UserError("--replan-time-limit must be more than 0 and at most 60 seconds");
+  if (a.replan_move && a.no_replan)
+    return Status::UserError("--replan-move moves running jobs when a re-plan says so: drop --no-replan, or --replan-move");
   return Status::Ok();
 }
 
@@ -98,6 +100,7 @@ Status Execute(const RunArgs& a, const Sweep& sweep) {
   opt.replan_threshold = a.replan_threshold;
   opt.replan_every = a.replan_every;
   opt.replan_time_limit = a.replan_time_limit;
+  opt.replan_move = a.replan_move;
   opt.status_every = a.status_every;
   // The widest job the launcher may have to start: a re-plan may pick any configuration of a job.
   int widest = 0;
@@ -211,7 +214,7 @@ Status Run(const RunArgs& a) {
   if (a.dry_run || a.no_replan || !a.launcher.empty() || a.replan_threshold != defaults.replan_threshold ||
       a.replan_every != defaults.replan_every || a.replan_time_limit != defaults.replan_time_limit ||
       a.max_retries != defaults.max_retries || a.exclude_after != defaults.exclude_after ||
-      a.status_every != defaults.status_every)
+      a.status_every != defaults.status_every || a.replan_move)
     return Status::UserError("--dry-run, --no-replan, --replan-*, --max-retries, --exclude-after, --status-every and "
                              "--launcher go with --plan PLAN.json (or --auto)");
   Result<std::vector<int>> slots = a.slots == "local" ? std::vector<int>() : ParseSlots(a.slots);
@@ -274,6 +277,10 @@ Action SetupRunCommand(CLI::App* sub) {
                   "(default 0.05)");
   sub->add_option("--replan-every", a->replan_every,
                   "with --plan: seconds between re-plans while jobs wait, besides one after every job's end (default 30)");
+  sub->add_flag("--replan-move", a->replan_move,
+                "with --plan: a re-plan may also move a running job to another technique, device count or devices: "
+                "it stops at a checkpoint and continues there, when that alone saves --replan-threshold of the time "
+                "left (default: running jobs stay where they are)");
   sub->add_option("--replan-time-limit", a->replan_time_limit,
                   "with --plan: seconds one re-plan may search; nothing starts meanwhile (default 2)");
   sub->add_option("--status-every", a->status_every,

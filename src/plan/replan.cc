@@ -166,7 +166,10 @@ Result<Instance> OnNodes(const Instance& base, std::vector<std::string> names, b
   return in;
 }
 
-Result<Residual> BuildResidual(const Instance& full, const SweepState& st) {
+// `move`: running jobs that become jobs of the residual, first in order, as a stop at their next
+// step boundary and a launch under any choice would make them (their old devices held until
+// the stop is done).
+Result<Residual> BuildResidual(const Instance& full, const SweepState& st, const std::set<std::string>& move) {
   Result<Instance> on = OnNodes(full, st.nodes, st.span_nodes);
   if (!on.ok()) return on.status();
   const Instance& base = *on;
@@ -192,13 +195,21 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st) {
     if (js.state == "finished") continue;
     Result<Checked> choice = CheckChoice(r.inst, job, js);
     if (!choice.ok()) return choice.status();
+    // A moved job: its cost of moving, its place in the order, and its measured time left over
+    // the profile's for its current configuration (which scales every configuration of it).
+    double extra = 0, order = js.order, drift = 0;
     if (js.state == "running") {
       if (!(js.remaining_seconds >= 0) || !std::isfinite(js.remaining_seconds))
         return Status::UserError("job '" + js.job + "': remaining_seconds must be a finite number >= 0");
+      const bool moved = move.count(js.job) > 0;
+      const double held = moved ? js.stop_seconds : js.remaining_seconds;
       const Placement& pl = job.configs[choice->config].placements[choice->placement];
-      for (size_t k = 0; k < pl.nodes.size(); ++k)
-        r.inst.reserved.push_back({js.job, js.technique, js.devices, pl.nodes[k], choice->device_ids[k], js.remaining_seconds});
-      continue;
+      for (size_t k = 0; k < pl.nodes.size() && held > 0; ++k)
+        r.inst.reserved.push_back({js.job, js.technique, js.devices, pl.nodes[k], choice->device_ids[k], held});
+      if (!moved) continue;
+      extra = js.stop_seconds + js.restart_seconds;
+      order = -kForever;
+      drift = js.remaining_seconds / std::max(1e-9, job.configs[choice->config].seconds);
     }
     if (!(js.remaining_fraction > 0 && js.remaining_fraction <= 1))
       return Status::UserError("job '" + js.job + "': remaining_fraction must be in (0, 1]");
@@ -208,13 +219,14 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st) {
     }
     PlanJob left = job;
     left.steps = std::max(1LL, (long long)std::llround(double(job.steps) * js.remaining_fraction));
-    for (Config& c : left.configs) c.seconds *= double(left.steps) / double(job.steps);
+    for (Config& c : left.configs)
+      c.seconds = drift > 0 ? c.seconds * drift + extra : c.seconds * double(left.steps) / double(job.steps);
     // Every configuration scaled alike: the same order, but a tie may fall otherwise. Placements
     // travel with their configuration.
     OrderConfigs(&left);
     choice->config = ConfigOf(left, js.technique, js.devices);
     r.inst.jobs.push_back(std::move(left));
-    r.order.push_back(js.order);
+    r.order.push_back(order);
     r.choice.push_back(std::move(*choice));
   }
   if (!by_name.empty()) return Status::UserError("job '" + by_name.begin()->first + "' of the state is not in the plan");
@@ -252,40 +264,117 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st) {
 
 }  // namespace
 
-Result<Replanned> Replan(const Instance& base, const SweepState& state, const ReplanOptions& opt) {
-  auto t0 = std::chrono::steady_clock::now();
-  Result<Residual> res = BuildResidual(base, state);
-  if (!res.ok()) return res.status();
-  const Instance& inst = res->inst;
-  Status kept_ok = CheckSchedule(inst, res->kept);
-  if (!kept_ok.ok()) return Status::UserError("the state's waiting jobs: " + kept_ok.message());
+namespace {
 
-  Schedule best = res->kept;
-  auto consider = [&](const Schedule& s) {
-    if (EndOf(inst, s) < EndOf(inst, best) - 1e-9) best = s;
+struct Searched {
+  Residual res;
+  Schedule best;
+  double end() const { return EndOf(res.inst, best); }
+};
+
+// The residual with `move` moved, and the best schedule a search from its kept one finds.
+Result<Searched> Search(const Instance& base, const SweepState& state, const std::set<std::string>& move,
+                        const ReplanOptions& opt, double seconds) {
+  Result<Residual> res = BuildResidual(base, state, move);
+  if (!res.ok()) return res.status();
+  Searched s{std::move(*res), {}};
+  const Instance& inst = s.res.inst;
+  Status kept_ok = CheckSchedule(inst, s.res.kept);
+  if (!kept_ok.ok()) return Status::UserError("the state's waiting jobs: " + kept_ok.message());
+  s.best = s.res.kept;
+  auto consider = [&](const Schedule& c) {
+    if (EndOf(inst, c) < EndOf(inst, s.best) - 1e-9) s.best = c;
   };
   if (!inst.jobs.empty()) {
-    consider(OnFront(inst, res->kept));
+    auto t0 = std::chrono::steady_clock::now();
+    consider(OnFront(inst, s.res.kept));
     const long moves = opt.max_moves > 0 ? opt.max_moves : 4000L * long(inst.jobs.size());
-    consider(LocalSearchSchedule(inst, best, moves, std::max(0.0, opt.time_limit_seconds - SecondsSince(t0)), opt.seed));
+    consider(LocalSearchSchedule(inst, s.best, moves, std::max(0.0, seconds - SecondsSince(t0)), opt.seed));
   }
-  Status st = CheckSchedule(inst, best);
+  return s;
+}
+
+// Whether job `name` of the searched residual runs elsewhere than its current choice.
+bool Moves(const Searched& s, const std::string& name) {
+  for (size_t j = 0; j < s.res.inst.jobs.size(); ++j)
+    if (s.res.inst.jobs[j].name == name) {
+      const Assignment& a = s.best.jobs[j];
+      const Checked& c = s.res.choice[j];
+      return a.config != c.config || a.placement != c.placement || a.device_ids != c.device_ids;
+    }
+  return false;
+}
+
+// Movable running jobs worth trying, the longest to run first (ties by name): those whose time
+// left exceeds what moving costs.
+std::vector<std::string> MoveCandidates(const SweepState& state) {
+  std::vector<const JobState*> c;
+  for (const JobState& js : state.jobs)
+    if (js.state == "running" && js.movable && js.remaining_seconds > js.stop_seconds + js.restart_seconds) c.push_back(&js);
+  std::sort(c.begin(), c.end(), [](const JobState* a, const JobState* b) {
+    return a->remaining_seconds != b->remaining_seconds ? a->remaining_seconds > b->remaining_seconds : a->job < b->job;
+  });
+  std::vector<std::string> names;
+  for (size_t i = 0; i < c.size() && i < 16; ++i) names.push_back(c[i]->job);  // each try is a search
+  return names;
+}
+
+Status CheckMovable(const SweepState& state) {
+  for (const JobState& js : state.jobs) {
+    if (!js.movable) continue;
+    for (double v : {js.stop_seconds, js.restart_seconds})
+      if (!(v >= 0) || !std::isfinite(v))
+        return Status::UserError("job '" + js.job + "': stop_seconds and restart_seconds must be finite numbers >= 0");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Replanned> Replan(const Instance& base, const SweepState& state, const ReplanOptions& opt) {
+  auto t0 = std::chrono::steady_clock::now();
+  SATURN_RETURN_IF_ERROR(CheckMovable(state));
+  const std::vector<std::string> candidates = MoveCandidates(state);
+  // Without movable jobs the whole time goes to the one search; with them half of it, and the
+  // rest shared by one search per job tried.
+  const double limit = opt.time_limit_seconds;
+  Result<Searched> kept = Search(base, state, {}, opt, candidates.empty() ? limit : limit / 2);
+  if (!kept.ok()) return kept.status();
+  const double kept_seconds = EndOf(kept->res.inst, kept->res.kept);
+  Searched chosen = std::move(*kept);
+  std::set<std::string> moved;
+  // Greedy: each job in turn is moved when that alone, on top of the moves taken, gains enough.
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const double left = limit - SecondsSince(t0);
+    if (left <= 0) break;
+    std::set<std::string> trial = moved;
+    trial.insert(candidates[i]);
+    Result<Searched> s = Search(base, state, trial, opt, left / double(candidates.size() - i));
+    if (!s.ok()) return s.status();
+    const bool placed = std::find(s->res.unplaceable.begin(), s->res.unplaceable.end(), candidates[i]) == s->res.unplaceable.end();
+    const double need = std::max(1e-6, state.move_gain * kept_seconds);
+    if (placed && s->end() <= chosen.end() - need && Moves(*s, candidates[i])) moved = std::move(trial), chosen = std::move(*s);
+  }
+  const Instance& inst = chosen.res.inst;
+  Status st = CheckSchedule(inst, chosen.best);
   assert(st.ok() && "re-plans are valid schedules");
   if (!st.ok()) return st;
 
   Replanned out;
-  out.kept_seconds = EndOf(inst, res->kept);
-  out.new_seconds = EndOf(inst, best);
-  out.unplaceable = res->unplaceable;
+  out.kept_seconds = kept_seconds;
+  out.new_seconds = chosen.end();
+  out.unplaceable = chosen.res.unplaceable;
+  out.moved.assign(moved.begin(), moved.end());
   Plan& p = out.plan;
   p.policy = "replan";
   p.sweep = base.sweep;
   p.instance = inst;
-  p.schedule = std::move(best);
+  p.schedule = std::move(chosen.best);
   p.offset_seconds = state.now;
   p.lower_bound = LowerBound(inst);
   p.solver.status = "heuristic";
-  p.solver.method = "local search warm-started from the current plan";
+  p.solver.method = moved.empty() ? "local search warm-started from the current plan"
+                                  : "local search warm-started from the current plan, running jobs moved at a checkpoint";
   p.solver.best_bound = p.lower_bound;
   p.solver.Settle(out.new_seconds, /*proves=*/true);
   p.solver.seconds = SecondsSince(t0);
@@ -313,6 +402,13 @@ PlacedOn ParsePlacedOn(const json& on, const std::string& what) {
   return p;
 }
 
+double Fraction(const json& e) {
+  const json& f = e.contains("remaining_fraction") ? e["remaining_fraction"] : json();
+  if (!f.is_number() || !(f.get<double>() > 0 && f.get<double>() <= 1))
+    throw BadValue("remaining_fraction must be a number in (0, 1], got " + f.dump());
+  return f.get<double>();
+}
+
 }  // namespace
 
 std::string SweepStateToJson(const SweepState& s) {
@@ -323,12 +419,16 @@ std::string SweepStateToJson(const SweepState& s) {
     for (const PlacedOn& on : j.placement) placement.push_back({{"node", on.node}, {"devices", on.device_ids}});
     if (j.state != "finished") e.update({{"technique", j.technique}, {"devices", j.devices}, {"placement", placement}});
     if (j.state == "running") e["remaining_seconds"] = j.remaining_seconds;
+    if (j.state == "running" && j.movable)
+      e.update({{"movable", true}, {"remaining_fraction", j.remaining_fraction}, {"stop_seconds", j.stop_seconds},
+                {"restart_seconds", j.restart_seconds}});
     if (j.state == "waiting") e.update({{"remaining_fraction", j.remaining_fraction}, {"order_seconds", j.order}});
     jobs.push_back(e);
   }
   json doc = {{"version", 1}, {"plan", s.plan}, {"now_seconds", s.now}, {"jobs", jobs}};
   if (!s.nodes.empty()) doc["nodes"] = s.nodes;
   if (!s.span_nodes) doc["span_nodes"] = false;
+  if (std::any_of(s.jobs.begin(), s.jobs.end(), [](const JobState& j) { return j.movable; })) doc["move_gain"] = s.move_gain;
   if (!s.excluded.empty()) {
     json excluded = json::array();
     for (const PlacedOn& on : s.excluded) excluded.push_back({{"node", on.node}, {"devices", on.device_ids}});
@@ -360,6 +460,12 @@ Result<SweepState> ParseSweepState(const std::string& text, const std::string& p
       if (!doc["span_nodes"].is_boolean()) throw BadValue("span_nodes must be true or false");
       s.span_nodes = doc["span_nodes"].get<bool>();
     }
+    if (doc.contains("move_gain")) {
+      const json& g = doc["move_gain"];
+      if (!g.is_number() || !(g.get<double>() >= 0 && g.get<double>() <= 1))
+        throw BadValue("move_gain must be a number in [0, 1], got " + g.dump());
+      s.move_gain = g.get<double>();
+    }
     if (doc.contains("excluded")) {
       if (!doc["excluded"].is_array()) throw BadValue("excluded must be a list of {node, devices}");
       for (const json& on : doc["excluded"]) s.excluded.push_back(ParsePlacedOn(on, "excluded"));
@@ -384,6 +490,13 @@ Result<SweepState> ParseSweepState(const std::string& text, const std::string& p
       for (const json& on : e["placement"]) j.placement.push_back(ParsePlacedOn(on, "placement"));
       if (j.state == "running") {
         j.remaining_seconds = Seconds(e, "remaining_seconds", 1e9);
+        if (e.contains("movable") && !e["movable"].is_boolean()) throw BadValue("movable must be true or false");
+        j.movable = e.value("movable", false);
+        if (j.movable) {
+          j.remaining_fraction = Fraction(e);
+          j.stop_seconds = Seconds(e, "stop_seconds", 1e9);
+          j.restart_seconds = Seconds(e, "restart_seconds", 1e9);
+        }
       } else {
         // Negative: a job the orchestrator put ahead of every job not yet started (one that
         // trained before a resume, or waits again after its devices went out of use).
@@ -391,12 +504,7 @@ Result<SweepState> ParseSweepState(const std::string& text, const std::string& p
         if (!o.is_number() || !std::isfinite(o.get<double>()) || std::fabs(o.get<double>()) > 4e12)
           throw BadValue("order_seconds must be a number of seconds within +-4e12, got " + o.dump());
         j.order = o.get<double>();
-        if (e.contains("remaining_fraction")) {
-          const json& f = e["remaining_fraction"];
-          if (!f.is_number() || !(f.get<double>() > 0 && f.get<double>() <= 1))
-            throw BadValue("remaining_fraction must be a number in (0, 1], got " + f.dump());
-          j.remaining_fraction = f.get<double>();
-        }
+        if (e.contains("remaining_fraction")) j.remaining_fraction = Fraction(e);
       }
       s.jobs.push_back(std::move(j));
     }

@@ -1,8 +1,10 @@
 // Re-planning a running sweep: given what has finished, what runs where and how long it still
 // needs, and what waits, plan the rest. The orchestrator calls it as jobs end early or late
 // (run/orchestrator.h); `saturn plan --from-state STATE.json` calls it on a state the
-// orchestrator saved. Running jobs stay where they are (reservations of the residual instance);
-// waiting jobs may change technique, device count, devices and order.
+// orchestrator saved. Running jobs stay where they are (reservations of the residual instance)
+// unless the state marks them movable: then one is moved (stopped at its next step boundary and
+// continued from that checkpoint under another choice) when that alone ends the sweep sooner by
+// SweepState::move_gain; waiting jobs may change technique, device count, devices and order.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +31,16 @@ struct JobState {
   int devices = 0;
   std::vector<PlacedOn> placement;
   double remaining_seconds = 0;   // running: what its measured step rate predicts is left
-  double remaining_fraction = 1;  // waiting: the share of its steps not yet trained
+  // Waiting: the share of its steps not yet trained; running and movable: the share left after
+  // the checkpoint a stop would write.
+  double remaining_fraction = 1;
+  // Running: whether it may be moved. Its time under another choice is the profile's for that
+  // choice scaled by remaining_seconds over the profile's for the current one (the job runs as
+  // much faster or slower than profiled everywhere), plus what moving costs: stop_seconds (to its
+  // next step boundary and the checkpoint there; its devices stay held that long) and
+  // restart_seconds (a launch until it trains again).
+  bool movable = false;
+  double stop_seconds = 0, restart_seconds = 0;
   double order = 0;               // waiting: its planned start in the current plan (sweep seconds)
 };
 
@@ -49,6 +60,9 @@ struct SweepState {
   // on them; a waiting job planned there moves, and one that no longer fits anywhere is named
   // in Replanned::unplaceable.
   std::vector<PlacedOn> excluded;
+  // A movable running job is moved only when moving it shortens the predicted time left by at
+  // least this share of keeping every running job where it is (a restart is a risk worth a gain).
+  double move_gain = 0.05;
   std::vector<JobState> jobs;
 };
 
@@ -71,6 +85,9 @@ struct Replanned {
   double new_seconds = 0;   // the same for `plan`: never more than kept_seconds
   // Waiting jobs that no configuration fits on the devices left in use: not in `plan`.
   std::vector<std::string> unplaceable;
+  // Running jobs `plan` moves: jobs of its instance (their steps those left after the stop's
+  // checkpoint), their old devices reserved until they stop.
+  std::vector<std::string> moved;
   // kept_seconds counts a waiting job on an excluded device as starting at kForever.
   bool kept_blocked() const { return kept_seconds >= kForever / 2; }
 };

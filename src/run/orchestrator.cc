@@ -66,6 +66,17 @@ struct Job {
   long long checkpoint = 0;  // the newest checkpoint step journaled
   bool restart_launch = false;      // its current launch starts it over (--restart)
   fs::file_time_type launched_at;   // on the file system's clock
+  // Its launch's time to train: seconds from the launch until a step was first seen logged,
+  // and that step (-1: none seen yet), counted from the step it started at.
+  double first_log_seconds = -1;
+  long long first_log_step = 0, start_step = 0;
+  // An adopted re-plan moves it: where it goes once the SIGUSR1 it got has stopped it.
+  struct Move {
+    const Config* config;
+    std::vector<Part> parts;
+    double order, planned_seconds;
+  };
+  std::optional<Move> moving;
   Subprocess proc;
   Clock::time_point started;
   std::string log;
@@ -108,6 +119,7 @@ class Orchestrator {
         last_scan_ = Clock::now();
         for (Job& j : jobs_)
           if (j.state == State::kRunning) SATURN_RETURN_IF_ERROR(JournalCheckpoint(j));
+        if (opt_.replan_move) SeeFirstSteps();
         ShowRunning();
       }
       for (Job& j : jobs_)
@@ -366,9 +378,13 @@ class Orchestrator {
   // Starts a re-plan when a job has ended or replan_every has passed while jobs wait.
   void StartReplanIfDue() {
     if (replan_.in_flight()) return;
+    // A move under way first ends (its job stops, then waits to be launched where it goes).
+    if (std::any_of(jobs_.begin(), jobs_.end(), [](const Job& j) { return j.moving.has_value(); })) return;
     const bool waiting = std::any_of(jobs_.begin(), jobs_.end(), [](const Job& j) { return j.state == State::kWaiting; });
+    const bool movable = opt_.replan_move &&
+                         std::any_of(jobs_.begin(), jobs_.end(), [](const Job& j) { return j.state == State::kRunning; });
     const double since = std::chrono::duration<double>(Clock::now() - last_replan_).count();
-    if (!waiting || !(replan_due_ || since >= opt_.replan_every)) return;
+    if (!(waiting || movable) || !(replan_due_ || since >= opt_.replan_every)) return;
     replan_due_ = false;
     last_replan_ = Clock::now();
     ReplanOptions ro;
@@ -391,6 +407,7 @@ class Orchestrator {
     SweepState s;
     s.plan = fs::absolute(opt_.plan_path).string();
     s.now = std::max(0.0, WallSeconds() - origin_);
+    s.move_gain = opt_.replan_threshold;
     for (int n = 0; n < int(plan_.instance.nodes.size()); ++n)  // where jobs can run from here
       if (Reachable(n)) s.nodes.push_back(plan_.instance.nodes[n].name);
     for (const auto& [node, d] : excluded_) {
@@ -415,6 +432,16 @@ class Orchestrator {
         const double ran = std::chrono::duration<double>(Clock::now() - j.started).count();
         js.remaining_seconds = per_step > 0 ? std::max(0.0, steps - step) * per_step
                                             : std::max(0.0, j.config->seconds - ran);
+        // Movable once its rate and its launch's time to train are measured. The stop ends the
+        // step under way and writes a checkpoint: taken as two steps; what is left is counted
+        // from the step after the last one logged.
+        if (opt_.replan_move && per_step > 0 && j.first_log_seconds >= 0) {
+          js.movable = true;
+          js.remaining_fraction = std::clamp((steps - step - 1) / steps, 1.0 / steps, 1.0);
+          js.stop_seconds = 2 * per_step;
+          js.restart_seconds =
+              std::max(0.0, j.first_log_seconds - per_step * double(j.first_log_step - j.start_step));
+        }
       } else if (j.state == State::kWaiting) {
         js.state = "waiting";
         js.order = j.order;
@@ -442,6 +469,7 @@ class Orchestrator {
       const State now = Find(js.job)->state;
       stale = stale || (js.state == "waiting" && now != State::kWaiting) || (js.state == "running" && now == State::kWaiting);
     }
+    for (const std::string& name : r->moved) stale = stale || Find(name)->state != State::kRunning;
     if (stale) {
       replan_due_ = true;  // the state moved on meanwhile: plan again from the new one
       return Status::Ok();
@@ -463,8 +491,12 @@ class Orchestrator {
         Say("a re-plan is unusable (" + parts.status().message() + "); keeping the plan");
         return Status::Ok();
       }
+      const bool moved = std::count(r->moved.begin(), r->moved.end(), j.spec->name) > 0;
       if (c.technique != j.config->technique || c.devices != j.config->devices || *parts != j.parts)
-        changed.push_back(j.spec->name + ": " + c.technique + " x" + std::to_string(c.devices) + " on " + Where(*parts));
+        changed.push_back(j.spec->name + ": " + c.technique + " x" + std::to_string(c.devices) + " on " + Where(*parts) +
+                          (moved ? " (moved from " + j.config->technique + " x" + std::to_string(j.config->devices) +
+                                       " on " + Where(j.parts) + " at its next checkpoint)"
+                                 : ""));
     }
     const int n = int(adopted_.size()) + 1;
     const std::string plan_path = dir_ + "/plan-" + std::to_string(n) + ".json";
@@ -484,10 +516,13 @@ class Orchestrator {
                                              {"now_seconds", state.now},
                                              {"kept_seconds", r->kept_blocked() ? json() : json(r->kept_seconds)},
                                              {"new_seconds", r->new_seconds},
-                                             {"changed", changed}}));
+                                             {"changed", changed},
+                                             {"moved", r->moved}}));
     adopted_.push_back(p);
     SATURN_RETURN_IF_ERROR(Apply(adopted_.back(), plan_path));
     RebuildQueues();
+    for (Job& j : jobs_)
+      if (j.moving) SATURN_RETURN_IF_ERROR(StartMove(j));
     std::string what;
     for (const std::string& c : changed) what += (what.empty() ? "" : "; ") + c;
     const std::string instead = r->kept_blocked() ? " without the devices out of use (" + ExcludedText() + ")"
@@ -523,12 +558,45 @@ class Orchestrator {
       const Assignment& a = p.schedule.jobs[i];
       Result<std::vector<Part>> parts = PartsIn(p, i, path);
       if (!parts.ok()) return parts.status();
-      j->config = &p.instance.jobs[i].configs[a.config];
-      j->parts = *parts;
-      j->order = p.offset_seconds + a.start;
-      j->planned_seconds = a.end - a.start;
+      Job::Move to{&p.instance.jobs[i].configs[a.config], *parts, p.offset_seconds + a.start, a.end - a.start};
+      if (j->state == State::kRunning) j->moving = to;  // once it has stopped (StartMove)
+      else Place(*j, to);
     }
     return Status::Ok();
+  }
+
+  static void Place(Job& j, const Job::Move& to) {
+    j.config = to.config;
+    j.parts = to.parts;
+    j.order = to.order;
+    j.planned_seconds = to.planned_seconds;
+  }
+
+  // A running job an adopted re-plan moves: SIGUSR1 makes its ranks checkpoint at the next step
+  // boundary and exit; Ended then puts it where it goes, to be launched from that checkpoint.
+  Status StartMove(Job& j) {
+    SATURN_RETURN_IF_ERROR(journal_->Append({{"event", "move"},
+                                             {"job", j.spec->name},
+                                             {"attempt", j.attempts},
+                                             {"from", PlacementJson(j.parts)},
+                                             {"to", PlacementJson(j.moving->parts)},
+                                             {"technique", j.moving->config->technique},
+                                             {"devices", j.moving->config->devices}}));
+    Say("moving " + j.spec->name + " to " + j.moving->config->technique + " x" + std::to_string(j.moving->config->devices) +
+        " on " + Where(j.moving->parts) + ": it stops at its next checkpoint and continues from there");
+    j.proc.Signal(SIGUSR1);
+    return Status::Ok();
+  }
+
+  // Whether a re-plan moved `j`, which has just ended without finishing: it goes where it was
+  // moved, waiting to be launched there from its newest checkpoint.
+  bool TakeMove(Job& j) {
+    if (!j.moving) return false;
+    Place(j, *j.moving);
+    j.moving.reset();
+    j.state = State::kWaiting;
+    RebuildQueues();
+    return true;
   }
 
   Status Launch(Job& j) {
@@ -566,6 +634,8 @@ class Orchestrator {
     }
     j.proc = std::move(*p);
     j.started = Clock::now();
+    j.first_log_seconds = -1;
+    j.start_step = j.resume ? j.checkpoint : 0;
     j.state = State::kRunning;
     j.resume = true;  // any later launch continues from its checkpoint
     j.restart_launch = j.restart;
@@ -613,6 +683,7 @@ class Orchestrator {
     const int code = j.proc.exit_code();
     if (code == 0) {
       j.state = State::kFinished;
+      j.moving.reset();  // it finished before its stop: nothing left to move
       Release(j);
       // A job trained to its end there: earlier failures on those devices were not theirs.
       for (const Part& p : j.parts)
@@ -625,6 +696,14 @@ class Orchestrator {
       return Status::Ok();
     }
     if (const int sig = StoppedBy(j.proc)) {
+      if (!stopping && j.moving) {  // the stop a move asked for
+        const long long step = j.checkpoint;
+        TakeMove(j);
+        Say(j.spec->name + " stopped at step " + std::to_string(step) + " to move; it continues on " + Where(j.parts));
+        return journal_->Append({{"event", "stopped"}, {"job", j.spec->name}, {"attempt", j.attempts},
+                                 {"signal", SignalName(sig)}, {"seconds", took}, {"moved", true}});
+      }
+      if (j.moving) Place(j, *j.moving), j.moving.reset();  // --resume launches it there
       j.state = State::kStopped;
       if (!stopping && outside_stop_ == 0) outside_stop_ = sig;
       Say(j.spec->name + " stopped on " + SignalName(sig) + " at a checkpoint");
@@ -650,6 +729,8 @@ class Orchestrator {
          : retry    ? "; restarting it from its newest checkpoint"
                     : "; giving up on it, see " + j.log));
     if (stranded) return FailStranded(j, "it is planned on them and --no-replan keeps the plan");
+    if (retry && TakeMove(j)) return Status::Ok();  // relaunched where the re-plan moved it, once free
+    j.moving.reset();
     if (moved) {
       j.state = State::kWaiting;
       j.order = -1e12;  // ahead of the jobs not yet started, wherever the re-plan puts it
@@ -765,6 +846,21 @@ class Orchestrator {
   }
 
   void Say(const std::string& line) { live_.Say(line); }
+
+  // Each running job's first step logged in this launch: how long a launch takes to train
+  // (a moved job's restart_seconds). Seen within the second of the scan, so at most that late.
+  void SeeFirstSteps() {
+    for (Job& j : jobs_) {
+      if (j.state != State::kRunning || j.first_log_seconds >= 0) continue;
+      const std::string path = dir_ + "/" + j.spec->name + "/metrics.jsonl";
+      std::error_code ec;
+      if (j.restart_launch && fs::last_write_time(path, ec) < j.launched_at) continue;  // an earlier run's
+      const LastMetrics m = ReadLastMetrics(path);
+      if (!m.step.is_number_integer() || m.step.get<long long>() <= j.start_step) continue;
+      j.first_log_seconds = std::chrono::duration<double>(Clock::now() - j.started).count();
+      j.first_log_step = m.step.get<long long>();
+    }
+  }
 
   // Every running job's line, as its metrics say now.
   void ShowRunning() {

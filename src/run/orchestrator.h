@@ -6,7 +6,8 @@
 // is restarted from its newest checkpoint up to max_retries times, then marked failed while the
 // others go on; devices on which several jobs failed are taken out of use and what was planned
 // there is re-planned; SIGINT/SIGTERM make every job checkpoint and stop. As jobs end early or late,
-// what waits is re-planned in the background and a shorter plan adopted (plan-N.json, journaled).
+// what waits (and with replan_move what runs) is re-planned in the background and a shorter plan
+// adopted (plan-N.json, journaled).
 // Knows nothing of LibTorch.
 #pragma once
 
@@ -42,6 +43,10 @@ struct ExecuteOptions {
   double replan_threshold = 0.05;
   double replan_every = 30;
   double replan_time_limit = 2;
+  // A re-plan may also move a running job (another technique, device count or devices): it gets
+  // SIGUSR1, stops at a checkpoint, and is launched again from there as re-planned. Each move
+  // must alone save replan_threshold of the predicted time left.
+  bool replan_move = false;
   // A line per running job (step, loss, tokens/s, ETA): redrawn in place on a terminal, else
   // printed every status_every seconds (0: never).
   double status_every = 30;

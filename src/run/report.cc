@@ -47,7 +47,8 @@ json PlanPlacement(const Plan& plan, const Placement& pl, const Assignment& a) {
   return out;
 }
 
-// A re-plan the journal adopted moves the jobs it covers (those waiting then): `j` takes the
+// A re-plan the journal adopted moves the jobs it covers (those waiting then, or running ones
+// once they stopped to move): `j` takes the
 // re-plan's technique, devices and placement for `job` until a launch says otherwise.
 void MoveBy(const Plan& replan, const std::string& job, json* j) {
   for (size_t i = 0; i < replan.instance.jobs.size(); ++i) {
@@ -110,6 +111,7 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
     double open = -1, device_seconds = 0;  // the current launch's start; device-seconds so far
     int open_devices = c.devices;
     json launches = json::array();  // each launch: when, where, how it ended
+    const Plan* moving = nullptr;   // a re-plan adopted while it ran
     auto close = [&](double t, const char* how) {
       if (open >= 0) {
         device_seconds += (t - open) * open_devices;
@@ -122,8 +124,11 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
       const std::string ev = e.value("event", "");
       // A stop or a new run ends whatever was running, whether or not its end was journaled.
       if (ev == "signal" || ev == "run") close(at(e), ev == "signal" ? "stopped" : "cut short");
-      if (ev == "plan" && e.value("path", json()).is_string() && adopted.count(e["path"]))
-        MoveBy(adopted.at(e["path"]), pj.name, &j);
+      // A re-plan that moves the job while it runs takes effect once it has stopped for that.
+      if (ev == "plan" && e.value("path", json()).is_string() && adopted.count(e["path"])) {
+        if (state == "running") moving = &adopted.at(e["path"]);
+        else MoveBy(adopted.at(e["path"]), pj.name, &j);
+      }
       if (e.value("job", "") != pj.name) continue;
       if (ev == "start") {
         ++attempts;
@@ -145,8 +150,12 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
         close(at(e), "finished");
         end = at(e), state = "finished";
       } else if (ev == "stopped") {
-        close(at(e), "stopped");
-        state = "interrupted";
+        // Stopped to move (an adopted re-plan moved it): it waits to go on where it was moved.
+        const bool moved = e.value("moved", json()) == json(true);
+        close(at(e), moved ? "moved" : "stopped");
+        if (moved && moving) MoveBy(*moving, pj.name, &j);
+        moving = nullptr;
+        state = moved ? "waiting" : "interrupted";
       } else if (ev == "fail") {
         close(at(e), "failed");
         state = e.value("retry", false) ? "retrying" : "failed";
@@ -196,7 +205,8 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
                        {"at_seconds", at(e)},
                        {"kept_seconds", e.value("kept_seconds", json())},  // null: kept, jobs waited for good
                        {"new_seconds", e.value("new_seconds", json())},
-                       {"changed", e.value("changed", json::array())}});
+                       {"changed", e.value("changed", json::array())},
+                       {"moved", e.value("moved", json::array())}});
   r["plans_adopted"] = plans;
   json excluded = json::array();  // devices taken out of use, and the jobs whose launches failed there
   for (const json& e : events)
