@@ -195,7 +195,9 @@ TEST_CASE("saturn run --plan: SIGTERM checkpoints every job and exits 143 / --re
   const std::string args = "run " + sweep + " --plan " + plan + " --threads 1 " + kMpirun;
 
   Background(d, args, d / "rc1");
-  WaitFor(d / "runs/a/checkpoints/step-3");
+  // Every job has logged a step, and none is near its end (b's on one rank run faster than a on
+  // two, the more so on a loaded machine: waiting for a's first checkpoint let one b finish).
+  for (const char* j : kJobs) WaitFor(d / "runs" + "/" + j + "/metrics.jsonl");
   // While it runs: a second orchestrator on the sweep is refused; status says running.
   Run second = Saturn(args + " --resume");
   CHECK(second.code == 2);
@@ -761,7 +763,8 @@ TEST_CASE("saturn run --replan-move moves a running job at a checkpoint when tha
   const json planned = Load(d / "plan.json");
   for (const json& j : planned["jobs"]) REQUIRE(j["devices"] == 1);  // side by side
 
-  const std::string args = "run " + sweep + " --plan " + (d / "plan.json") + " --threads 1 " + kMpirun;
+  // Re-plans every second: long is movable once two of its steps are logged, whenever short ends.
+  const std::string args = "run " + sweep + " --plan " + (d / "plan.json") + " --threads 1 --replan-every 1 " + kMpirun;
   Run both = Saturn(args + " --replan-move --no-replan");
   CHECK(both.code == 2);
   CHECK_THAT(both.out, Catch::Contains("--replan-move") && Catch::Contains("drop --no-replan"));

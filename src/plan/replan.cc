@@ -204,7 +204,7 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st, const
       const bool moved = move.count(js.job) > 0;
       const double held = moved ? js.stop_seconds : js.remaining_seconds;
       const Placement& pl = job.configs[choice->config].placements[choice->placement];
-      for (size_t k = 0; k < pl.nodes.size() && held > 0; ++k)
+      for (size_t k = 0; k < pl.nodes.size(); ++k)
         r.inst.reserved.push_back({js.job, js.technique, js.devices, pl.nodes[k], choice->device_ids[k], held});
       if (!moved) continue;
       extra = js.stop_seconds + js.restart_seconds;
@@ -351,9 +351,14 @@ Result<Replanned> Replan(const Instance& base, const SweepState& state, const Re
     trial.insert(candidates[i]);
     Result<Searched> s = Search(base, state, trial, opt, left / double(candidates.size() - i));
     if (!s.ok()) return s.status();
-    const bool placed = std::find(s->res.unplaceable.begin(), s->res.unplaceable.end(), candidates[i]) == s->res.unplaceable.end();
     const double need = std::max(1e-6, state.move_gain * kept_seconds);
-    if (placed && s->end() <= chosen.end() - need && Moves(*s, candidates[i])) moved = std::move(trial), chosen = std::move(*s);
+    // Every job of the trial placed, and elsewhere than it runs: a search that left one where it
+    // is would stop and relaunch it there for nothing.
+    bool all_move = true;
+    for (const std::string& name : trial)
+      all_move = all_move && Moves(*s, name) &&
+                 std::find(s->res.unplaceable.begin(), s->res.unplaceable.end(), name) == s->res.unplaceable.end();
+    if (all_move && s->end() <= chosen.end() - need) moved = std::move(trial), chosen = std::move(*s);
   }
   const Instance& inst = chosen.res.inst;
   Status st = CheckSchedule(inst, chosen.best);

@@ -68,7 +68,7 @@ struct Job {
   fs::file_time_type launched_at;   // on the file system's clock
   // Its launch's time to train: seconds from the launch until a step was first seen logged,
   // and that step (-1: none seen yet), counted from the step it started at.
-  double first_log_seconds = -1;
+  double first_log_seconds = -1, first_log_train_seconds = 0;  // and its metrics' training seconds
   long long first_log_step = 0, start_step = 0;
   // An adopted re-plan moves it: where it goes once the SIGUSR1 it got has stopped it.
   struct Move {
@@ -170,12 +170,15 @@ class Orchestrator {
       if (j.state == State::kRunning)
         for (const Part& p : j.parts)
           for (int d : p.slots) queues_[{p.node, d}].push_back(j.index);
+    // A job being moved also waits, in its new place, on the devices it moves to: the jobs planned
+    // after it there do not take them meanwhile.
+    auto next = [&](const Job& j) { return j.moving ? j.moving->order : j.order; };
     std::vector<int> order;
     for (const Job& j : jobs_)
-      if (j.state == State::kWaiting) order.push_back(j.index);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return jobs_[a].order < jobs_[b].order; });
+      if (j.state == State::kWaiting || j.moving) order.push_back(j.index);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return next(jobs_[a]) < next(jobs_[b]); });
     for (int i : order)
-      for (const Part& p : jobs_[i].parts)
+      for (const Part& p : jobs_[i].moving ? jobs_[i].moving->parts : jobs_[i].parts)
         for (int d : p.slots) queues_[{p.node, d}].push_back(i);
   }
 
@@ -350,13 +353,10 @@ class Orchestrator {
     return Where(parts);
   }
 
-  // The job no longer holds its devices: the next job of each device's queue may start.
+  // The job no longer holds or awaits devices: the next job of each device's queue may start.
+  // Every queue, since a job being moved also waits where it was moved to.
   void Release(const Job& j) {
-    for (const Part& p : j.parts)
-      for (int d : p.slots) {
-        auto& q = queues_[{p.node, d}];
-        q.erase(std::remove(q.begin(), q.end(), j.index), q.end());
-      }
+    for (auto& [device, q] : queues_) q.erase(std::remove(q.begin(), q.end(), j.index), q.end());
   }
 
   static double WallSeconds() {
@@ -389,6 +389,7 @@ class Orchestrator {
     last_replan_ = Clock::now();
     ReplanOptions ro;
     ro.time_limit_seconds = opt_.replan_time_limit;
+    for (const Job& j : jobs_) snapshot_attempts_[j.spec->name] = j.attempts;
     replan_.Start(plan_.instance, Snapshot(), ro);
   }
 
@@ -398,6 +399,10 @@ class Orchestrator {
     const LastMetrics m = ReadLastMetrics(dir_ + "/" + j.spec->name + "/metrics.jsonl");
     if (!m.step.is_number() || !m.seconds.is_number() || m.step.get<double>() <= 0) return {0, 0};
     const double step = m.step.get<double>(), seconds = m.seconds.get<double>();
+    // This launch's rate once it logged two steps (--replan-move watches for its first): a job
+    // moved or resumed under another technique runs at another rate than before.
+    if (j.state == State::kRunning && j.first_log_seconds >= 0 && step > double(j.first_log_step))
+      return {step, (seconds - j.first_log_train_seconds) / (step - double(j.first_log_step))};
     if (m.first_step.is_number() && m.first_seconds.is_number() && step > m.first_step.get<double>())
       return {step, (seconds - m.first_seconds.get<double>()) / (step - m.first_step.get<double>())};
     return {step, seconds / step};
@@ -435,7 +440,7 @@ class Orchestrator {
         // Movable once its rate and its launch's time to train are measured. The stop ends the
         // step under way and writes a checkpoint: taken as two steps; what is left is counted
         // from the step after the last one logged.
-        if (opt_.replan_move && per_step > 0 && j.first_log_seconds >= 0) {
+        if (opt_.replan_move && per_step > 0 && j.first_log_seconds >= 0 && step > double(j.first_log_step)) {
           js.movable = true;
           js.remaining_fraction = std::clamp((steps - step - 1) / steps, 1.0 / steps, 1.0);
           js.stop_seconds = 2 * per_step;
@@ -469,7 +474,9 @@ class Orchestrator {
       const State now = Find(js.job)->state;
       stale = stale || (js.state == "waiting" && now != State::kWaiting) || (js.state == "running" && now == State::kWaiting);
     }
-    for (const std::string& name : r->moved) stale = stale || Find(name)->state != State::kRunning;
+    // A job moved must still run the launch the state measured.
+    for (const std::string& name : r->moved)
+      stale = stale || Find(name)->state != State::kRunning || Find(name)->attempts != snapshot_attempts_[name];
     if (stale) {
       replan_due_ = true;  // the state moved on meanwhile: plan again from the new one
       return Status::Ok();
@@ -696,7 +703,7 @@ class Orchestrator {
       return Status::Ok();
     }
     if (const int sig = StoppedBy(j.proc)) {
-      if (!stopping && j.moving) {  // the stop a move asked for
+      if (!stopping && j.moving && sig == SIGUSR1) {  // the stop a move asked for
         const long long step = j.checkpoint;
         TakeMove(j);
         Say(j.spec->name + " stopped at step " + std::to_string(step) + " to move; it continues on " + Where(j.parts));
@@ -853,12 +860,15 @@ class Orchestrator {
     for (Job& j : jobs_) {
       if (j.state != State::kRunning || j.first_log_seconds >= 0) continue;
       const std::string path = dir_ + "/" + j.spec->name + "/metrics.jsonl";
+      // Untouched since the launch: an earlier launch's lines, which a resume has yet to cut back
+      // to its checkpoint.
       std::error_code ec;
-      if (j.restart_launch && fs::last_write_time(path, ec) < j.launched_at) continue;  // an earlier run's
+      if (fs::last_write_time(path, ec) < j.launched_at) continue;
       const LastMetrics m = ReadLastMetrics(path);
-      if (!m.step.is_number_integer() || m.step.get<long long>() <= j.start_step) continue;
+      if (!m.step.is_number_integer() || m.step.get<long long>() <= j.start_step || !m.seconds.is_number()) continue;
       j.first_log_seconds = std::chrono::duration<double>(Clock::now() - j.started).count();
       j.first_log_step = m.step.get<long long>();
+      j.first_log_train_seconds = m.seconds.get<double>();
     }
   }
 
@@ -906,6 +916,7 @@ class Orchestrator {
   std::deque<Plan> adopted_;                // re-plans adopted; jobs point into them
   BackgroundReplan replan_;
   bool replan_due_ = false;                 // a job ended since the last re-plan started
+  std::map<std::string, int> snapshot_attempts_;  // each job's launches when the re-plan in flight started
   Clock::time_point last_replan_;
   std::unique_ptr<Journal> journal_;
   std::unique_ptr<DirLock> lock_;
