@@ -747,8 +747,8 @@ std::string MoveSweep(const TempDir& d, const std::string& out, int long_steps) 
 
 }  // namespace
 
-TEST_CASE("saturn run --replan-move moves a running job at a checkpoint when that ends the sweep sooner; it "
-          "continues there where it stopped",
+TEST_CASE("saturn run --replan-move moves a running job at a checkpoint when that ends the sweep sooner, and it "
+          "continues where it stopped",
           "[execute]") {
   TempDir d;
   const int steps = 40;
