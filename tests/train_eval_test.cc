@@ -26,6 +26,17 @@ std::string TaskHead(const TempDir& d, const std::string& shipped, const std::st
   return out;
 }
 
+// A one-job sweep on a two-device CPU node: `eval` is its eval: section's body, `job` the job's
+// lines after its model, tokenizer, data, seq_len and batch_size.
+std::string EvalSweep(const TempDir& d, const std::string& gpt2, const std::string& eval, const std::string& job) {
+  return d.write("ev.yaml", "name: ev\noutput_dir: " + (d / "runs") +
+                                "\ncluster: {device: cpu, device_memory_gib: 8, nodes: [{name: n, devices: 2}]}\n"
+                                "eval:\n" + eval +
+                                "jobs:\n  - name: a\n    model: " SATURN_SOURCE_DIR "/models/gpt2-tiny.json\n"
+                                "    tokenizer: {kind: gpt2, path: " + gpt2 + "}\n    data: {train: " + Corpus() +
+                                "}\n    seq_len: 32\n    batch_size: 8\n" + job);
+}
+
 }  // namespace
 
 TEST_CASE("eval.every_steps: the job's ranks score each checkpoint and the final weights on the sweep's tasks, as "
@@ -38,14 +49,9 @@ TEST_CASE("eval.every_steps: the job's ranks score each checkpoint and the final
   const std::string lambada = TaskHead(d, "composer/lambada_openai.jsonl.bz2", "lambada", 24);
   const std::string tasks = "  tasks:\n    - {name: copa, kind: mc, path: " + copa + "}\n" +
                             "    - {name: lambada, kind: lm, path: " + lambada + "}\n";
-  const std::string sweep = d.write(
-      "ev.yaml", "name: ev\noutput_dir: " + (d / "runs") +
-                     "\ncluster: {device: cpu, device_memory_gib: 8, nodes: [{name: n, devices: 2}]}\n"
-                     "eval:\n  every_steps: 2\n" + tasks +
-                     "jobs:\n  - name: a\n    model: " SATURN_SOURCE_DIR "/models/gpt2-tiny.json\n"
-                     "    tokenizer: {kind: gpt2, path: " + *gpt2 + "}\n    data: {train: " + Corpus() + "}\n"
-                     "    seq_len: 32\n    batch_size: 8\n    steps: 5\n    checkpoint_every: 3\n"
-                     "    keep_checkpoints: 10\n    log_every: 1\n    techniques: [fsdp]\n    devices: [2]\n");
+  const std::string sweep = EvalSweep(d, *gpt2, "  every_steps: 2\n" + tasks,
+                                      "    steps: 5\n    checkpoint_every: 3\n    keep_checkpoints: 10\n"
+                                      "    log_every: 1\n    techniques: [fsdp]\n    devices: [2]\n");
   Run run = Shell(std::string(SATURN_MPIRUN) + " -n 2 " SATURN_BINARY " run " + sweep + " --technique fsdp --threads 1");
   INFO(run.out);
   REQUIRE(run.code == 0);
@@ -94,13 +100,8 @@ TEST_CASE("eval.every_steps: a job stopped during its final evaluation evaluates
   auto gpt2 = saturn::FindGpt2Dir();
   REQUIRE(gpt2.ok());
   const std::string copa = TaskHead(d, "composer/copa.jsonl.bz2", "copa", 16);
-  const std::string sweep = d.write(
-      "ev.yaml", "name: ev\noutput_dir: " + (d / "runs") +
-                     "\ncluster: {device: cpu, device_memory_gib: 8, nodes: [{name: n, devices: 2}]}\n"
-                     "eval:\n  tasks:\n    - {name: copa, kind: mc, path: " + copa + "}\n"
-                     "jobs:\n  - name: a\n    model: " SATURN_SOURCE_DIR "/models/gpt2-tiny.json\n"
-                     "    tokenizer: {kind: gpt2, path: " + *gpt2 + "}\n    data: {train: " + Corpus() + "}\n"
-                     "    seq_len: 32\n    batch_size: 8\n    steps: 3\n    log_every: 1\n    devices: [2]\n");
+  const std::string sweep = EvalSweep(d, *gpt2, "  tasks:\n    - {name: copa, kind: mc, path: " + copa + "}\n",
+                                      "    steps: 3\n    log_every: 1\n    devices: [2]\n");
   const std::string run = std::string(SATURN_MPIRUN) + " -n 2 " SATURN_BINARY " run " + sweep + " --technique ddp --threads 1";
   Run first = Shell(run);
   INFO(first.out);
