@@ -323,6 +323,21 @@ def _fmt(x):
     return s[:-2] if s.endswith(".0") else s
 
 
+def _lr_list(n):
+    """At least n distinct learning rates: LRS, then a fine grid between 1e-5 and 2e-3 (large
+    sweeps at cluster scale), skipping values already taken."""
+    out = list(LRS)
+    seen = set(out)
+    k = 0
+    while len(out) < n:
+        lr = round(1e-5 + k * 1e-7, 12)
+        k += 1
+        if lr not in seen:
+            seen.add(lr)
+            out.append(lr)
+    return out
+
+
 def make_jobs(models, jobs=None, lrs=None, batch_sizes=(16, 32), device_counts=(1, 2, 4, 8, 16),
               techniques=TECHNIQUES, total_devices=8, seed=0):
     """Jobs of a sweep: each model's lr x batch-size grid. `jobs`: total count, split over the
@@ -335,6 +350,8 @@ def make_jobs(models, jobs=None, lrs=None, batch_sizes=(16, 32), device_counts=(
     else:
         per_model = [jobs // len(models) + (1 if i < jobs % len(models) else 0) for i in range(len(models))]
     lr_list = list(lrs) if isinstance(lrs, (list, tuple)) else LRS
+    if jobs is not None and lrs is None:
+        lr_list = _lr_list(-(-max(per_model + [0]) // len(batch_sizes)))
     devices = [k for k in device_counts if k <= total_devices]
     out = []
     for m, n in zip(models, per_model):

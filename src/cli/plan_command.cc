@@ -1,5 +1,6 @@
 // `saturn plan SWEEP --profile PROFILE -o PLAN` and `saturn plan --simulate PLAN`.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
@@ -79,6 +80,7 @@ Status RunFromState(const PlanArgs& a) {
 }
 
 Status RunPlan(const PlanArgs& a) {
+  const auto started = std::chrono::steady_clock::now();  // --time-limit bounds the whole command
   if (!a.simulate.empty()) return RunSimulate(a);
   if (!a.from_state.empty()) return RunFromState(a);
   const std::vector<std::string> policies = {"milp", "greedy", "uniform", "current-practice"};
@@ -107,6 +109,7 @@ Status RunPlan(const PlanArgs& a) {
   PlanOptions opt;
   opt.policy = a.policy;
   opt.time_limit_seconds = a.time_limit > 0 ? a.time_limit : 60;
+  opt.started = started;
   opt.verbose = a.verbose;
   auto plan = MakePlan(*inst, opt);
   if (!plan.ok()) return plan.status();

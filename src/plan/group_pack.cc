@@ -8,8 +8,10 @@
 // that ends latest while still finishing by the target (best fit), else to the group that ends
 // first. Groups never share devices, so the result is feasible; SerialSchedule then compacts it.
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <numeric>
+#include <set>
 
 #include "plan/policies.h"
 
@@ -32,6 +34,18 @@ int Allot(const PlanJob& job, double target) {
     if (c.seconds <= target && c.seconds * c.width() < least) least = c.seconds * c.width(), pick = i;
   }
   return pick >= 0 ? pick : job.front.back();
+}
+
+// Among `free` (groups by ready time, then index): the one ending latest that still finishes a
+// job of `d` seconds by `target`, the lowest index among equals; else the one ending first.
+int BestFit(const std::set<std::pair<double, int>>& free, double d, double target) {
+  auto it = free.upper_bound({target - d, INT_MAX});
+  // Rounding: target - d and ready + d <= target may disagree at the edge; settle on the latter.
+  while (it != free.end() && it->first + d <= target) ++it;
+  while (it != free.begin() && std::prev(it)->first + d > target) --it;
+  if (it == free.begin()) return free.begin()->second;
+  const double ready = std::prev(it)->first;
+  return free.lower_bound({ready, INT_MIN})->second;
 }
 
 }  // namespace
@@ -83,24 +97,24 @@ Schedule GroupPackSchedule(const Instance& inst, double target) {
       if (g.size % w) split.push_back({g.ready, g.node, g.size % w});
     }
     groups = std::move(split);
+    // The single-node placement on each node (placements list nodes ascending, one per node).
+    std::vector<int> placement_on(size_t(n_nodes), -1);
+    const Placements& pls = cfg(order[i]).placements;
+    for (int p = 0; p < int(pls.size()); ++p) placement_on[size_t(pls[p].nodes.front())] = p;
+    // The groups of width w by (ready, index): best fit and first free in O(log groups) each.
+    std::set<std::pair<double, int>> free;
+    for (int g = 0; g < int(groups.size()); ++g)
+      if (groups[g].size == w) free.insert({groups[g].ready, g});
+    if (free.empty()) return Schedule{};  // no node holds this width: the caller keeps other schedules
     for (; i < end; ++i) {
       const int j = order[i];
       const double d = cfg(j).seconds;
-      int fit = -1, first = -1;
-      for (int g = 0; g < int(groups.size()); ++g) {
-        if (groups[g].size != w) continue;
-        if (groups[g].ready + d <= target && (fit < 0 || groups[g].ready > groups[fit].ready)) fit = g;
-        if (first < 0 || groups[g].ready < groups[first].ready) first = g;
-      }
-      int g = fit >= 0 ? fit : first;
-      if (g < 0) return Schedule{};  // no node holds this width: the caller keeps other schedules
-      const auto& pls = cfg(j).placements;
-      int place = -1;
-      for (int p = 0; p < int(pls.size()); ++p)
-        if (pls[p].nodes.front() == groups[g].node) place = p;
-      choices[j] = {j, config[j], place};
+      const int g = BestFit(free, d, target);
+      free.erase({groups[g].ready, g});
+      choices[j] = {j, config[j], placement_on[size_t(groups[g].node)]};
       start[j] = groups[g].ready;
       groups[g].ready += d;
+      free.insert({groups[g].ready, g});
     }
   }
 

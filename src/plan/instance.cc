@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include "technique/names.h"
 #include "util/suggest.h"
@@ -25,31 +26,47 @@ int Instance::total_devices() const {
   return n;
 }
 
-void ComputePlacements(Instance* inst) {
-  const auto& nodes = inst->nodes;
-  for (auto& job : inst->jobs) {
-    for (auto& c : job.configs) {
-      c.placements.clear();
-      for (size_t n = 0; n < nodes.size(); ++n)
-        if (nodes[n].devices >= c.devices) c.placements.push_back({{int(n)}, {c.devices}});
-      if (!c.placements.empty()) continue;
-      // Wider than every node: aligned blocks of m equal nodes.
-      std::set<int> sizes;
-      for (const auto& node : nodes) sizes.insert(node.devices);
-      for (int size : sizes) {
-        int m = (c.devices + size - 1) / size;
-        for (size_t first = 0; first + m <= nodes.size(); first += m) {
-          Placement p;
-          for (int k = 0; k < m; ++k) {
-            if (nodes[first + k].devices != size) { p.nodes.clear(); break; }
-            p.nodes.push_back(int(first + k));
-            p.use.push_back(size);
-          }
-          if (!p.nodes.empty()) c.placements.push_back(p);
-        }
+const std::vector<Placement>& Placements::list() const {
+  static const std::vector<Placement> kNone;
+  return all_ ? *all_ : kNone;
+}
+
+namespace {
+
+std::vector<Placement> PlacementsOf(const std::vector<PlanNode>& nodes, int devices, bool span) {
+  std::vector<Placement> out;
+  for (size_t n = 0; n < nodes.size(); ++n)
+    if (nodes[n].devices >= devices) out.push_back({{int(n)}, {devices}});
+  if (!out.empty() || !span) return out;
+  // Wider than every node: aligned blocks of m equal nodes.
+  std::set<int> sizes;
+  for (const auto& node : nodes) sizes.insert(node.devices);
+  for (int size : sizes) {
+    int m = (devices + size - 1) / size;
+    for (size_t first = 0; first + m <= nodes.size(); first += m) {
+      Placement p;
+      for (int k = 0; k < m; ++k) {
+        if (nodes[first + k].devices != size) { p.nodes.clear(); break; }
+        p.nodes.push_back(int(first + k));
+        p.use.push_back(size);
       }
+      if (!p.nodes.empty()) out.push_back(p);
     }
   }
+  return out;
+}
+
+}  // namespace
+
+void ComputePlacements(Instance* inst, bool span) {
+  std::map<int, Placements> by_devices;
+  for (auto& job : inst->jobs)
+    for (auto& c : job.configs) {
+      auto it = by_devices.find(c.devices);
+      if (it == by_devices.end())
+        it = by_devices.emplace(c.devices, Placements(PlacementsOf(inst->nodes, c.devices, span))).first;
+      c.placements = it->second;
+    }
 }
 
 void OrderConfigs(PlanJob* job) {
@@ -79,6 +96,10 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
 
   std::vector<std::string> job_names;
   for (const auto& j : sweep.jobs) job_names.push_back(j.name);
+  // Indexed once: at thousands of jobs and hundreds of thousands of records, a scan per record
+  // or per job would be quadratic.
+  std::unordered_map<std::string, const JobSpec*> spec_of;
+  for (const auto& j : sweep.jobs) spec_of.emplace(j.name, &j);
   // A measured profile says what it measured: refuse one of other devices or other job settings.
   if (profile.measured.present) {
     const Provenance& m = profile.measured;
@@ -87,41 +108,51 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
                                "'s cluster has " + sweep.cluster.device + " devices; profile this cluster: saturn profile " +
                                sweep.path);
     for (const auto& [name, key] : m.cost_keys) {
-      const JobSpec* j = sweep.find_job(name);
+      auto it = spec_of.find(name);
+      const JobSpec* j = it == spec_of.end() ? nullptr : it->second;
       if (j && j->cost_key() != key)
         return Status::UserError(profile.path + ": job '" + name + "' was measured as " + key + ", but " + sweep.path +
                                  " now gives it " + j->cost_key() + "; profile it again: saturn profile " + sweep.path +
                                  " --resume -o " + profile.path);
     }
   }
-  std::map<std::string, std::vector<const ProfileRecord*>> by_job;
+  std::unordered_map<std::string, std::vector<const ProfileRecord*>> by_job;
   std::map<std::tuple<std::string, std::string, int>, const ProfileRecord*> seen;
   for (const auto& r : profile.records) {
-    if (!sweep.find_job(r.job))
+    if (!spec_of.count(r.job))
       return Status::UserError(profile.where(r) + ": record for job '" + r.job + "', which " + sweep.path +
                                " does not have" + DidYouMean(r.job, job_names) +
                                "; is this the profile of another sweep?");
     auto key = std::make_tuple(r.job, r.technique, r.devices);
-    if (seen.count(key))
+    auto [at, fresh] = seen.emplace(key, &r);
+    if (!fresh)
       return Status::UserError(profile.where(r) + ": second record for job '" + r.job + "', technique '" +
                                r.technique + "', " + std::to_string(r.devices) + " devices (first at " +
-                               profile.where(*seen[key]) + "); keep one");
-    seen[key] = &r;
+                               profile.where(*at->second) + "); keep one");
     by_job[r.job].push_back(&r);
   }
   // Jobs that differ only in cost-irrelevant settings (learning rate, seed, ...) share records:
   // a job's own records first, then, for each technique and device count it has none of, the
   // first record of a job with its cost key (saturn profile measures each pair under one job).
-  std::map<std::string, std::vector<const ProfileRecord*>> by_cost;
-  for (const auto& j : sweep.jobs)
-    if (by_job.count(j.name))
-      for (const ProfileRecord* r : by_job[j.name]) by_cost[j.cost_key()].push_back(r);
-  std::map<std::string, std::vector<const ProfileRecord*>> shared;
+  // Per cost key, the first record of each pair, in sweep order.
+  std::unordered_map<std::string, std::vector<const ProfileRecord*>> by_cost;
+  {
+    std::set<std::tuple<std::string, std::string, int>> taken;  // cost key, technique, devices
+    for (const auto& j : sweep.jobs) {
+      auto it = by_job.find(j.name);
+      if (it == by_job.end()) continue;
+      const std::string key = j.cost_key();
+      for (const ProfileRecord* r : it->second)
+        if (taken.insert({key, r->technique, r->devices}).second) by_cost[key].push_back(r);
+    }
+  }
+  std::unordered_map<std::string, std::vector<const ProfileRecord*>> shared;
   for (const auto& j : sweep.jobs) {
     std::vector<const ProfileRecord*>& mine = shared[j.name];
     std::set<std::pair<std::string, int>> have;
-    if (by_job.count(j.name))
-      for (const ProfileRecord* r : by_job[j.name]) mine.push_back(r), have.insert({r->technique, r->devices});
+    auto own = by_job.find(j.name);
+    if (own != by_job.end())
+      for (const ProfileRecord* r : own->second) mine.push_back(r), have.insert({r->technique, r->devices});
     for (const ProfileRecord* r : by_cost[j.cost_key()])
       if (have.insert({r->technique, r->devices}).second) mine.push_back(r);
   }

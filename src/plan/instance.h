@@ -3,6 +3,7 @@
 // profile; it is all the planners, the checker and the simulator see.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,26 @@ struct Placement {
   std::vector<int> use;    // devices taken on each of those nodes
 };
 
+// A configuration's placements, read-only and shared: every configuration of one device count
+// gets the same list (ComputePlacements builds one per count), so an instance of thousands of
+// jobs on hundreds of nodes holds each list once, and copying an instance copies no list.
+class Placements {
+ public:
+  Placements() = default;
+  explicit Placements(std::vector<Placement> all)
+      : all_(std::make_shared<const std::vector<Placement>>(std::move(all))) {}
+  size_t size() const { return all_ ? all_->size() : 0; }
+  bool empty() const { return size() == 0; }
+  const Placement& operator[](size_t i) const { return (*all_)[i]; }
+  const Placement& front() const { return all_->front(); }
+  std::vector<Placement>::const_iterator begin() const { return list().begin(); }
+  std::vector<Placement>::const_iterator end() const { return list().end(); }
+
+ private:
+  const std::vector<Placement>& list() const;
+  std::shared_ptr<const std::vector<Placement>> all_;
+};
+
 struct Config {
   std::string technique;
   int devices = 0;             // as profiled
@@ -30,7 +51,7 @@ struct Config {
   double seconds = 0;          // steps x step_seconds: the job's duration in this configuration
   long long peak_memory_bytes = 0;
   std::string knobs_json = "{}";
-  std::vector<Placement> placements;
+  Placements placements;
   int width() const;  // devices actually held (whole nodes for a multi-node configuration)
 };
 
@@ -84,8 +105,9 @@ struct Instance {
 Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile);
 
 // Fills Config::placements for every configuration from the nodes. A configuration wider than
-// a node takes ceil(devices / node size) whole nodes of equal size, in aligned consecutive blocks.
-void ComputePlacements(Instance* inst);
+// a node takes ceil(devices / node size) whole nodes of equal size, in aligned consecutive blocks
+// (none when `span` is false).
+void ComputePlacements(Instance* inst, bool span = true);
 
 // Sorts a job's configurations and computes its front (see PlanJob). Needs placements.
 void OrderConfigs(PlanJob* job);

@@ -2,6 +2,8 @@
 // JSON layout: docs/planner.md. The plan embeds its instance so `--simulate` needs nothing else.
 #pragma once
 
+#include <chrono>
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -52,7 +54,9 @@ struct Plan {
 
 struct PlanOptions {
   std::string policy = "milp";
+  // Bounds the whole command: counted from `started`, and leaving time to write the plan.
   double time_limit_seconds = 60;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool verbose = false;
 };
 

@@ -1,10 +1,12 @@
 #include "plan/policies.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 
 #include "technique/names.h"
+#include "util/clock.h"
 
 namespace saturn {
 namespace {
@@ -130,12 +132,42 @@ Schedule GreedySchedule(const Instance& inst) {
   return ListSchedule(inst, OrderBy(inst, dur), config);
 }
 
-Schedule HeuristicSchedule(const Instance& inst) {
+namespace {
+
+// "Earliest finish": each job, least area first, takes whichever front configuration and
+// placement finishes first given the jobs already placed.
+Schedule EarliestFinishSchedule(const Instance& inst, const std::vector<double>& least_area) {
+  Packer packer(inst);
+  std::vector<Choice> choices;
+  for (int j : OrderBy(inst, least_area)) {
+    Choice pick;
+    double best_f = INFINITY;
+    for (int i : inst.jobs[j].front) {
+      double f;
+      Choice c = EarliestPlacement(inst, packer, j, i, &f);
+      if (f < best_f - 1e-9) best_f = f, pick = c;
+    }
+    const Config& cfg = inst.jobs[j].configs[pick.config];
+    packer.Place(cfg.placements[pick.placement], best_f - cfg.seconds, cfg.seconds);
+    choices.push_back(pick);
+  }
+  return SerialSchedule(inst, choices);
+}
+
+}  // namespace
+
+Schedule HeuristicSchedule(const Instance& inst, double seconds) {
   // Moldable-job list scheduling: pick each job's width against a target makespan T (the
   // narrowest front configuration that finishes within T, else the fastest), then list-schedule
   // longest first. Sweeping T from the lower bound upwards trades width for parallelism; the
   // best schedule wins. Also "earliest finish": each job, longest first, takes whichever front
   // configuration and placement finishes first given the jobs already placed.
+  //
+  // Within `seconds`, each family of candidates gets until its share of them has passed (the
+  // first candidate always runs): every one runs on sweeps of hundreds of jobs, and at
+  // thousands the families still each get their turn.
+  auto t0 = std::chrono::steady_clock::now();
+  auto before = [&](double share) { return SecondsSince(t0) < share * seconds; };
   const double lb = LowerBound(inst);
   Schedule best;
   double best_ms = INFINITY;
@@ -145,6 +177,7 @@ Schedule HeuristicSchedule(const Instance& inst) {
   };
   const size_t n = inst.jobs.size();
   for (double f : {1.0, 1.05, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 2.5, 3.0}) {
+    if (!best.jobs.empty() && !before(0.3)) break;
     std::vector<int> config(n);
     std::vector<double> dur(n), area(n);
     for (size_t j = 0; j < n; ++j) {
@@ -164,27 +197,13 @@ Schedule HeuristicSchedule(const Instance& inst) {
     for (int i : inst.jobs[j].front)
       least_area[j] = std::min(least_area[j], inst.jobs[j].configs[i].seconds * inst.jobs[j].configs[i].width());
   }
-  Packer packer(inst);
-  std::vector<Choice> choices;
-  for (int j : OrderBy(inst, least_area)) {
-    Choice pick;
-    double best_f = INFINITY;
-    for (int i : inst.jobs[j].front) {
-      double f;
-      Choice c = EarliestPlacement(inst, packer, j, i, &f);
-      if (f < best_f - 1e-9) best_f = f, pick = c;
-    }
-    const Config& cfg = inst.jobs[j].configs[pick.config];
-    packer.Place(cfg.placements[pick.placement], best_f - cfg.seconds, cfg.seconds);
-    choices.push_back(pick);
-  }
-  consider(SerialSchedule(inst, choices));
+  if (before(0.45)) consider(EarliestFinishSchedule(inst, least_area));
   // Group packing, the target swept upwards from the bound in steps of 0.5%.
-  for (int k = 0; k <= 60; ++k) consider(GroupPackSchedule(inst, lb * (1 + 0.005 * k)));
+  for (int k = 0; k <= 60 && before(0.85); ++k) consider(GroupPackSchedule(inst, lb * (1 + 0.005 * k)));
   // The baselines too: the optimizing policy never returns a plan worse than one of them.
-  consider(OnFront(inst, GreedySchedule(inst)));
-  consider(OnFront(inst, UniformSchedule(inst)));
-  consider(OnFront(inst, CurrentPracticeSchedule(inst)));
+  if (before(1)) consider(OnFront(inst, GreedySchedule(inst)));
+  if (before(1)) consider(OnFront(inst, UniformSchedule(inst)));
+  if (before(1)) consider(OnFront(inst, CurrentPracticeSchedule(inst)));
   return best;
 }
 

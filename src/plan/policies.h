@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "plan/plan.h"
@@ -23,8 +24,9 @@ Schedule GreedySchedule(const Instance& inst);
 Schedule GroupPackSchedule(const Instance& inst, double target);
 
 // The best of several moldable list-scheduling heuristics over the Pareto fronts: the milp
-// policy's starting incumbent.
-Schedule HeuristicSchedule(const Instance& inst);
+// policy's starting incumbent. Within about `seconds` (past them only to finish the candidate
+// under way, and never before one schedule exists).
+Schedule HeuristicSchedule(const Instance& inst, double seconds = std::numeric_limits<double>::infinity());
 
 // Iterated local search from `start` over job orders and front configurations, each candidate
 // decoded by ListSchedule (plan/local_search.cc). Stops after `max_moves` moves or `max_seconds`;

@@ -152,18 +152,69 @@ Result<Instance> OnNodes(const Instance& base, std::vector<std::string> names, b
     auto it = std::find(names.begin(), names.end(), base.nodes[r.node].name);
     if (it != names.end()) r.node = int(it - names.begin()), in.reserved.push_back(std::move(r));
   }
-  ComputePlacements(&in);
+  ComputePlacements(&in, span);
   for (PlanJob& pj : in.jobs) {
-    if (!span)
-      for (Config& c : pj.configs)
-        c.placements.erase(std::remove_if(c.placements.begin(), c.placements.end(),
-                                          [](const Placement& p) { return p.nodes.size() > 1; }),
-                           c.placements.end());
     pj.configs.erase(std::remove_if(pj.configs.begin(), pj.configs.end(), [](const Config& c) { return c.placements.empty(); }),
                      pj.configs.end());
     OrderConfigs(&pj);
   }
   return in;
+}
+
+// How a residual job's configurations are timed. A job not moved: the profile's time scaled by
+// the fraction of steps left. A moved one: its measured time left over the profile's time for
+// its current configuration scales every configuration of it (a job running slower than
+// profiled is taken to be slower everywhere), plus what stopping and restarting it cost.
+struct Timing {
+  bool moved = false;
+  double drift = 1, extra = 0;
+  double Seconds(double profiled, long long steps_left, long long steps) const {
+    return moved ? profiled * drift + extra : profiled * double(steps_left) / double(steps);
+  }
+};
+
+// A running job's devices held in `r` (until it ends, or until it stops when moved), and how it
+// is timed if moved.
+Result<Timing> HoldRunning(const PlanJob& job, const JobState& js, const Checked& choice, bool moved, Residual* r) {
+  if (!(js.remaining_seconds >= 0) || !std::isfinite(js.remaining_seconds))
+    return Status::UserError("job '" + js.job + "': remaining_seconds must be a finite number >= 0");
+  const double held = moved ? js.stop_seconds : js.remaining_seconds;
+  const Placement& pl = job.configs[choice.config].placements[choice.placement];
+  for (size_t k = 0; k < pl.nodes.size(); ++k)
+    r->inst.reserved.push_back({js.job, js.technique, js.devices, pl.nodes[k], choice.device_ids[k], held});
+  Timing t;
+  t.moved = moved;
+  if (moved) {
+    t.extra = js.stop_seconds + js.restart_seconds;
+    t.drift = js.remaining_seconds / std::max(1e-9, job.configs[choice.config].seconds);
+  }
+  return t;
+}
+
+// The kept schedule: in planned order, each job on its current devices once all of them are free.
+Schedule KeptSchedule(const Residual& r) {
+  const int n = int(r.inst.jobs.size());
+  std::vector<int> idx(n);
+  for (int j = 0; j < n; ++j) idx[j] = j;
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return r.order[a] < r.order[b]; });
+  std::vector<std::vector<double>> free_at(r.inst.nodes.size());
+  for (size_t k = 0; k < r.inst.nodes.size(); ++k) free_at[k].assign(r.inst.nodes[k].devices, 0.0);
+  for (const Reservation& res : r.inst.reserved)
+    for (int d : res.device_ids) free_at[res.node][d] = res.until;
+  Schedule kept;
+  kept.jobs.resize(n);
+  for (int j : idx) {
+    const Checked& ch = r.choice[j];
+    const Config& c = r.inst.jobs[j].configs[ch.config];
+    const std::vector<int>& nodes = c.placements[ch.placement].nodes;
+    double start = 0;
+    for (size_t k = 0; k < nodes.size(); ++k)
+      for (int d : ch.device_ids[k]) start = std::max(start, free_at[nodes[k]][d]);
+    for (size_t k = 0; k < nodes.size(); ++k)
+      for (int d : ch.device_ids[k]) free_at[nodes[k]][d] = start + c.seconds;
+    kept.jobs[j] = {ch.config, ch.placement, start, start + c.seconds, ch.device_ids};
+  }
+  return kept;
 }
 
 // `move`: running jobs that become jobs of the residual, first in order, as a stop at their next
@@ -195,21 +246,14 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st, const
     if (js.state == "finished") continue;
     Result<Checked> choice = CheckChoice(r.inst, job, js);
     if (!choice.ok()) return choice.status();
-    // A moved job: its cost of moving, its place in the order, and its measured time left over
-    // the profile's for its current configuration (which scales every configuration of it).
-    double extra = 0, order = js.order, drift = 0;
+    Timing timing;
+    double order = js.order;
     if (js.state == "running") {
-      if (!(js.remaining_seconds >= 0) || !std::isfinite(js.remaining_seconds))
-        return Status::UserError("job '" + js.job + "': remaining_seconds must be a finite number >= 0");
-      const bool moved = move.count(js.job) > 0;
-      const double held = moved ? js.stop_seconds : js.remaining_seconds;
-      const Placement& pl = job.configs[choice->config].placements[choice->placement];
-      for (size_t k = 0; k < pl.nodes.size(); ++k)
-        r.inst.reserved.push_back({js.job, js.technique, js.devices, pl.nodes[k], choice->device_ids[k], held});
-      if (!moved) continue;
-      extra = js.stop_seconds + js.restart_seconds;
+      Result<Timing> held = HoldRunning(job, js, *choice, move.count(js.job) > 0, &r);
+      if (!held.ok()) return held.status();
+      if (!held->moved) continue;
+      timing = *held;
       order = -kForever;
-      drift = js.remaining_seconds / std::max(1e-9, job.configs[choice->config].seconds);
     }
     if (!(js.remaining_fraction > 0 && js.remaining_fraction <= 1))
       return Status::UserError("job '" + js.job + "': remaining_fraction must be in (0, 1]");
@@ -219,8 +263,7 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st, const
     }
     PlanJob left = job;
     left.steps = std::max(1LL, (long long)std::llround(double(job.steps) * js.remaining_fraction));
-    for (Config& c : left.configs)
-      c.seconds = drift > 0 ? c.seconds * drift + extra : c.seconds * double(left.steps) / double(job.steps);
+    for (Config& c : left.configs) c.seconds = timing.Seconds(c.seconds, left.steps, job.steps);
     // Every configuration scaled alike: the same order, but a tie may fall otherwise. Placements
     // travel with their configuration.
     OrderConfigs(&left);
@@ -237,34 +280,9 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st, const
       if (!held.insert({res.node, d}).second)
         return Status::UserError("job '" + res.job + "': device " + std::to_string(d) + " of node " +
                                  r.inst.nodes[res.node].name + " is already held by another running job, or out of use");
-
-  // The kept schedule: in planned order, each job on its devices once all of them are free.
-  const int n = int(r.inst.jobs.size());
-  std::vector<int> idx(n);
-  for (int j = 0; j < n; ++j) idx[j] = j;
-  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return r.order[a] < r.order[b]; });
-  std::vector<std::vector<double>> free_at(r.inst.nodes.size());
-  for (size_t k = 0; k < r.inst.nodes.size(); ++k) free_at[k].assign(r.inst.nodes[k].devices, 0.0);
-  for (const Reservation& res : r.inst.reserved)
-    for (int d : res.device_ids) free_at[res.node][d] = res.until;
-  r.kept.jobs.resize(n);
-  for (int j : idx) {
-    const Checked& ch = r.choice[j];
-    const Config& c = r.inst.jobs[j].configs[ch.config];
-    const std::vector<int>& nodes = c.placements[ch.placement].nodes;
-    double start = 0;
-    for (size_t k = 0; k < nodes.size(); ++k)
-      for (int d : ch.device_ids[k]) start = std::max(start, free_at[nodes[k]][d]);
-    for (size_t k = 0; k < nodes.size(); ++k)
-      for (int d : ch.device_ids[k]) free_at[nodes[k]][d] = start + c.seconds;
-    r.kept.jobs[j] = {ch.config, ch.placement, start, start + c.seconds, ch.device_ids};
-  }
+  r.kept = KeptSchedule(r);
   return r;
 }
-
-}  // namespace
-
-namespace {
 
 struct Searched {
   Residual res;

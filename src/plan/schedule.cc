@@ -1,6 +1,7 @@
 #include "plan/schedule.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <map>
 
@@ -18,51 +19,76 @@ double Schedule::makespan() const {
   return m;
 }
 
-Packer::Packer(const Instance& inst) : inst_(inst), busy_(inst.nodes.size()) {
+Packer::Packer(const Instance& inst) : inst_(inst), steps_(inst.nodes.size(), std::vector<Step>{{0.0, 0}}) {
   for (const Reservation& r : inst.reserved) Block(r.node, 0, r.until, int(r.device_ids.size()));
 }
 
-void Packer::Block(int node, double start, double end, int use) { busy_[node].push_back({start, end, use}); }
-
-double Packer::node_end(int node) const {
-  double e = 0;
-  for (const auto& iv : busy_[node]) e = std::max(e, iv.end);
-  return e;
+void Packer::Block(int node, double start, double end, int use) {
+  if (!(end > start)) return;
+  std::vector<Step>& st = steps_[node];
+  // A breakpoint at `t`, holding the load that was there before it; returns its index.
+  auto split = [&st](double t) -> size_t {
+    size_t k = size_t(std::upper_bound(st.begin(), st.end(), t, [](double x, const Step& s) { return x < s.at; }) -
+                      st.begin());
+    if (k > 0 && st[k - 1].at == t) return k - 1;
+    const int load = k > 0 ? st[k - 1].load : 0;
+    st.insert(st.begin() + std::ptrdiff_t(k), Step{t, load});
+    return k;
+  };
+  const size_t a = split(start);
+  const size_t b = split(end);
+  for (size_t k = a; k < b; ++k) st[k].load += use;
 }
 
-bool Packer::Fits(int node, double start, double end, int use) const {
-  int cap = inst_.nodes[node].devices - use;
-  if (cap < 0) return false;
-  // Peak use inside [start, end) happens at `start` or at some interval's start within it.
-  auto load_at = [&](double t) {
-    int load = 0;
-    for (const auto& iv : busy_[node])
-      if (iv.start <= t + kEps && t + kEps < iv.end) load += iv.use;
-    return load;
+double Packer::node_end(int node) const {
+  const std::vector<Step>& st = steps_[node];
+  return st.size() > 1 ? st.back().at : 0.0;
+}
+
+double Packer::EarliestOn(int node, double from, double seconds, int use) const {
+  const int cap = inst_.nodes[node].devices - use;
+  if (cap < 0) return INFINITY;
+  const std::vector<Step>& st = steps_[node];
+  // Loads are read at t + kEps, and a window [t, t + seconds) covers the steps met in
+  // [t + kEps, t + seconds - kEps): a job may start within kEps of one ending.
+  double t = from;
+  auto step_at = [&](double x) {
+    auto it = std::upper_bound(st.begin(), st.end(), x, [](double v, const Step& s) { return v < s.at; });
+    return it == st.begin() ? size_t(0) : size_t(it - st.begin() - 1);
   };
-  if (load_at(start) > cap) return false;
-  for (const auto& iv : busy_[node])
-    if (iv.start > start + kEps && iv.start < end - kEps && load_at(iv.start) > cap) return false;
-  return true;
+  size_t k = step_at(t + kEps);
+  for (;;) {
+    bool fits = true;
+    size_t i = k;
+    for (; i < st.size() && (i == k || st[i].at < t + seconds - kEps); ++i)
+      if (st[i].load > cap) {
+        fits = false;
+        break;
+      }
+    if (fits) return t;
+    // Every start before the step after the full one still overlaps it.
+    if (i + 1 >= st.size()) return INFINITY;  // not reached: the last step's load is 0
+    t = std::max(t, st[i + 1].at);
+    k = step_at(t + kEps);
+  }
 }
 
 double Packer::EarliestStart(const Placement& p, double seconds, double from) const {
-  std::vector<double> cands = {from};
-  for (int n : p.nodes)
-    for (const auto& iv : busy_[n])
-      if (iv.end > from) cands.push_back(iv.end);
-  std::sort(cands.begin(), cands.end());
-  for (double t : cands) {
-    bool ok = true;
-    for (size_t k = 0; k < p.nodes.size() && ok; ++k) ok = Fits(p.nodes[k], t, t + seconds, p.use[k]);
-    if (ok) return t;
+  // Each node pushes t to its own earliest start from t, until every node agrees.
+  double t = from;
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (size_t k = 0; k < p.nodes.size(); ++k) {
+      const double e = EarliestOn(p.nodes[k], t, seconds, p.use[k]);
+      assert(std::isfinite(e) && "the last step is empty, so a start after it always fits");
+      if (e > t) t = e, moved = true;
+    }
   }
-  assert(false && "the last candidate is after every interval, so it always fits");
-  return cands.back();
+  return t;
 }
 
 void Packer::Place(const Placement& p, double start, double seconds) {
-  for (size_t k = 0; k < p.nodes.size(); ++k) busy_[p.nodes[k]].push_back({start, start + seconds, p.use[k]});
+  for (size_t k = 0; k < p.nodes.size(); ++k) Block(p.nodes[k], start, start + seconds, p.use[k]);
 }
 
 Schedule SerialSchedule(const Instance& inst, const std::vector<Choice>& order) {
@@ -186,9 +212,9 @@ double LowerBound(const Instance& inst) {
   // A schedule of makespan C runs each job in a configuration no longer than C, so it spends at
   // least A(C) = sum over jobs of the least device-seconds among those configurations, and
   // A(C) <= devices x C. A(C) only falls as C grows and is constant between the configurations'
-  // durations, so the least feasible C is found by walking those breakpoints upwards.
+  // durations, so the least feasible C is found by walking those breakpoints upwards, each
+  // configuration entering A once (O(P log P) for P configurations).
   // Reservations add their device-seconds to every A(C), and C is at least their last end.
-  std::vector<double> points;
   double longest = 0, held = 0;
   int out_of_use = 0;  // devices excluded for good: not there at all, as far as the bound goes
   for (const Reservation& r : inst.reserved) {
@@ -198,28 +224,41 @@ double LowerBound(const Instance& inst) {
     }
     longest = std::max(longest, r.until), held += r.until * r.device_ids.size();
   }
-  for (const auto& j : inst.jobs) {
+  struct Entry {
+    double seconds, area;
+    int job;
+  };
+  std::vector<Entry> entries;
+  for (int j = 0; j < int(inst.jobs.size()); ++j) {
     double fastest = INFINITY;
-    for (const auto& c : j.configs) fastest = std::min(fastest, c.seconds), points.push_back(c.seconds);
+    for (const auto& c : inst.jobs[j].configs)
+      fastest = std::min(fastest, c.seconds), entries.push_back({c.seconds, c.seconds * c.width(), j});
     longest = std::max(longest, fastest);
   }
-  std::sort(points.begin(), points.end());
-  points.erase(std::remove_if(points.begin(), points.end(), [&](double p) { return p <= longest; }), points.end());
-  points.insert(points.begin(), longest);
   const double devices = inst.total_devices() - out_of_use;
   if (devices <= 0) return longest;
-  for (size_t k = 0; k < points.size(); ++k) {
-    double area = held;
-    for (const auto& j : inst.jobs) {
-      double least = INFINITY;
-      for (const auto& c : j.configs)
-        if (c.seconds <= points[k]) least = std::min(least, c.seconds * c.width());
-      area += least;
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.seconds < b.seconds; });
+  // least[j]: job j's least area among configurations entered so far. Every job has one no
+  // longer than `longest`, so after the first point each term is finite. Summed in long double:
+  // each entry changes it once, and the bound must not drift with the number of jobs.
+  std::vector<double> least(inst.jobs.size(), INFINITY);
+  long double area = held;
+  size_t next = 0;
+  auto enter_through = [&](double point) {
+    for (; next < entries.size() && entries[next].seconds <= point; ++next) {
+      const Entry& e = entries[next];
+      if (e.area >= least[e.job]) continue;
+      area += std::isinf(least[e.job]) ? (long double)e.area : (long double)e.area - least[e.job];
+      least[e.job] = e.area;
     }
-    double c = std::max(points[k], area / devices);
-    if (k + 1 == points.size() || c < points[k + 1]) return c;
+  };
+  double point = longest;
+  for (;;) {
+    enter_through(point);
+    const double c = std::max(point, double(area / devices));
+    if (next == entries.size() || c < entries[next].seconds) return c;
+    point = entries[next].seconds;
   }
-  return longest;  // not reached: the last point always returns
 }
 
 }  // namespace saturn

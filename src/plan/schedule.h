@@ -34,6 +34,10 @@ struct Choice {
 // Per-node device capacity over time. Devices on a node are identical and a job keeps its devices
 // from start to end, so a set of intervals whose summed use never exceeds a node's devices can
 // always be given concrete device ids (AssignDevices): no ordering variables per device needed.
+//
+// Each node's load is a step function (breakpoints at the intervals' starts and ends), so a query
+// costs one pass over that node's breakpoints however many jobs made them: at thousands of jobs
+// on hundreds of nodes, list scheduling stays near linear in jobs x nodes.
 class Packer {
  public:
   explicit Packer(const Instance& inst);
@@ -45,10 +49,14 @@ class Packer {
   double node_end(int node) const;  // when the node's last interval ends
 
  private:
-  struct Interval { double start, end; int use; };
-  bool Fits(int node, double start, double end, int use) const;
+  struct Step {
+    double at;  // the load holds on [at, next step's at)
+    int load;
+  };
+  // On `node`: the earliest t >= from with room for `use` devices over [t, t + seconds).
+  double EarliestOn(int node, double from, double seconds, int use) const;
   const Instance& inst_;
-  std::vector<std::vector<Interval>> busy_;
+  std::vector<std::vector<Step>> steps_;  // per node, ascending `at`; the last step's load is 0
 };
 
 // Serial schedule generation: places the choices one by one, in the order given, each at its
