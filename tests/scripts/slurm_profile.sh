@@ -23,9 +23,17 @@ $saturn profile $work/sweep.yaml -o $work/profile.json \$common --warmup 1 --ste
 # Trials that would train for hours, stopped after 4 s: their steps must be cancelled.
 $saturn profile $work/sweep.yaml -o $work/timeout.json \$common --warmup 1 --steps 100000 --no-links \
   --trial-timeout 4 &
-sleep 3
-echo "ranks during: \$(pgrep -fc 'profile-tria[l] $work/' || true)"
-wait \$!
+pid=\$!
+# Trial ranks seen running before the profiler ends: polled until some appear, since under
+# sanitizers a rank takes seconds to start and one look at a fixed time may come before any.
+seen=0
+while kill -0 \$pid 2>/dev/null && [ \$seen -eq 0 ]; do
+  n=\$(pgrep -fc 'profile-tria[l] $work/' || true)
+  [ "\$n" -gt "\$seen" ] && seen=\$n
+  sleep 0.2
+done
+echo "ranks during: \$seen"
+wait \$pid
 sleep 2  # srun has returned; give slurmd a moment to retire the cancelled steps
 steps=\$(squeue -h -s -j \$SLURM_JOB_ID -o %j) || { echo "squeue failed"; exit 1; }
 echo "steps left: \$(grep -c saturn- <<< "\$steps" || true)"
