@@ -23,13 +23,17 @@ Packer::Packer(const Instance& inst) : inst_(inst), steps_(inst.nodes.size(), st
   for (const Reservation& r : inst.reserved) Block(r.node, 0, r.until, int(r.device_ids.size()));
 }
 
+// How many of `st`'s steps begin at or before `t`.
+size_t Packer::StepsUpTo(const std::vector<Step>& st, double t) {
+  return size_t(std::upper_bound(st.begin(), st.end(), t, [](double x, const Step& s) { return x < s.at; }) - st.begin());
+}
+
 void Packer::Block(int node, double start, double end, int use) {
   if (!(end > start)) return;
   std::vector<Step>& st = steps_[node];
   // A breakpoint at `t`, holding the load that was there before it; returns its index.
   auto split = [&st](double t) -> size_t {
-    size_t k = size_t(std::upper_bound(st.begin(), st.end(), t, [](double x, const Step& s) { return x < s.at; }) -
-                      st.begin());
+    const size_t k = StepsUpTo(st, t);
     if (k > 0 && st[k - 1].at == t) return k - 1;
     const int load = k > 0 ? st[k - 1].load : 0;
     st.insert(st.begin() + std::ptrdiff_t(k), Step{t, load});
@@ -52,10 +56,7 @@ double Packer::EarliestOn(int node, double from, double seconds, int use) const 
   // Loads are read at t + kEps, and a window [t, t + seconds) covers the steps met in
   // [t + kEps, t + seconds - kEps): a job may start within kEps of one ending.
   double t = from;
-  auto step_at = [&](double x) {
-    auto it = std::upper_bound(st.begin(), st.end(), x, [](double v, const Step& s) { return v < s.at; });
-    return it == st.begin() ? size_t(0) : size_t(it - st.begin() - 1);
-  };
+  auto step_at = [&](double x) { return std::max<size_t>(StepsUpTo(st, x), 1) - 1; };
   size_t k = step_at(t + kEps);
   for (;;) {
     bool fits = true;

@@ -53,6 +53,7 @@ class Packer {
     double at;  // the load holds on [at, next step's at)
     int load;
   };
+  static size_t StepsUpTo(const std::vector<Step>& st, double t);
   // On `node`: the earliest t >= from with room for `use` devices over [t, t + seconds).
   double EarliestOn(int node, double from, double seconds, int use) const;
   const Instance& inst_;
