@@ -185,7 +185,7 @@ def _pow2_divisors(n):
     return out
 
 
-def _data_parallel(model, technique, k, batch, dpn):
+def _data_parallel(model, technique, k, batch, dpn, memory=DEVICE_MEMORY, slow=1.0):
     """Best (seconds, peak bytes, knobs) over micro-batch size and checkpointing, or a reason."""
     params, layers, d, seq = model
     if batch % k:
@@ -196,7 +196,7 @@ def _data_parallel(model, technique, k, batch, dpn):
         for mb in _pow2_divisors(per_device):
             ga = per_device // mb
             act = _activation_bytes(model, mb, layers, ckpt)
-            compute = _compute_seconds(model, per_device, mb, ckpt) + STEP_OVERHEAD
+            compute = _compute_seconds(model, per_device, mb, ckpt) * slow + STEP_OVERHEAD
             mb_backward = compute / ga * (2.0 / 3.0)
             if technique == "ddp":
                 peak = 16.0 * params + act + WORKSPACE
@@ -225,7 +225,7 @@ def _data_parallel(model, technique, k, batch, dpn):
                 t = compute + exposed + adam
             if smallest_peak is None or peak < smallest_peak:
                 smallest_peak = peak
-            if peak > DEVICE_MEMORY:
+            if peak > memory:
                 continue
             knobs = {"micro_batch_size": mb, "grad_accum": ga, "activation_checkpointing": ckpt}
             if best is None or t < best[0]:
@@ -235,7 +235,7 @@ def _data_parallel(model, technique, k, batch, dpn):
     return best
 
 
-def _pipeline(model, k, batch, dpn):
+def _pipeline(model, k, batch, dpn, memory=DEVICE_MEMORY, slow=1.0):
     params, layers, d, seq = model
     if k > layers:
         return None, "%d pipeline stages but only %d layers" % (k, layers)
@@ -250,10 +250,10 @@ def _pipeline(model, k, batch, dpn):
             peak = 16.0 * params / k * (stage_layers / (layers / k)) + act + WORKSPACE
             if smallest_peak is None or peak < smallest_peak:
                 smallest_peak = peak
-            if peak > DEVICE_MEMORY:
+            if peak > memory:
                 continue
             # The last stage also runs the head and loss: it is the slowest one.
-            stage = _micro_batch_seconds(model, mb, ckpt, stage_layers)
+            stage = _micro_batch_seconds(model, mb, ckpt, stage_layers) * slow
             if k > 1:
                 bw = INTER_BW if k > dpn else NVLINK_BW
                 p2p = 2.0 * mb * seq * d * 2.0 / bw + 2 * (LAT_INTER if k > dpn else LAT_INTRA)
@@ -267,14 +267,15 @@ def _pipeline(model, k, batch, dpn):
     return best
 
 
-def estimate(model_name, seq_len, batch_size, technique, devices, devices_per_node=8):
-    """Step time of one configuration: (step_seconds, peak_bytes, knobs) or (None, reason[, peak])."""
+def estimate(model_name, seq_len, batch_size, technique, devices, devices_per_node=8, memory=DEVICE_MEMORY, slow=1.0):
+    """Step time of one configuration: (step_seconds, peak_bytes, knobs) or (None, reason[, peak]).
+    memory: bytes per device; slow: compute time relative to the measured H100 (2.0: half as fast)."""
     params, layers, d, _ = MODELS[model_key(model_name)]
     model = (params, layers, d, seq_len)
     if technique == "pipeline":
-        return _pipeline(model, devices, batch_size, devices_per_node)
+        return _pipeline(model, devices, batch_size, devices_per_node, memory, slow)
     if technique in ("ddp", "fsdp", "offload"):
-        return _data_parallel(model, technique, devices, batch_size, devices_per_node)
+        return _data_parallel(model, technique, devices, batch_size, devices_per_node, memory, slow)
     raise ValueError("unknown technique " + technique)
 
 
@@ -283,13 +284,34 @@ def _jitter(seed, model_name, seq_len, batch_size, technique, devices):
     return rng.uniform(0.95, 1.05)
 
 
-def records_for(job, seed, devices_per_node):
-    """Profile records of one job (dict with name, model, seq_len, batch_size, techniques, devices)."""
+# Node kinds of a mixed cluster: name, nodes, device memory (GiB), compute time relative to an
+# H100 (A100 bf16 dense: 312 of 989 TFLOP/s peak; about 2.2x slower in practice on these models).
+MIXED_KINDS = [
+    {"name": "a100-40gb", "nodes": 8, "memory_gib": 40, "slow": 2.2},
+    {"name": "h100-80gb", "nodes": 4, "memory_gib": 80, "slow": 1.0},
+]
+
+
+def records_for(job, seed, devices_per_node, kinds=None):
+    """Profile records of one job (dict with name, model, seq_len, batch_size, techniques, devices);
+    with `kinds` (MIXED_KINDS' form), one set per kind, each marked with it."""
+    if kinds:
+        out = []
+        for kind in kinds:
+            hw = dict(memory=kind["memory_gib"] * GIB, slow=kind["slow"], kind=kind["name"])
+            out += _records(job, seed, devices_per_node, **hw)
+        return out
+    return _records(job, seed, devices_per_node)
+
+
+def _records(job, seed, devices_per_node, memory=DEVICE_MEMORY, slow=1.0, kind=None):
     out = []
     for tech in job["techniques"]:
         for k in job["devices"]:
-            r = estimate(job["model"], job["seq_len"], job["batch_size"], tech, k, devices_per_node)
+            r = estimate(job["model"], job["seq_len"], job["batch_size"], tech, k, devices_per_node, memory, slow)
             rec = {"job": job["name"], "technique": tech, "devices": k}
+            if kind:
+                rec["kind"] = kind
             if r[0] is None:
                 rec["feasible"] = False
                 rec["reason"] = r[1]
@@ -297,7 +319,8 @@ def records_for(job, seed, devices_per_node):
                     rec["peak_memory_bytes"] = int(r[2])
             else:
                 t, peak, knobs = r
-                t *= _jitter(seed, model_key(job["model"]), job["seq_len"], job["batch_size"], tech, k)
+                t *= _jitter("%s|%s" % (seed, kind) if kind else seed, model_key(job["model"]), job["seq_len"],
+                             job["batch_size"], tech, k)
                 rec["feasible"] = True
                 rec["step_seconds"] = round(t, 6)
                 rec["peak_memory_bytes"] = int(peak)
@@ -370,15 +393,20 @@ def make_jobs(models, jobs=None, lrs=None, batch_sizes=(16, 32), device_counts=(
     return out
 
 
-def sweep_yaml(name, nodes, devices_per_node, jobs):
+def sweep_yaml(name, nodes, devices_per_node, jobs, kinds=None):
     lines = ["# Generated by bench/workload.py: synthetic planner benchmark, not meant to be run.",
              "name: %s" % name,
              "cluster:",
              "  device: cuda",
-             "  device_memory_gib: %d" % (DEVICE_MEMORY // GIB),
-             "  nodes:"]
-    for i in range(nodes):
-        lines.append("    - {name: node%d, devices: %d}" % (i, devices_per_node))
+             "  device_memory_gib: %d" % (DEVICE_MEMORY // GIB)]
+    if kinds:
+        lines.append("  kinds:")
+        for kind in kinds:
+            lines.append("    - {name: %s, device_memory_gib: %d}" % (kind["name"], kind["memory_gib"]))
+    lines.append("  nodes:")
+    node_kinds = [kind["name"] for kind in kinds for _ in range(kind["nodes"])] if kinds else [None] * nodes
+    for i, kind in enumerate(node_kinds):
+        lines.append("    - {name: node%d, devices: %d%s}" % (i, devices_per_node, ", kind: " + kind if kind else ""))
     lines.append("jobs:")
     for j in jobs:
         lines += [
@@ -396,21 +424,25 @@ def sweep_yaml(name, nodes, devices_per_node, jobs):
     return "\n".join(lines) + "\n"
 
 
-def profile_json(name, jobs, seed, devices_per_node):
+def profile_json(name, jobs, seed, devices_per_node, kinds=None):
     recs = []
     for j in jobs:
-        recs += records_for(j, seed, devices_per_node)
+        recs += records_for(j, seed, devices_per_node, kinds)
     # One record a line, like `saturn profile` writes.
     body = ",\n  ".join(json.dumps(r, sort_keys=False) for r in recs)
     return '{"version": 1, "sweep": %s,\n "records": [\n  %s]}\n' % (json.dumps(name), body)
 
 
 def make_workload(name, nodes, devices_per_node=8, models=("125m", "1.3b"), jobs=None, lrs=None,
-                  batch_sizes=(16, 32), device_counts=(1, 2, 4, 8, 16), techniques=TECHNIQUES, seed=0):
-    """Returns (sweep_yaml_text, profile_json_text, jobs)."""
+                  batch_sizes=(16, 32), device_counts=(1, 2, 4, 8, 16), techniques=TECHNIQUES, seed=0, kinds=None):
+    """Returns (sweep_yaml_text, profile_json_text, jobs). With `kinds` (MIXED_KINDS' form) the
+    cluster is their nodes (`nodes` must be their sum) and the profile has records per kind."""
+    if kinds and sum(k["nodes"] for k in kinds) != nodes:
+        raise ValueError("%d nodes, but the kinds have %d" % (nodes, sum(k["nodes"] for k in kinds)))
     js = make_jobs(models, jobs=jobs, lrs=lrs, batch_sizes=batch_sizes, device_counts=device_counts,
                    techniques=techniques, total_devices=nodes * devices_per_node, seed=seed)
-    return (sweep_yaml(name, nodes, devices_per_node, js), profile_json(name, js, seed, devices_per_node), js)
+    return (sweep_yaml(name, nodes, devices_per_node, js, kinds),
+            profile_json(name, js, seed, devices_per_node, kinds), js)
 
 
 def write_workload(out_dir, *args, **kwargs):
@@ -436,11 +468,16 @@ def main(argv=None):
     ap.add_argument("--techniques", default=",".join(TECHNIQUES))
     ap.add_argument("--models", default="125m,1.3b", help="comma list of " + ",".join(MODEL_ORDER))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--mixed", action="store_true",
+                    help="a mixed cluster: " + ", ".join("%d %s nodes" % (k["nodes"], k["name"]) for k in MIXED_KINDS) +
+                         " (overrides --nodes)")
     ap.add_argument("--out", required=True, help="directory for sweep.yaml and profile.json")
     a = ap.parse_args(argv)
     try:
+        kinds = MIXED_KINDS if a.mixed else None
+        nodes = sum(k["nodes"] for k in kinds) if kinds else a.nodes
         sp, pp, js = write_workload(
-            a.out, a.name, a.nodes, a.devices_per_node, models=a.models.split(","), jobs=a.jobs,
+            a.out, a.name, nodes, a.devices_per_node, kinds=kinds, models=a.models.split(","), jobs=a.jobs,
             lrs=a.lrs, batch_sizes=[int(x) for x in a.batch_sizes.split(",")],
             device_counts=[int(x) for x in a.device_counts.split(",")],
             techniques=a.techniques.split(","), seed=a.seed)

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
+#include <numeric>
 #include <random>
 #include <string>
 #include <tuple>
@@ -9,6 +12,7 @@
 
 #include "plan/instance.h"
 #include "plan/plan.h"
+#include "plan/schedule.h"
 
 namespace saturn::testing {
 
@@ -16,12 +20,33 @@ struct C {
   std::string technique;
   int devices;
   double seconds;
+  int kind = 0;  // with node kinds (MakeInstance's node_kinds): the kind named "k<kind>"
 };
 
-inline Instance MakeInstance(const std::vector<int>& node_devices, const std::vector<std::vector<C>>& jobs) {
+// As BuildInstance does: placements, configurations no node arrangement can host dropped, each
+// job's configurations ordered.
+inline void FinishInstance(Instance* inst) {
+  ComputePlacements(inst);
+  for (auto& pj : inst->jobs) {
+    pj.configs.erase(std::remove_if(pj.configs.begin(), pj.configs.end(),
+                                    [](const Config& c) { return c.placements.empty(); }),
+                     pj.configs.end());
+    OrderConfigs(&pj);
+  }
+}
+
+// Nodes "node0", ... and jobs "job0", ... of one step. With `node_kinds` (one per node), node n
+// is of kind "k<node_kinds[n]>" and a configuration of kind k runs on kind "k<k>".
+inline Instance MakeInstance(const std::vector<int>& node_devices, const std::vector<std::vector<C>>& jobs,
+                             const std::vector<int>& node_kinds = {}) {
   Instance inst;
   inst.sweep = "test";
-  for (size_t n = 0; n < node_devices.size(); ++n) inst.nodes.push_back({"node" + std::to_string(n), node_devices[n]});
+  std::vector<std::string> kinds;
+  for (size_t n = 0; n < node_devices.size(); ++n) {
+    inst.nodes.push_back({"node" + std::to_string(n), node_devices[n], 0});
+    kinds.push_back(node_kinds.empty() ? "" : "k" + std::to_string(node_kinds[n]));
+  }
+  IndexKinds(&inst, kinds);
   for (size_t j = 0; j < jobs.size(); ++j) {
     PlanJob pj;
     pj.name = "job" + std::to_string(j);
@@ -32,18 +57,12 @@ inline Instance MakeInstance(const std::vector<int>& node_devices, const std::ve
       cfg.devices = c.devices;
       cfg.step_seconds = c.seconds;
       cfg.seconds = c.seconds;
+      cfg.kind = node_kinds.empty() ? 0 : KindIndex(inst, "k" + std::to_string(c.kind));
       pj.configs.push_back(cfg);
     }
     inst.jobs.push_back(pj);
   }
-  ComputePlacements(&inst);
-  for (auto& pj : inst.jobs) {
-    // As BuildInstance does: configurations no node arrangement can host drop out.
-    pj.configs.erase(std::remove_if(pj.configs.begin(), pj.configs.end(),
-                                    [](const Config& c) { return c.placements.empty(); }),
-                     pj.configs.end());
-    OrderConfigs(&pj);
-  }
+  FinishInstance(&inst);
   return inst;
 }
 
@@ -65,6 +84,34 @@ inline Instance RandomInstance(std::mt19937& rng, const std::vector<int>& node_d
     js.push_back(cs);
   }
   return MakeInstance(node_devices, js);
+}
+
+// Every active schedule comes out of the serial generation scheme for some order, and an
+// optimal makespan is attained by an active schedule: trying every configuration, placement
+// and order is exact.
+inline double BruteForceOptimum(const Instance& inst) {
+  const int J = int(inst.jobs.size());
+  std::vector<std::vector<std::pair<int, int>>> options(J);
+  for (int j = 0; j < J; ++j)
+    for (int c = 0; c < int(inst.jobs[j].configs.size()); ++c)
+      for (int p = 0; p < int(inst.jobs[j].configs[c].placements.size()); ++p) options[j].push_back({c, p});
+  double best = INFINITY;
+  std::vector<int> pick(J, 0);
+  std::function<void(int)> rec = [&](int j) {
+    if (j == J) {
+      std::vector<int> perm(J);
+      std::iota(perm.begin(), perm.end(), 0);
+      do {
+        std::vector<Choice> order;
+        for (int k : perm) order.push_back({k, options[k][pick[k]].first, options[k][pick[k]].second});
+        best = std::min(best, SerialSchedule(inst, order).makespan());
+      } while (std::next_permutation(perm.begin(), perm.end()));
+      return;
+    }
+    for (pick[j] = 0; pick[j] < int(options[j].size()); ++pick[j]) rec(j + 1);
+  };
+  rec(0);
+  return best;
 }
 
 }  // namespace saturn::testing

@@ -14,39 +14,12 @@
 #include "plan_fixtures.h"
 
 using namespace saturn;
+using saturn::testing::BruteForceOptimum;
 using saturn::testing::C;
 using saturn::testing::MakeInstance;
 using saturn::testing::RandomInstance;
 
 namespace {
-
-// Every active schedule comes out of the serial generation scheme for some order, and an
-// optimal makespan is attained by an active schedule: trying every configuration, placement
-// and order is exact.
-double BruteForceOptimum(const Instance& inst) {
-  const int J = int(inst.jobs.size());
-  std::vector<std::vector<std::pair<int, int>>> options(J);
-  for (int j = 0; j < J; ++j)
-    for (int c = 0; c < int(inst.jobs[j].configs.size()); ++c)
-      for (int p = 0; p < int(inst.jobs[j].configs[c].placements.size()); ++p) options[j].push_back({c, p});
-  double best = INFINITY;
-  std::vector<int> pick(J, 0);
-  std::function<void(int)> rec = [&](int j) {
-    if (j == J) {
-      std::vector<int> perm(J);
-      std::iota(perm.begin(), perm.end(), 0);
-      do {
-        std::vector<Choice> order;
-        for (int k : perm) order.push_back({k, options[k][pick[k]].first, options[k][pick[k]].second});
-        best = std::min(best, SerialSchedule(inst, order).makespan());
-      } while (std::next_permutation(perm.begin(), perm.end()));
-      return;
-    }
-    for (pick[j] = 0; pick[j] < int(options[j].size()); ++pick[j]) rec(j + 1);
-  };
-  rec(0);
-  return best;
-}
 
 Plan RunPolicy(const Instance& inst, const std::string& policy, double limit = 20) {
   PlanOptions opt;

@@ -299,6 +299,57 @@ TEST_CASE("a trial that cannot fit by the memory estimate is recorded, not launc
   CHECK_THAT(dry.out, Catch::Contains("--technique fsdp --slots 0,1 "));
 }
 
+TEST_CASE("saturn profile on a cluster of two node kinds: each kind on its nodes with its memory, into one file, and "
+          "saturn plan keeps each job on one kind",
+          "[profile]") {
+  TempDir d;
+  const std::string sweep =
+      Variant(d, Sweep(d, "prof", "[ddp, fsdp]", "[1, 2]", "[32]"), "kinds.yaml",
+              "device_memory_gib: 8, nodes: [{name: n, devices: 4}]",
+              "kinds: [{name: small, device_memory_gib: 0.06}, {name: big, device_memory_gib: 8}],\n"
+              "          nodes: [{name: s, devices: 2, kind: small}, {name: b, devices: 2, kind: big}]");
+  const std::string out = d / "profile.json", flags = " --warmup 1 --steps 2 --no-search --no-links " + kMpirun;
+  Run mixed = Saturn("profile " + sweep + " -o " + out + flags);
+  CHECK(mixed.code == 2);
+  CHECK_THAT(mixed.out, Catch::Contains("mixes node kinds (small, big)") && Catch::Contains("--kind KIND"));
+  Run unknown = Saturn("profile " + sweep + " -o " + out + " --kind bigg" + flags);
+  CHECK(unknown.code == 2);
+  CHECK_THAT(unknown.out, Catch::Contains("did you mean 'big'"));
+  CHECK_FALSE(fs::exists(out));
+
+  Run small = Saturn("profile " + sweep + " -o " + out + " --kind small" + flags);
+  INFO(small.out);
+  REQUIRE(small.code == 0);
+  Run big = Saturn("profile " + sweep + " -o " + out + " --kind big --resume" + flags);
+  INFO(big.out);
+  REQUIRE(big.code == 0);
+  // Small's 0.06 GiB holds fsdp's half of the 0.10 GiB of state, never ddp's whole; big's 8 GiB all.
+  std::map<std::string, std::set<std::string>> feasible, infeasible;
+  const json prof = Load(out);
+  for (const json& rec : prof["records"]) {
+    INFO(rec.dump());
+    REQUIRE(rec.contains("kind"));
+    const std::string what = rec["technique"].get<std::string>() + " x" + std::to_string(rec["devices"].get<int>());
+    (rec["feasible"].get<bool>() ? feasible : infeasible)[rec["kind"].get<std::string>()].insert(what);
+    if (!rec["feasible"].get<bool>())
+      CHECK_THAT(rec["reason"].get<std::string>(), Catch::Contains("above device_memory_gib 0.06"));
+  }
+  CHECK(feasible["small"] == std::set<std::string>{"fsdp x2"});
+  CHECK(infeasible["small"] == std::set<std::string>{"ddp x1", "ddp x2", "fsdp x1"});
+  CHECK(feasible["big"] == std::set<std::string>{"ddp x1", "ddp x2", "fsdp x1", "fsdp x2"});
+  CHECK(infeasible["big"].empty());
+
+  Run plan = Saturn("plan " + sweep + " --profile " + out + " -o " + (d / "plan.json") + " --time-limit 5");
+  INFO(plan.out);
+  REQUIRE(plan.code == 0);
+  const json p = Load(d / "plan.json");
+  for (const json& j : p["jobs"]) {
+    INFO(j.dump());
+    REQUIRE(j.contains("kind"));
+    for (const json& on : j["placement"]) CHECK(on["node"] == (j["kind"] == "small" ? "s" : "b"));
+  }
+}
+
 TEST_CASE("jobs sharing a cost key but allowing other techniques: each pair measured once, and every job planned",
           "[profile]") {
   TempDir d;

@@ -626,7 +626,7 @@ TEST_CASE("the field table is consistent", "[sweep]") {
   std::map<std::string, int> shorts;
   for (const auto& k : GridKeys()) CHECK(++shorts[k.substr(k.rfind('.') + 1)] == 1);
   CHECK(ChildKeys("cluster") ==
-        std::vector<std::string>{"device", "device_memory_gib", "nodes"});
+        std::vector<std::string>{"device", "device_memory_gib", "kinds", "nodes"});
   CHECK(FindField("jobs[].techniques")->allowed == TechniqueNames());
 }
 

@@ -34,6 +34,7 @@
 #include "technique/registry.h"
 #include "util/files.h"
 #include "util/subprocess.h"
+#include "util/suggest.h"
 #include "util/threads.h"
 
 namespace saturn {
@@ -121,15 +122,23 @@ std::string Num(double v, const char* fmt = "%.4g") {
 // --estimate: the analytic model (profile/estimate.h) fills in every allowed technique and
 // device count of each measured job that has no record (device counts above a node, above all),
 // marked estimated with the model's parts; and says how it does where both exist.
-Status EstimateMissing(const Sweep& sweep, const std::string& out, bool quiet) {
+Status EstimateMissing(const Sweep& sweep, const std::string& out, const std::string& kind, bool quiet) {
   Result<Profile> profile = LoadProfile(out);
   if (!profile.ok()) return profile.status();
   Profile p = *profile;
-  p.records.erase(std::remove_if(p.records.begin(), p.records.end(), [](const ProfileRecord& r) { return r.estimated; }),
-                  p.records.end());  // estimates of an earlier run are made again
-  Estimator model(p);
+  // Estimates of an earlier run on this kind are made again; other kinds' records stay as they are.
+  p.records.erase(std::remove_if(p.records.begin(), p.records.end(),
+                                 [&](const ProfileRecord& r) { return r.estimated && r.kind == kind; }),
+                  p.records.end());
+  Profile mine = p;  // this kind's records and links: the model is fitted to them alone
+  mine.records.erase(std::remove_if(mine.records.begin(), mine.records.end(),
+                                    [&](const ProfileRecord& r) { return r.kind != kind; }),
+                     mine.records.end());
+  mine.links.erase(std::remove_if(mine.links.begin(), mine.links.end(), [&](const LinkRecord& l) { return l.kind != kind; }),
+                   mine.links.end());
+  Estimator model(mine);
   std::set<std::string> measured_jobs, have;
-  for (const ProfileRecord& r : p.records) {
+  for (const ProfileRecord& r : mine.records) {
     measured_jobs.insert(r.job);
     have.insert(r.job + "|" + r.technique + "|" + std::to_string(r.devices));
   }
@@ -145,7 +154,7 @@ Status EstimateMissing(const Sweep& sweep, const std::string& out, bool quiet) {
         Estimate e = model.Predict(j, shape, t, k);
         const std::string key = j.name + "|" + t + "|" + std::to_string(k);
         if (have.count(key)) {
-          for (const ProfileRecord& r : p.records)
+          for (const ProfileRecord& r : mine.records)
             if (e.ok && k > 1 && r.job == j.name && r.technique == t && r.devices == k && r.feasible)
               checks.push_back(j.name + " " + t + " x" + std::to_string(k) + ": step " + Num(e.step_seconds) + " s / " +
                                Num(r.step_seconds) + " s measured = " + Num(e.step_seconds / r.step_seconds, "%.2f") +
@@ -159,6 +168,7 @@ Status EstimateMissing(const Sweep& sweep, const std::string& out, bool quiet) {
         r.job = j.name;
         r.technique = t;
         r.devices = k;
+        r.kind = kind;
         r.feasible = double(e.peak_memory_bytes) <= sweep.cluster.device_memory_gib * 1073741824.0;
         if (r.feasible) r.step_seconds = e.step_seconds;
         else r.reason = "the estimate needs more than device_memory_gib";
@@ -180,6 +190,32 @@ Status EstimateMissing(const Sweep& sweep, const std::string& out, bool quiet) {
   return Status::Ok();
 }
 
+// The sweep as the trials on node kind *kind see it: that kind's nodes, with its device memory.
+// An empty *kind is the nodes' one kind when they all have the same; a cluster of several kinds
+// needs --kind, since trials measure the hardware they run on.
+Result<Sweep> KindView(const Sweep& sweep, std::string* kind) {
+  std::vector<std::string> used;
+  for (const NodeSpec& n : sweep.cluster.nodes)
+    if (std::find(used.begin(), used.end(), n.kind) == used.end()) used.push_back(n.kind);
+  auto named = [](const std::string& k) { return k.empty() ? std::string("(no kind)") : k; };
+  std::string listed;
+  for (const std::string& k : used) listed += (listed.empty() ? "" : ", ") + named(k);
+  if (kind->empty() && used.size() > 1)
+    return Status::UserError(sweep.path + ": the cluster mixes node kinds (" + listed +
+                             "); profile each kind on its nodes, into one file: saturn profile " + sweep.path +
+                             " --kind KIND -o PROFILE.json (then --resume for the next kind)");
+  if (kind->empty()) *kind = used.front();
+  if (std::find(used.begin(), used.end(), *kind) == used.end())
+    return Status::UserError("--kind " + *kind + ": no node of " + sweep.path + "'s cluster has this kind; its kinds: " +
+                             listed + DidYouMean(*kind, used));
+  Sweep view = sweep;
+  view.cluster.device_memory_gib = sweep.cluster.memory_gib(*kind);
+  view.cluster.nodes.clear();
+  for (const NodeSpec& n : sweep.cluster.nodes)
+    if (n.kind == *kind) view.cluster.nodes.push_back(n);
+  return view;
+}
+
 Status ProfileSweep(ProfileArgs& a) {
   if (a.sweep.empty()) return Status::UserError("give a sweep file: saturn profile SWEEP.yaml -o PROFILE.json");
   if (a.opt.out.empty()) return Status::UserError("give the profile to write: -o PROFILE.json");
@@ -188,7 +224,10 @@ Status ProfileSweep(ProfileArgs& a) {
     return Status::UserError("--warmup must be >= 0 and --steps >= 1 (the timed steps)");
   if (!(a.opt.trial_timeout > 0)) return Status::UserError("--trial-timeout must be a positive number of seconds");
   SATURN_RETURN_IF_ERROR(CheckThreadCount(a.opt.threads));
-  Result<Sweep> sweep = LoadSweep(a.sweep);
+  Result<Sweep> loaded = LoadSweep(a.sweep);
+  if (!loaded.ok()) return loaded.status();
+  // From here on the sweep is its view from the kind profiled: that kind's nodes and memory.
+  Result<Sweep> sweep = KindView(*loaded, &a.opt.kind);
   if (!sweep.ok()) return sweep.status();
   if (SameFile(a.opt.out, a.sweep)) return Status::UserError("-o " + a.opt.out + " is the sweep itself; name another file");
   std::vector<const JobSpec*> jobs;
@@ -215,6 +254,7 @@ Status ProfileSweep(ProfileArgs& a) {
           t->variants = SearchKnobs(*tech, *t->job, t->devices);
           t->fallbacks = MemoryKnobs(*tech, *t->job, t->devices);
         });
+  for (ProfileRecord& r : plan.infeasible) r.kind = a.opt.kind;
   if (!a.no_links && HasBackend("MPI")) {
     std::vector<Trial> links = LinkTrials(*sweep);
     plan.trials.insert(plan.trials.end(), links.begin(), links.end());
@@ -253,7 +293,7 @@ Status ProfileSweep(ProfileArgs& a) {
   if (ec) return Status::Internal("cannot find this saturn binary (/proc/self/exe): " + ec.message());
   if (!a.opt.dry_run) SATURN_RETURN_IF_ERROR(PrepareData(*sweep, a.opt.quiet));
   SATURN_RETURN_IF_ERROR(RunProfiler(*sweep, plan, a.opt));
-  return a.estimate && !a.opt.dry_run ? EstimateMissing(*sweep, a.opt.out, a.opt.quiet) : Status::Ok();
+  return a.estimate && !a.opt.dry_run ? EstimateMissing(*sweep, a.opt.out, a.opt.kind, a.opt.quiet) : Status::Ok();
 }
 
 struct LinksArgs {
@@ -368,6 +408,10 @@ Action SetupProfileCommand(CLI::App* sub) {
                   "(one job step per trial), else $SATURN_MPIRUN, else mpirun; e.g. \"mpirun --oversubscribe\", "
                   "\"srun --mpi=pmix\"");
   sub->add_option("--threads", a->opt.threads, "CPU threads per rank (default: the rank's share of the node's cores)");
+  sub->add_option("--kind", a->opt.kind,
+                  "on a cluster of several node kinds: the kind whose nodes the trials run on (run it on such a node, "
+                  "or an allocation of them); its records are marked with it. Profile each kind into the same file "
+                  "with --resume");
   sub->add_flag("--estimate", a->estimate,
                 "after measuring, estimate every allowed technique and device count left unmeasured (above one node, "
                 "say) with the analytic model, marked estimated, and compare it with the measurements");

@@ -48,11 +48,22 @@ std::vector<FieldSpec> BuildTable() {
       Row("cluster", T::kMap, "The machines the jobs share.").required(),
       Row("cluster.device", T::kEnum, "Kind of device on every node.")
           .def("`cuda`").allowed({"cuda", "cpu"}),
-      Row("cluster.device_memory_gib", T::kNumber, "Memory of one device, in GiB.")
+      Row("cluster.device_memory_gib", T::kNumber, "Memory of one device of a node with no kind, in GiB.")
           .def("`80`").min(0, kOpen),
+      Row("cluster.kinds", T::kMapList, "Kinds of node, for a cluster that mixes them (e.g. A100-40GB and "
+                                        "H100-80GB nodes): the profile holds records per kind, and a job runs "
+                                        "on nodes of one kind; see [docs/planner.md](planner.md).")
+          .def("none: every node is alike"),
+      Row("cluster.kinds[].name", T::kString, "Kind name, as nodes and profile records name it; unique.")
+          .required().safe_name(),
+      Row("cluster.kinds[].device_memory_gib", T::kNumber, "Memory of one device of this kind, in GiB.")
+          .required().min(0, kOpen),
       Row("cluster.nodes", T::kMapList, "The nodes.").required(),
       Row("cluster.nodes[].name", T::kString, "Node name (a host name); unique.").required(),
       Row("cluster.nodes[].devices", T::kInt, "Devices on the node (at most 4096).").required().min(1).max(4096),
+      Row("cluster.nodes[].kind", T::kString, "The node's kind, one of `cluster.kinds`; its devices have that "
+                                              "kind's memory.")
+          .def("none: `device_memory_gib` applies"),
       Row("cluster.nodes[].host", T::kString, "The machine the node's ranks start on (`mpirun --host`; inside "
                                               "Slurm, the allocation's node of that name). A cluster of one node "
                                               "without it is this machine; see docs/run.md.")

@@ -34,6 +34,12 @@ int ClusterSpec::total_devices() const {
   return total;
 }
 
+double ClusterSpec::memory_gib(const std::string& kind) const {
+  for (const auto& k : kinds)
+    if (k.name == kind) return k.device_memory_gib;
+  return device_memory_gib;
+}
+
 int ClusterSpec::max_node_devices() const {
   int most = 0;
   for (const auto& n : nodes) most = std::max(most, n.devices);
@@ -288,6 +294,18 @@ Status ReadTokenizerAt(const std::string& file, const YAML::Node& t, const std::
   return Status::Ok();
 }
 
+// `name` (read by `r` from its "name" field) is not the name of an entry already in `seen`
+// (tasks, kinds, nodes: each with `name` and `loc`); `what` names the entry in the message.
+template <class T>
+Status UniqueName(const MapReader& r, const std::string& name, const std::vector<T>& seen, const std::string& what) {
+  for (const auto& other : seen)
+    if (other.name == name)
+      return ErrorAt(r.LocOf("name"), r.WhereOf("name"),
+                     "duplicate " + what + " name '" + name + "' (first at " + other.loc.str() + "); expected unique " +
+                         what + " names");
+  return Status::Ok();
+}
+
 // One entry of an eval.tasks list, checked against the "eval.tasks[]" rows and appended to
 // `tasks`, whose names must stay unique.
 Status ReadTaskEntry(const std::string& file, const YAML::Node& elem, const std::string& where,
@@ -305,13 +323,7 @@ Status ReadTaskEntry(const std::string& file, const YAML::Node& elem, const std:
   SATURN_RETURN_IF_ERROR(tr.Get("example_delimiter", &task.example_delimiter));
   SATURN_RETURN_IF_ERROR(tr.Get("continuation_delimiter", &task.continuation_delimiter));
   SATURN_RETURN_IF_ERROR(tr.Get("fewshot_seed", &task.fewshot_seed));
-  for (const auto& other : *tasks) {
-    if (other.name == task.name) {
-      return ErrorAt(tr.LocOf("name"), tr.WhereOf("name"),
-                     "duplicate task name '" + task.name + "' (first at " + other.loc.str() +
-                         "); expected unique task names");
-    }
-  }
+  SATURN_RETURN_IF_ERROR(UniqueName(tr, task.name, *tasks, "task"));
   tasks->push_back(task);
   return Status::Ok();
 }
@@ -351,24 +363,48 @@ class SweepParser {
     SATURN_RETURN_IF_ERROR(r.Open());
     SATURN_RETURN_IF_ERROR(r.Get("device", &cluster->device));
     SATURN_RETURN_IF_ERROR(r.Get("device_memory_gib", &cluster->device_memory_gib));
+    SATURN_RETURN_IF_ERROR(r.ForEach("kinds", [&](const YAML::Node& elem, const std::string& where) {
+      return ReadKind(elem, where, cluster);
+    }));
     return r.ForEach("nodes", [&](const YAML::Node& elem, const std::string& where) {
-      MapReader nr(file_, &elem, "cluster.nodes[]", where, elem);
-      NodeSpec node;
-      node.loc = nr.Loc(elem);
-      SATURN_RETURN_IF_ERROR(nr.Open());
-      SATURN_RETURN_IF_ERROR(nr.Get("name", &node.name));
-      SATURN_RETURN_IF_ERROR(nr.Get("devices", &node.devices));
-      SATURN_RETURN_IF_ERROR(nr.Get("host", &node.host));
-      for (const auto& other : cluster->nodes) {
-        if (other.name == node.name) {
-          return ErrorAt(nr.LocOf("name"), nr.WhereOf("name"),
-                         "duplicate node name '" + node.name + "' (first at " +
-                             other.loc.str() + "); expected unique node names");
-        }
-      }
-      cluster->nodes.push_back(node);
-      return Status::Ok();
+      return ReadNode(elem, where, cluster);
     });
+  }
+
+  Status ReadKind(const YAML::Node& elem, const std::string& where, ClusterSpec* cluster) {
+    MapReader kr(file_, &elem, "cluster.kinds[]", where, elem);
+    KindSpec kind;
+    kind.loc = kr.Loc(elem);
+    SATURN_RETURN_IF_ERROR(kr.Open());
+    SATURN_RETURN_IF_ERROR(kr.Get("name", &kind.name));
+    SATURN_RETURN_IF_ERROR(kr.Get("device_memory_gib", &kind.device_memory_gib));
+    SATURN_RETURN_IF_ERROR(UniqueName(kr, kind.name, cluster->kinds, "kind"));
+    cluster->kinds.push_back(kind);
+    return Status::Ok();
+  }
+
+  // A node, after the kinds: its kind must be one of them.
+  Status ReadNode(const YAML::Node& elem, const std::string& where, ClusterSpec* cluster) {
+    MapReader nr(file_, &elem, "cluster.nodes[]", where, elem);
+    NodeSpec node;
+    node.loc = nr.Loc(elem);
+    SATURN_RETURN_IF_ERROR(nr.Open());
+    SATURN_RETURN_IF_ERROR(nr.Get("name", &node.name));
+    SATURN_RETURN_IF_ERROR(nr.Get("devices", &node.devices));
+    SATURN_RETURN_IF_ERROR(nr.Get("host", &node.host));
+    SATURN_RETURN_IF_ERROR(nr.Get("kind", &node.kind));
+    if (nr.Value("kind")) {
+      std::vector<std::string> names;
+      for (const auto& k : cluster->kinds) names.push_back(k.name);
+      if (std::find(names.begin(), names.end(), node.kind) == names.end())
+        return ErrorAt(nr.LocOf("kind"), nr.WhereOf("kind"),
+                       "unknown kind '" + node.kind + "'" +
+                           (names.empty() ? "; list the cluster's kinds under cluster.kinds"
+                                          : "; expected one of: " + List(names) + DidYouMean(node.kind, names)));
+    }
+    SATURN_RETURN_IF_ERROR(UniqueName(nr, node.name, cluster->nodes, "node"));
+    cluster->nodes.push_back(node);
+    return Status::Ok();
   }
 
   Status ReadJobs(const MapReader& top, const ClusterSpec& cluster, std::vector<JobSpec>* jobs) {

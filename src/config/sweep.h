@@ -26,14 +26,26 @@ struct SourceLoc {
 struct NodeSpec {
   std::string name;
   int devices = 0;
+  std::string kind;  // one of ClusterSpec::kinds; "" when the sweep gives none
   std::string host;  // "" when the sweep gives none (launch/hosts.h)
+  SourceLoc loc;
+};
+
+// A kind of node in a cluster that mixes them: profile records are per kind, and a job runs on
+// nodes of one kind.
+struct KindSpec {
+  std::string name;
+  double device_memory_gib = 0;
   SourceLoc loc;
 };
 
 struct ClusterSpec {
   std::string device = "cuda";  // cuda | cpu
-  double device_memory_gib = 80;
+  double device_memory_gib = 80;  // for nodes of no kind
+  std::vector<KindSpec> kinds;
   std::vector<NodeSpec> nodes;
+  // Memory of one device of `kind` ("": no kind), in GiB.
+  double memory_gib(const std::string& kind) const;
   int total_devices() const;
   int max_node_devices() const;
 };

@@ -33,7 +33,7 @@ int Allot(const PlanJob& job, double target) {
     const Config& c = job.configs[i];
     if (c.seconds <= target && c.seconds * c.width() < least) least = c.seconds * c.width(), pick = i;
   }
-  return pick >= 0 ? pick : job.front.back();
+  return pick >= 0 ? pick : job.fastest();
 }
 
 // Among `free` (groups by ready time, then index): the one ending latest that still finishes a
@@ -66,29 +66,45 @@ Schedule GroupPackSchedule(const Instance& inst, double target) {
   std::vector<Choice> choices(n_jobs);
   std::vector<double> start(n_jobs, 0);
   std::vector<double> node_ready(n_nodes, 0);
+  // The job's allotted configuration and, on a cluster of several kinds, the same on the others.
+  auto candidates = [&](int j) {
+    std::vector<int> out{config[j]};
+    if (!inst.jobs[j].alike.empty())
+      for (int c : inst.jobs[j].alike[size_t(config[j])])
+        if (c != config[j]) out.push_back(c);
+    return out;
+  };
   // Jobs spanning whole nodes: the block of nodes that frees first.
   for (int j : order) {
-    const Config& c = cfg(j);
-    if (c.placements.front().nodes.size() < 2) continue;
-    int best = -1;
+    if (cfg(j).placements.front().nodes.size() < 2) continue;
+    int best_c = -1, best_p = -1;
     double best_t = INFINITY;
-    for (int p = 0; p < int(c.placements.size()); ++p) {
-      double t = 0;
-      for (int n : c.placements[p].nodes) t = std::max(t, node_ready[n]);
-      if (t < best_t) best_t = t, best = p;
+    for (int ci : candidates(j)) {
+      const Config& c = inst.jobs[j].configs[size_t(ci)];
+      if (c.placements.front().nodes.size() < 2) continue;
+      for (int p = 0; p < int(c.placements.size()); ++p) {
+        double t = 0;
+        for (int n : c.placements[p].nodes) t = std::max(t, node_ready[n]);
+        if (t + c.seconds < best_t - 1e-9) best_t = t + c.seconds, best_c = ci, best_p = p;
+      }
     }
-    for (int n : c.placements[best].nodes) node_ready[n] = best_t + c.seconds;
-    choices[j] = {j, config[j], best};
-    start[j] = best_t;
+    const Config& c = inst.jobs[j].configs[size_t(best_c)];
+    for (int n : c.placements[best_p].nodes) node_ready[n] = best_t;
+    choices[j] = {j, best_c, best_p};
+    start[j] = best_t - c.seconds;
   }
 
   std::vector<Group> groups;
   for (int n = 0; n < n_nodes; ++n) groups.push_back({node_ready[n], n, inst.nodes[n].devices});
+  const int kinds = int(inst.kinds.size());
   for (size_t i = 0; i < order.size();) {
     const int w = cfg(order[i]).width();
     size_t end = i;
     while (end < order.size() && cfg(order[end]).width() == w) ++end;
-    if (cfg(order[i]).placements.front().nodes.size() >= 2) { i = end; continue; }
+    // Jobs across nodes were placed above. With several kinds one width can hold both (8
+    // devices are two nodes of 4 on one kind, one node of 8 on another): decide per job.
+    auto spans = [&](int j) { return cfg(j).placements.front().nodes.size() >= 2; };
+    if (std::all_of(order.begin() + long(i), order.begin() + long(end), spans)) { i = end; continue; }
     // Split every group wider than w into groups of w and a remainder for narrower jobs.
     std::vector<Group> split;
     for (const Group& g : groups) {
@@ -97,24 +113,44 @@ Schedule GroupPackSchedule(const Instance& inst, double target) {
       if (g.size % w) split.push_back({g.ready, g.node, g.size % w});
     }
     groups = std::move(split);
-    // The single-node placement on each node (placements list nodes ascending, one per node).
-    std::vector<int> placement_on(size_t(n_nodes), -1);
-    const Placements& pls = cfg(order[i]).placements;
-    for (int p = 0; p < int(pls.size()); ++p) placement_on[size_t(pls[p].nodes.front())] = p;
-    // The groups of width w by (ready, index): best fit and first free in O(log groups) each.
-    std::set<std::pair<double, int>> free;
+    // The groups of width w per kind by (ready, index): best fit and first free in O(log groups).
+    std::vector<std::set<std::pair<double, int>>> free(static_cast<size_t>(kinds));
     for (int g = 0; g < int(groups.size()); ++g)
-      if (groups[g].size == w) free.insert({groups[g].ready, g});
-    if (free.empty()) return Schedule{};  // no node holds this width: the caller keeps other schedules
+      if (groups[g].size == w) free[size_t(inst.nodes[size_t(groups[g].node)].kind)].insert({groups[g].ready, g});
+    // placement_on[kind][node]: the single-node placement on that node of a configuration of w
+    // devices on that kind (placements list nodes ascending, one per node; shared per count).
+    std::vector<std::vector<int>> placement_on(static_cast<size_t>(kinds));
     for (; i < end; ++i) {
       const int j = order[i];
-      const double d = cfg(j).seconds;
-      const int g = BestFit(free, d, target);
-      free.erase({groups[g].ready, g});
-      choices[j] = {j, config[j], placement_on[size_t(groups[g].node)]};
-      start[j] = groups[g].ready;
-      groups[g].ready += d;
-      free.insert({groups[g].ready, g});
+      if (spans(j)) continue;
+      int pick_c = -1, pick_g = -1;
+      bool pick_fits = false;
+      double pick_ready = 0, pick_finish = INFINITY;
+      for (int ci : candidates(j)) {
+        const Config& c = inst.jobs[j].configs[size_t(ci)];
+        auto& fk = free[size_t(c.kind)];
+        if (fk.empty() || c.width() != w || c.placements.front().nodes.size() != 1) continue;
+        auto& on = placement_on[size_t(c.kind)];
+        if (on.empty()) {
+          on.assign(size_t(n_nodes), -1);
+          for (int p = 0; p < int(c.placements.size()); ++p) on[size_t(c.placements[p].nodes.front())] = p;
+        }
+        const int g = BestFit(fk, c.seconds, target);
+        const double ready = groups[g].ready, finish = ready + c.seconds;
+        const bool fits = finish <= target;
+        // Best fit within the target (the latest-ready group), else the earliest finish.
+        const bool better = pick_c < 0 || (fits && !pick_fits) ||
+                            (fits && pick_fits && ready > pick_ready) || (!fits && !pick_fits && finish < pick_finish - 1e-9);
+        if (better) pick_c = ci, pick_g = g, pick_fits = fits, pick_ready = ready, pick_finish = finish;
+      }
+      if (pick_c < 0) return Schedule{};  // no node holds this width: the caller keeps other schedules
+      const Config& c = inst.jobs[j].configs[size_t(pick_c)];
+      auto& fk = free[size_t(c.kind)];
+      fk.erase({groups[pick_g].ready, pick_g});
+      choices[j] = {j, pick_c, placement_on[size_t(c.kind)][size_t(groups[pick_g].node)]};
+      start[j] = groups[pick_g].ready;
+      groups[pick_g].ready += c.seconds;
+      fk.insert({groups[pick_g].ready, pick_g});
     }
   }
 

@@ -33,21 +33,24 @@ const std::vector<Placement>& Placements::list() const {
 
 namespace {
 
-std::vector<Placement> PlacementsOf(const std::vector<PlanNode>& nodes, int devices, bool span) {
+std::vector<Placement> PlacementsOf(const std::vector<PlanNode>& all, int kind, int devices, bool span) {
+  std::vector<int> nodes;  // this kind's, ascending
+  for (size_t n = 0; n < all.size(); ++n)
+    if (all[n].kind == kind) nodes.push_back(int(n));
   std::vector<Placement> out;
-  for (size_t n = 0; n < nodes.size(); ++n)
-    if (nodes[n].devices >= devices) out.push_back({{int(n)}, {devices}});
+  for (int n : nodes)
+    if (all[size_t(n)].devices >= devices) out.push_back({{n}, {devices}});
   if (!out.empty() || !span) return out;
   // Wider than every node: aligned blocks of m equal nodes.
   std::set<int> sizes;
-  for (const auto& node : nodes) sizes.insert(node.devices);
+  for (int n : nodes) sizes.insert(all[size_t(n)].devices);
   for (int size : sizes) {
     int m = (devices + size - 1) / size;
     for (size_t first = 0; first + m <= nodes.size(); first += m) {
       Placement p;
       for (int k = 0; k < m; ++k) {
-        if (nodes[first + k].devices != size) { p.nodes.clear(); break; }
-        p.nodes.push_back(int(first + k));
+        if (all[size_t(nodes[first + k])].devices != size) { p.nodes.clear(); break; }
+        p.nodes.push_back(nodes[first + k]);
         p.use.push_back(size);
       }
       if (!p.nodes.empty()) out.push_back(p);
@@ -59,14 +62,44 @@ std::vector<Placement> PlacementsOf(const std::vector<PlanNode>& nodes, int devi
 }  // namespace
 
 void ComputePlacements(Instance* inst, bool span) {
-  std::map<int, Placements> by_devices;
+  std::map<std::pair<int, int>, Placements> by_shape;  // (kind, devices)
   for (auto& job : inst->jobs)
     for (auto& c : job.configs) {
-      auto it = by_devices.find(c.devices);
-      if (it == by_devices.end())
-        it = by_devices.emplace(c.devices, Placements(PlacementsOf(inst->nodes, c.devices, span))).first;
+      const std::pair<int, int> shape{c.kind, c.devices};
+      auto it = by_shape.find(shape);
+      if (it == by_shape.end())
+        it = by_shape.emplace(shape, Placements(PlacementsOf(inst->nodes, c.kind, c.devices, span))).first;
       c.placements = it->second;
     }
+}
+
+void IndexKinds(Instance* inst, const std::vector<std::string>& node_kinds) {
+  assert(node_kinds.size() == inst->nodes.size());
+  inst->kinds.clear();
+  for (size_t n = 0; n < inst->nodes.size(); ++n) {
+    int k = KindIndex(*inst, node_kinds[n]);
+    if (k < 0) k = int(inst->kinds.size()), inst->kinds.push_back(node_kinds[n]);
+    inst->nodes[n].kind = k;
+  }
+  if (inst->kinds.empty()) inst->kinds.push_back("");
+}
+
+int KindIndex(const Instance& inst, const std::string& name) {
+  auto it = std::find(inst.kinds.begin(), inst.kinds.end(), name);
+  return it == inst.kinds.end() ? -1 : int(it - inst.kinds.begin());
+}
+
+std::string KindSuffix(const Instance& inst, int kind) {
+  if (inst.kinds.size() < 2) return "";
+  const std::string& name = inst.kinds[size_t(kind)];
+  return " on " + (name.empty() ? std::string("nodes of no kind") : name);
+}
+
+int PlanJob::fastest() const {
+  int best = front.front();
+  for (int f : front)
+    if (configs[size_t(f)].seconds < configs[size_t(best)].seconds) best = f;
+  return best;
 }
 
 void OrderConfigs(PlanJob* job) {
@@ -75,14 +108,26 @@ void OrderConfigs(PlanJob* job) {
     const auto& names = TechniqueNames();
     return std::find(names.begin(), names.end(), t) - names.begin();
   };
-  // Deterministic order: width, then duration, then technique preference, then device count.
+  // Deterministic order: width, then duration, then technique preference, device count, kind.
   std::sort(cs.begin(), cs.end(), [&](const Config& a, const Config& b) {
-    return std::make_tuple(a.width(), a.seconds, rank(a.technique), a.devices) <
-           std::make_tuple(b.width(), b.seconds, rank(b.technique), b.devices);
+    return std::make_tuple(a.width(), a.seconds, rank(a.technique), a.devices, a.kind) <
+           std::make_tuple(b.width(), b.seconds, rank(b.technique), b.devices, b.kind);
   });
   job->front.clear();
-  for (int i = 0; i < int(cs.size()); ++i)
-    if (job->front.empty() || cs[i].seconds < cs[job->front.back()].seconds) job->front.push_back(i);
+  std::map<int, double> best;  // per kind: the least duration of the front so far
+  for (int i = 0; i < int(cs.size()); ++i) {
+    auto it = best.find(cs[size_t(i)].kind);
+    if (it != best.end() && cs[size_t(i)].seconds >= it->second) continue;
+    best[cs[size_t(i)].kind] = cs[size_t(i)].seconds;
+    job->front.push_back(i);
+  }
+  job->alike.clear();
+  if (best.size() < 2) return;
+  job->alike.resize(cs.size());
+  for (size_t i = 0; i < cs.size(); ++i)
+    for (int f : job->front)
+      if (cs[size_t(f)].technique == cs[i].technique && cs[size_t(f)].devices == cs[i].devices)
+        job->alike[i].push_back(f);
 }
 
 Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
@@ -92,7 +137,11 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
                              "); pass the profile of this sweep (its format: docs/profile.md)");
   Instance inst;
   inst.sweep = sweep.name;
-  for (const auto& n : sweep.cluster.nodes) inst.nodes.push_back({n.name, n.devices});
+  std::vector<std::string> node_kinds;
+  for (const auto& n : sweep.cluster.nodes) inst.nodes.push_back({n.name, n.devices, 0}), node_kinds.push_back(n.kind);
+  IndexKinds(&inst, node_kinds);
+  std::vector<std::string> kind_names;  // every kind the sweep lists, used by a node or not
+  for (const auto& k : sweep.cluster.kinds) kind_names.push_back(k.name);
 
   std::vector<std::string> job_names;
   for (const auto& j : sweep.jobs) job_names.push_back(j.name);
@@ -117,18 +166,32 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
     }
   }
   std::unordered_map<std::string, std::vector<const ProfileRecord*>> by_job;
-  std::map<std::tuple<std::string, std::string, int>, const ProfileRecord*> seen;
+  std::map<std::tuple<std::string, std::string, int, std::string>, const ProfileRecord*> seen;
+  std::set<std::string> unused_kinds;
   for (const auto& r : profile.records) {
     if (!spec_of.count(r.job))
       return Status::UserError(profile.where(r) + ": record for job '" + r.job + "', which " + sweep.path +
                                " does not have" + DidYouMean(r.job, job_names) +
                                "; is this the profile of another sweep?");
-    auto key = std::make_tuple(r.job, r.technique, r.devices);
+    if (!r.kind.empty() && std::find(kind_names.begin(), kind_names.end(), r.kind) == kind_names.end())
+      return Status::UserError(profile.where(r) + ": record of node kind '" + r.kind + "', which " + sweep.path +
+                               "'s cluster.kinds does not list" + DidYouMean(r.kind, kind_names) +
+                               "; is this the profile of another cluster?");
+    auto key = std::make_tuple(r.job, r.technique, r.devices, r.kind);
     auto [at, fresh] = seen.emplace(key, &r);
     if (!fresh)
       return Status::UserError(profile.where(r) + ": second record for job '" + r.job + "', technique '" +
-                               r.technique + "', " + std::to_string(r.devices) + " devices (first at " +
+                               r.technique + "', " + std::to_string(r.devices) + " devices" +
+                               (r.kind.empty() ? "" : ", kind '" + r.kind + "'") + " (first at " +
                                profile.where(*at->second) + "); keep one");
+    // A kind no node has: nothing to plan on (said once per kind).
+    if (KindIndex(inst, r.kind) < 0) {
+      if (unused_kinds.insert(r.kind).second)
+        inst.notes.push_back(profile.where(r) + ": records of " +
+                             (r.kind.empty() ? std::string("no kind") : "kind '" + r.kind + "'") +
+                             ", which no node of the cluster has, are not used");
+      continue;
+    }
     by_job[r.job].push_back(&r);
   }
   // Jobs that differ only in cost-irrelevant settings (learning rate, seed, ...) share records:
@@ -137,28 +200,27 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
   // Per cost key, the first record of each pair, in sweep order.
   std::unordered_map<std::string, std::vector<const ProfileRecord*>> by_cost;
   {
-    std::set<std::tuple<std::string, std::string, int>> taken;  // cost key, technique, devices
+    std::set<std::tuple<std::string, std::string, int, std::string>> taken;  // cost key, technique, devices, kind
     for (const auto& j : sweep.jobs) {
       auto it = by_job.find(j.name);
       if (it == by_job.end()) continue;
       const std::string key = j.cost_key();
       for (const ProfileRecord* r : it->second)
-        if (taken.insert({key, r->technique, r->devices}).second) by_cost[key].push_back(r);
+        if (taken.insert({key, r->technique, r->devices, r->kind}).second) by_cost[key].push_back(r);
     }
   }
   std::unordered_map<std::string, std::vector<const ProfileRecord*>> shared;
   for (const auto& j : sweep.jobs) {
     std::vector<const ProfileRecord*>& mine = shared[j.name];
-    std::set<std::pair<std::string, int>> have;
+    std::set<std::tuple<std::string, int, std::string>> have;
     auto own = by_job.find(j.name);
     if (own != by_job.end())
-      for (const ProfileRecord* r : own->second) mine.push_back(r), have.insert({r->technique, r->devices});
+      for (const ProfileRecord* r : own->second) mine.push_back(r), have.insert({r->technique, r->devices, r->kind});
     for (const ProfileRecord* r : by_cost[j.cost_key()])
-      if (have.insert({r->technique, r->devices}).second) mine.push_back(r);
+      if (have.insert({r->technique, r->devices, r->kind}).second) mine.push_back(r);
   }
 
   constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-  const double memory = sweep.cluster.device_memory_gib * kGiB;
   for (const auto& j : sweep.jobs) {
     const std::vector<const ProfileRecord*>* recs = &shared[j.name];
     PlanJob pj;
@@ -173,10 +235,12 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
                      r->devices <= sweep.cluster.total_devices();
       if (!allowed) continue;
       ++considered;
-      if (r->feasible && r->peak_memory_bytes > memory) {
-        char need[64];
-        std::snprintf(need, sizeof need, "%.1f GiB per device, above device_memory_gib %g", double(r->peak_memory_bytes) / kGiB,
-                      sweep.cluster.device_memory_gib);
+      const double memory_gib = sweep.cluster.memory_gib(r->kind);
+      if (r->feasible && double(r->peak_memory_bytes) > memory_gib * kGiB) {
+        char need[128];
+        std::snprintf(need, sizeof need, "%.1f GiB per device, above %s%sdevice_memory_gib %g",
+                      double(r->peak_memory_bytes) / kGiB, r->kind.empty() ? "" : "kind ",
+                      r->kind.empty() ? "" : (r->kind + "'s ").c_str(), memory_gib);
         inst.notes.push_back(profile.where(*r) + ": job '" + j.name + "' " + r->technique + " x" +
                              std::to_string(r->devices) + " needs " + need + "; planned as infeasible");
         ++infeasible;
@@ -192,6 +256,7 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
       Config c;
       c.technique = r->technique;
       c.devices = r->devices;
+      c.kind = KindIndex(inst, r->kind);
       c.step_seconds = r->step_seconds;
       c.seconds = r->step_seconds * double(j.steps);
       c.peak_memory_bytes = r->peak_memory_bytes;
@@ -205,7 +270,10 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
       if (!recs) msg += ": the profile has no record for it (nor for a job with the same model, seq_len and batch size)";
       else msg += ": " + std::to_string(considered) + " record(s) match its techniques and device counts, " +
                   std::to_string(infeasible) + " infeasible" + (reasons.empty() ? "" : " (" + reasons + ")");
-      return Status::UserError(msg + "; profile it again, or allow more techniques or device counts");
+      const bool kinds = !sweep.cluster.kinds.empty();
+      return Status::UserError(msg + "; profile it again" +
+                               (kinds ? " (each node kind on its own nodes: saturn profile --kind KIND --resume)" : "") +
+                               ", or allow more techniques or device counts");
     }
   }
   int feasible_records = 0, estimated = 0;

@@ -16,6 +16,7 @@ namespace saturn {
 struct PlanNode {
   std::string name;
   int devices = 0;
+  int kind = 0;  // index into Instance::kinds
 };
 
 // Where a configuration may run: one node (taking `use` of its devices) or several whole nodes.
@@ -25,7 +26,7 @@ struct Placement {
 };
 
 // A configuration's placements, read-only and shared: every configuration of one device count
-// gets the same list (ComputePlacements builds one per count), so an instance of thousands of
+// and kind gets the same list (ComputePlacements builds one per pair), so an instance of thousands of
 // jobs on hundreds of nodes holds each list once, and copying an instance copies no list.
 class Placements {
  public:
@@ -47,6 +48,7 @@ class Placements {
 struct Config {
   std::string technique;
   int devices = 0;             // as profiled
+  int kind = 0;                // the node kind it runs on (index into Instance::kinds)
   double step_seconds = 0;
   double seconds = 0;          // steps x step_seconds: the job's duration in this configuration
   long long peak_memory_bytes = 0;
@@ -61,11 +63,18 @@ struct PlanJob {
   // Every feasible configuration the job allows, ordered by width, duration, technique
   // preference (TechniqueNames), device count. Schedules refer to configurations by this index.
   std::vector<Config> configs;
-  // Indices of the Pareto front, by width: each strictly faster than every narrower one. A
-  // dominated configuration (at least as wide and no faster) never helps a schedule: swapping it
-  // for its dominator frees devices and time and keeps every other job's slot, so the optimizing
-  // policies search the front alone and lose no plan. Baselines may pick any configuration.
+  // Indices of the Pareto front of each node kind, ascending (so by width): on its kind, each
+  // strictly faster than every narrower one. A dominated configuration (of the same kind, at
+  // least as wide and no faster) never helps a schedule: swapping it for its dominator frees
+  // devices and time and keeps every other job's slot, so the optimizing policies search the
+  // front alone and lose no plan. Across kinds nothing dominates: the devices differ. Baselines
+  // may pick any configuration.
   std::vector<int> front;
+  // On a cluster of several kinds, for each configuration: the front configurations of the same
+  // technique and device count on every kind, itself included (when it is on the front).
+  // The list schedulers place a job on whichever of them finishes first. Empty with one kind.
+  std::vector<std::vector<int>> alike;
+  int fastest() const;  // the front configuration of least duration (the narrower on ties)
 };
 
 // Devices held from time 0 until `until` by work the schedule does not place: a re-plan's
@@ -90,6 +99,9 @@ struct Reservation {
 
 struct Instance {
   std::string sweep;
+  // Node kinds, in the order nodes first name them; "" is a node of no kind (every node of a
+  // sweep without cluster.kinds). Always at least one.
+  std::vector<std::string> kinds = {""};
   std::vector<PlanNode> nodes;
   std::vector<PlanJob> jobs;
   std::vector<Reservation> reserved;
@@ -104,12 +116,19 @@ struct Instance {
 // above the cluster's device_memory_gib counts as infeasible, with a note.
 Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile);
 
-// Fills Config::placements for every configuration from the nodes. A configuration wider than
-// a node takes ceil(devices / node size) whole nodes of equal size, in aligned consecutive blocks
-// (none when `span` is false).
+// Fills Config::placements for every configuration from the nodes of its kind. A configuration
+// wider than a node takes ceil(devices / node size) whole nodes of equal size, in aligned
+// consecutive blocks of that kind's nodes (none when `span` is false). A job never spans kinds.
 void ComputePlacements(Instance* inst, bool span = true);
 
-// Sorts a job's configurations and computes its front (see PlanJob). Needs placements.
+// Sets Instance::kinds and each node's kind from the nodes' kind names (in node order).
+void IndexKinds(Instance* inst, const std::vector<std::string>& node_kinds);
+// The index of `name` in inst.kinds, or -1.
+int KindIndex(const Instance& inst, const std::string& name);
+// "" for one kind; " on KIND" otherwise: for messages and tables.
+std::string KindSuffix(const Instance& inst, int kind);
+// Sorts a job's configurations and computes its front and alike lists (see PlanJob). Needs
+// placements.
 void OrderConfigs(PlanJob* job);
 
 }  // namespace saturn

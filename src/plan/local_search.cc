@@ -79,18 +79,22 @@ class Search {
         std::swap(c->order[pos_of(job)], c->order[rng_.Below(n)]);
         break;
       }
-      default: {  // one step narrower or wider on the front, or any front configuration
+      default: {  // one step narrower or wider on its kind's front, or any front configuration
         if (front.size() < 2) break;
-        int at = int(std::find(front.begin(), front.end(), c->config[job]) - front.begin());
-        int next;
         if (rng_.Below(3) == 0) {
-          next = int(rng_.Below(front.size()));
-        } else {
-          next = at + (rng_.Below(2) ? 1 : -1);
-          if (next < 0) next = 1;
-          if (next >= int(front.size())) next = int(front.size()) - 2;
+          c->config[job] = front[rng_.Below(front.size())];
+          break;
         }
-        c->config[job] = front[next];
+        const std::vector<Config>& cs = inst_.jobs[job].configs;
+        std::vector<int> mine;  // the front of the current configuration's kind, by width
+        for (int f : front)
+          if (cs[size_t(f)].kind == cs[size_t(c->config[job])].kind) mine.push_back(f);
+        if (mine.size() < 2) break;
+        int at = int(std::find(mine.begin(), mine.end(), c->config[job]) - mine.begin());
+        int next = at + (rng_.Below(2) ? 1 : -1);
+        if (next < 0) next = 1;
+        if (next >= int(mine.size())) next = int(mine.size()) - 2;
+        c->config[job] = mine[size_t(next)];
         break;
       }
     }

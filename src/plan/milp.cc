@@ -81,7 +81,8 @@ std::vector<std::vector<int>> InterchangeableClasses(const Instance& inst, const
     std::string sig;
     for (int c : inst.jobs[r.jobs[jj]].front) {
       const Config& cfg = inst.jobs[r.jobs[jj]].configs[c];
-      sig += std::to_string(cfg.width()) + "/" + std::to_string(cfg.seconds) + "/" + std::to_string(cfg.placements.size()) + ";";
+      sig += std::to_string(cfg.width()) + "/" + std::to_string(cfg.seconds) + "/" + std::to_string(cfg.kind) + "/" +
+             std::to_string(cfg.placements.size()) + ";";
     }
     auto it = class_of.emplace(sig, int(classes.size())).first;
     if (it->second == int(classes.size())) classes.emplace_back();
@@ -266,7 +267,9 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
     const Choice& first = pinned_warm.front();
     int n = inst.jobs[first.job].configs[first.config].placements[first.placement].nodes[0];
     int f = 0;
-    while (!r.node_in[f] || inst.nodes[f].devices != inst.nodes[n].devices) ++f;
+    // Nodes of one size and kind are interchangeable; of another kind they are not.
+    while (!r.node_in[f] || inst.nodes[f].devices != inst.nodes[n].devices || inst.nodes[f].kind != inst.nodes[n].kind)
+      ++f;
     pinned = first.job, pin_node = f;
     auto swap = [&](int node) { return node == n ? f : node == f ? n : node; };
     for (Choice& c : pinned_warm) {

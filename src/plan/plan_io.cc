@@ -37,17 +37,28 @@ std::string PlanToJson(const Plan& p) {
     json placement = json::array();
     for (size_t k = 0; k < pl.nodes.size(); ++k)
       placement.push_back({{"node", p.instance.nodes[pl.nodes[k]].name}, {"devices", a.device_ids[k]}});
-    doc["jobs"].push_back({{"job", p.instance.jobs[j].name}, {"technique", c.technique}, {"devices", c.devices},
-                           {"placement", placement}, {"start_seconds", a.start}, {"end_seconds", a.end},
-                           {"knobs", json::parse(c.knobs_json)}});
+    json e = {{"job", p.instance.jobs[j].name}, {"technique", c.technique}, {"devices", c.devices},
+              {"placement", placement}, {"start_seconds", a.start}, {"end_seconds", a.end},
+              {"knobs", json::parse(c.knobs_json)}};
+    // Node kinds appear only where the sweep names them: one-kind plans read as before.
+    const std::string& kind = p.instance.kinds[size_t(c.kind)];
+    if (!kind.empty()) e["kind"] = kind;
+    doc["jobs"].push_back(std::move(e));
   }
   json nodes = json::array(), jobs = json::array();
-  for (const auto& n : p.instance.nodes) nodes.push_back({{"name", n.name}, {"devices", n.devices}});
+  for (const auto& n : p.instance.nodes) {
+    json e = {{"name", n.name}, {"devices", n.devices}};
+    if (!p.instance.kinds[size_t(n.kind)].empty()) e["kind"] = p.instance.kinds[size_t(n.kind)];
+    nodes.push_back(std::move(e));
+  }
   for (const auto& j : p.instance.jobs) {
     json cs = json::array();
-    for (const auto& c : j.configs)
-      cs.push_back({{"technique", c.technique}, {"devices", c.devices}, {"step_seconds", c.step_seconds},
-                    {"seconds", c.seconds}, {"peak_memory_bytes", c.peak_memory_bytes}, {"knobs", json::parse(c.knobs_json)}});
+    for (const auto& c : j.configs) {
+      json e = {{"technique", c.technique}, {"devices", c.devices}, {"step_seconds", c.step_seconds},
+                {"seconds", c.seconds}, {"peak_memory_bytes", c.peak_memory_bytes}, {"knobs", json::parse(c.knobs_json)}};
+      if (!p.instance.kinds[size_t(c.kind)].empty()) e["kind"] = p.instance.kinds[size_t(c.kind)];
+      cs.push_back(std::move(e));
+    }
     jobs.push_back({{"job", j.name}, {"steps", j.steps}, {"configs", cs}});
   }
   doc["instance"] = {{"nodes", nodes}, {"jobs", jobs}};
@@ -111,8 +122,12 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
     p.solver.subproblems = s.value("subproblems", 0);
     const json& in = doc.at("instance");
     p.instance.sweep = p.sweep;
-    for (const auto& n : in.at("nodes"))
-      p.instance.nodes.push_back({n.at("name").get<std::string>(), int(Integer(n, "devices", 1, 4096))});
+    std::vector<std::string> node_kinds;
+    for (const auto& n : in.at("nodes")) {
+      p.instance.nodes.push_back({n.at("name").get<std::string>(), int(Integer(n, "devices", 1, 4096)), 0});
+      node_kinds.push_back(n.value("kind", ""));
+    }
+    IndexKinds(&p.instance, node_kinds);
     for (const auto& j : in.at("jobs")) {
       PlanJob pj;
       pj.name = j.at("job").get<std::string>();
@@ -125,6 +140,11 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
         cfg.seconds = Seconds(c, "seconds");
         cfg.peak_memory_bytes = c.contains("peak_memory_bytes") ? Integer(c, "peak_memory_bytes", 0, 1LL << 62) : 0;
         cfg.knobs_json = c.value("knobs", json::object()).dump();
+        const std::string kind = c.value("kind", "");
+        cfg.kind = KindIndex(p.instance, kind);
+        if (cfg.kind < 0)
+          return Status::UserError(path + ": job '" + pj.name + "': configuration on node kind '" + kind +
+                                   "', which no node of the plan has; give a plan file that `saturn plan -o` wrote");
         pj.configs.push_back(cfg);
       }
       p.instance.jobs.push_back(std::move(pj));
@@ -168,8 +188,13 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
       }
       std::string tech = jj.at("technique").get<std::string>();
       int devices = int(Integer(jj, "devices", 1, 1 << 20));
+      const int kind = nodes.empty() ? 0 : p.instance.nodes[size_t(nodes.front())].kind;
+      if (jj.value("kind", "") != p.instance.kinds[size_t(kind)])
+        return Status::UserError(path + ": job '" + name + "' is of kind '" + jj.value("kind", "") +
+                                 "', but its nodes are of kind '" + p.instance.kinds[size_t(kind)] +
+                                 "'; give a plan file that `saturn plan -o` wrote");
       for (int c = 0; c < int(pj.configs.size()); ++c)
-        if (pj.configs[c].technique == tech && pj.configs[c].devices == devices) a.config = c;
+        if (pj.configs[c].technique == tech && pj.configs[c].devices == devices && pj.configs[c].kind == kind) a.config = c;
       if (a.config < 0) return Status::UserError(path + ": job '" + name + "': no configuration " + tech + " x" + std::to_string(devices));
       const auto& pls = pj.configs[a.config].placements;
       for (int q = 0; q < int(pls.size()); ++q)

@@ -26,13 +26,13 @@ std::string DefaultTechnique(const PlanJob& job) {
 }
 
 // The widest configuration of the default technique no wider than `max_width`, else its
-// narrowest one.
-int DefaultConfig(const PlanJob& job, int max_width) {
+// narrowest one; only on node kind `kind` when that is not -1 (-1 when it has none there).
+int DefaultConfig(const PlanJob& job, int max_width, int kind = -1) {
   std::string tech = DefaultTechnique(job);
   int best = -1, narrowest = -1;
   for (int i = 0; i < int(job.configs.size()); ++i) {
     const Config& c = job.configs[i];
-    if (c.technique != tech) continue;
+    if (c.technique != tech || (kind >= 0 && c.kind != kind)) continue;
     if (narrowest < 0 || c.width() < job.configs[narrowest].width()) narrowest = i;
     if (c.width() <= max_width && (best < 0 || c.width() > job.configs[best].width() ||
                                    (c.width() == job.configs[best].width() && c.seconds < job.configs[best].seconds)))
@@ -65,11 +65,12 @@ Schedule OnFront(const Instance& inst, const Schedule& s) {
     const PlanJob& job = inst.jobs[c.job];
     const Config& now = job.configs[c.config];
     const std::vector<int>& nodes = now.placements[c.placement].nodes;
-    // The front holds, for every width, the fastest configuration no wider: take the widest
-    // front member no wider than the current one.
-    int pick = job.front.front();
+    // The front holds, for every width and kind, the fastest configuration no wider: take the
+    // widest front member of its kind no wider than the current one.
+    int pick = -1;
     for (int f : job.front)
-      if (job.configs[f].width() <= now.width()) pick = f;
+      if (job.configs[f].kind == now.kind && (pick < 0 || job.configs[f].width() <= now.width())) pick = f;
+    if (pick < 0) continue;
     const auto& pls = job.configs[pick].placements;
     int place = -1;
     for (int q = 0; q < int(pls.size()) && place < 0; ++q)  // same nodes, else inside them
@@ -86,22 +87,27 @@ Schedule OnFront(const Instance& inst, const Schedule& s) {
 Schedule CurrentPracticeSchedule(const Instance& inst) {
   // Each job takes a whole node (or whole nodes) for itself, in sweep order, wherever one frees
   // first. The packer sees whole nodes; the job runs on its configuration's devices.
+  // On a cluster of several kinds, the job goes to whichever kind's node frees first.
   Packer packer(inst);
-  int max_node = 0;
-  for (const auto& n : inst.nodes) max_node = std::max(max_node, n.devices);
+  std::vector<int> max_node(inst.kinds.size(), 0);
+  for (const auto& n : inst.nodes) max_node[size_t(n.kind)] = std::max(max_node[size_t(n.kind)], n.devices);
   Schedule s;
   s.jobs.resize(inst.jobs.size());
   for (int j = 0; j < int(inst.jobs.size()); ++j) {
-    int ci = DefaultConfig(inst.jobs[j], max_node);
-    const Config& c = inst.jobs[j].configs[ci];
-    int best_p = -1;
+    int ci = -1, best_p = -1;
     double best_t = INFINITY;
-    for (int p = 0; p < int(c.placements.size()); ++p) {
-      Placement whole = c.placements[p];
-      for (size_t k = 0; k < whole.nodes.size(); ++k) whole.use[k] = inst.nodes[whole.nodes[k]].devices;
-      double t = packer.EarliestStart(whole, c.seconds);
-      if (t < best_t - 1e-9) best_t = t, best_p = p;
+    for (int kind = 0; kind < int(inst.kinds.size()); ++kind) {
+      const int k_ci = DefaultConfig(inst.jobs[j], max_node[size_t(kind)], inst.kinds.size() > 1 ? kind : -1);
+      if (k_ci < 0) continue;
+      const Config& c = inst.jobs[j].configs[size_t(k_ci)];
+      for (int p = 0; p < int(c.placements.size()); ++p) {
+        Placement whole = c.placements[p];
+        for (size_t k = 0; k < whole.nodes.size(); ++k) whole.use[k] = inst.nodes[whole.nodes[k]].devices;
+        double t = packer.EarliestStart(whole, c.seconds);
+        if (t < best_t - 1e-9) best_t = t, best_p = p, ci = k_ci;
+      }
     }
+    const Config& c = inst.jobs[j].configs[size_t(ci)];
     Placement whole = c.placements[best_p];
     for (size_t k = 0; k < whole.nodes.size(); ++k) whole.use[k] = inst.nodes[whole.nodes[k]].devices;
     packer.Place(whole, best_t, c.seconds);
@@ -182,7 +188,7 @@ Schedule HeuristicSchedule(const Instance& inst, double seconds) {
     std::vector<double> dur(n), area(n);
     for (size_t j = 0; j < n; ++j) {
       const PlanJob& job = inst.jobs[j];
-      config[j] = job.front.back();  // fastest
+      config[j] = job.fastest();
       for (int i : job.front)
         if (job.configs[i].seconds <= f * lb) { config[j] = i; break; }
       dur[j] = job.configs[config[j]].seconds;

@@ -93,7 +93,8 @@ std::string PlanTable(const Plan& p) {
     const Assignment& a = p.schedule.jobs[j];
     const Config& c = p.instance.jobs[j].configs[a.config];
     std::snprintf(line, sizeof line, "%-*s  %-9s %7d  %-22s %10s %10s\n", int(w), p.instance.jobs[j].name.c_str(),
-                  c.technique.c_str(), c.devices, DeviceList(p, j).c_str(), Duration(a.start).c_str(), Duration(a.end).c_str());
+                  c.technique.c_str(), c.devices, (DeviceList(p, j) + KindSuffix(p.instance, c.kind)).c_str(),
+                  Duration(a.start).c_str(), Duration(a.end).c_str());
     o << line;
   }
   double ms = p.makespan();
@@ -147,8 +148,10 @@ std::string PlanSvg(const Plan& p) {
     const int rows = per_device ? node.devices : 1;
     for (int d = 0; d < rows; ++d) {
       const double h = band_height[n] / rows, y = band_top[n] + d * h;
-      const std::string name = per_device ? node.name + " / " + std::to_string(d)
-                                          : node.name + " (" + std::to_string(node.devices) + " devices)";
+      const std::string& kind = p.instance.kinds[size_t(node.kind)];
+      const std::string name = per_device ? node.name + " / " + std::to_string(d) + (d == 0 && !kind.empty() ? " " + kind : "")
+                                          : node.name + " (" + std::to_string(node.devices) + " devices" +
+                                                (kind.empty() ? "" : ", " + kind) + ")";
       o << "<text x=\"10\" y=\"" << y + std::min(h, row_h) * 0.7 << "\">" << Escape(name) << "</text>\n";
       o << "<line x1=\"" << left << "\" x2=\"" << width - right << "\" y1=\"" << y + h << "\" y2=\"" << y + h
         << "\" stroke=\"#eee\"/>\n";
@@ -158,7 +161,8 @@ std::string PlanSvg(const Plan& p) {
     const Assignment& a = p.schedule.jobs[j];
     const Config& c = p.instance.jobs[j].configs[a.config];
     const Placement& pl = c.placements[a.placement];
-    const std::string label = p.instance.jobs[j].name + " (" + c.technique + " x" + std::to_string(c.devices) + ")";
+    const std::string label = p.instance.jobs[j].name + " (" + c.technique + " x" + std::to_string(c.devices) +
+                              KindSuffix(p.instance, c.kind) + ")";
     for (size_t k = 0; k < pl.nodes.size(); ++k) {
       const int node = pl.nodes[k];
       const double per = band_height[size_t(node)] / p.instance.nodes[size_t(node)].devices;
@@ -195,7 +199,8 @@ std::string PlanSvg(const Plan& p) {
       o << "<rect x=\"" << lx << "\" y=\"" << ly << "\" width=\"12\" height=\"12\" fill=\"" << color[size_t(j)]
         << "\" stroke=\"#333\" stroke-width=\"0.3\"/>\n";
       o << "<text x=\"" << lx + 16 << "\" y=\"" << ly + 10 << "\">"
-        << Escape(p.instance.jobs[size_t(j)].name + " (" + c.technique + " x" + std::to_string(c.devices) + ")")
+        << Escape(p.instance.jobs[size_t(j)].name + " (" + c.technique + " x" + std::to_string(c.devices) +
+                  KindSuffix(p.instance, c.kind) + ")")
         << "</text>\n";
     }
   }

@@ -36,9 +36,10 @@ double EndOf(const Instance& inst, const Schedule& s) {
   return end;
 }
 
-int ConfigOf(const PlanJob& job, const std::string& technique, int devices) {
+int ConfigOf(const PlanJob& job, const std::string& technique, int devices, int kind) {
   for (int c = 0; c < int(job.configs.size()); ++c)
-    if (job.configs[c].technique == technique && job.configs[c].devices == devices) return c;
+    if (job.configs[c].technique == technique && job.configs[c].devices == devices && job.configs[c].kind == kind)
+      return c;
   return -1;
 }
 
@@ -57,9 +58,6 @@ struct Checked {
 Result<Checked> CheckChoice(const Instance& inst, const PlanJob& job, const JobState& js) {
   const std::string what = "job '" + js.job + "' (" + js.state + ")";
   Checked c;
-  c.config = ConfigOf(job, js.technique, js.devices);
-  if (c.config < 0)
-    return Status::UserError(what + ": the plan has no configuration " + js.technique + " x" + std::to_string(js.devices));
   std::map<int, const std::vector<int>*> parts;  // node index -> its device ids, nodes ascending
   for (const PlacedOn& on : js.placement) {
     int node = -1;
@@ -70,6 +68,12 @@ Result<Checked> CheckChoice(const Instance& inst, const PlanJob& job, const JobS
   }
   std::vector<int> nodes;
   for (const auto& [n, ids] : parts) nodes.push_back(n);
+  // The configuration of the kind of its first node (a placement never spans kinds).
+  const int kind = nodes.empty() ? 0 : inst.nodes[size_t(nodes.front())].kind;
+  c.config = ConfigOf(job, js.technique, js.devices, kind);
+  if (c.config < 0)
+    return Status::UserError(what + ": the plan has no configuration " + js.technique + " x" + std::to_string(js.devices) +
+                             KindSuffix(inst, kind));
   c.placement = PlacementOn(job.configs[c.config], nodes);
   if (c.placement < 0)
     return Status::UserError(what + ": " + js.technique + " x" + std::to_string(js.devices) +
@@ -226,6 +230,7 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st, const
   const Instance& base = *on;
   Residual r;
   r.inst.sweep = base.sweep;
+  r.inst.kinds = base.kinds;
   r.inst.nodes = base.nodes;
   for (Reservation res : base.reserved)
     if (res.out_of_use) r.inst.reserved.push_back(std::move(res));
@@ -266,8 +271,9 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st, const
     for (Config& c : left.configs) c.seconds = timing.Seconds(c.seconds, left.steps, job.steps);
     // Every configuration scaled alike: the same order, but a tie may fall otherwise. Placements
     // travel with their configuration.
+    const int kind = job.configs[size_t(choice->config)].kind;
     OrderConfigs(&left);
-    choice->config = ConfigOf(left, js.technique, js.devices);
+    choice->config = ConfigOf(left, js.technique, js.devices, kind);
     r.inst.jobs.push_back(std::move(left));
     r.order.push_back(order);
     r.choice.push_back(std::move(*choice));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdint>
 #include <map>
 
 namespace saturn {
@@ -108,13 +109,20 @@ Schedule SerialSchedule(const Instance& inst, const std::vector<Choice>& order) 
 }
 
 Choice EarliestPlacement(const Instance& inst, const Packer& packer, int j, int config, double* finish) {
-  const Config& c = inst.jobs[j].configs[config];
+  const PlanJob& job = inst.jobs[j];
   Choice best{j, config, -1};
   *finish = INFINITY;
-  for (int p = 0; p < int(c.placements.size()); ++p) {
-    double f = packer.EarliestStart(c.placements[p], c.seconds) + c.seconds;
-    if (f < *finish - 1e-9) *finish = f, best.placement = p;
-  }
+  auto consider = [&](int ci) {
+    const Config& c = job.configs[size_t(ci)];
+    for (int p = 0; p < int(c.placements.size()); ++p) {
+      double f = packer.EarliestStart(c.placements[p], c.seconds) + c.seconds;
+      if (f < *finish - 1e-9) *finish = f, best.config = ci, best.placement = p;
+    }
+  };
+  consider(config);
+  if (!job.alike.empty())
+    for (int ci : job.alike[size_t(config)])
+      if (ci != config) consider(ci);
   return best;
 }
 
@@ -209,6 +217,102 @@ Status CheckSchedule(const Instance& inst, const Schedule& s) {
   return Status::Ok();
 }
 
+namespace {
+
+struct BoundEntry {
+  double seconds, area;
+  int job, kind;
+};
+
+// The least C >= `from` with A_w(C) <= D_w x C, where a device-second of kind k costs price[k]:
+// A_w(C) sums over jobs the least priced device-seconds among their configurations no longer
+// than C (plus the reservations'), and D_w is the priced count of devices in use. Every
+// schedule of makespan C pays at most D_w x C, whatever the prices, so each price vector gives a
+// valid bound. A_w(C) only falls as C grows, so walking the sorted durations upwards, each
+// configuration entering once, finds it. A job with a configuration on a kind of price 0 costs
+// nothing from there on: prices of 1 on a set S of kinds and 0 elsewhere count just the jobs
+// that only S can take. `entries` are sorted by seconds.
+// Per kind: devices in use, and device-seconds held by reservations.
+struct KindTotals {
+  std::vector<double> devices, held;
+  explicit KindTotals(const Instance& inst) : devices(inst.kinds.size(), 0), held(inst.kinds.size(), 0) {
+    for (const auto& n : inst.nodes) devices[size_t(n.kind)] += n.devices;
+    for (const Reservation& r : inst.reserved) {
+      const size_t k = size_t(inst.nodes[size_t(r.node)].kind);
+      if (r.out_of_use) devices[k] -= double(r.device_ids.size());
+      else held[k] += r.until * double(r.device_ids.size());
+    }
+  }
+};
+
+double PricedBound(const Instance& inst, const KindTotals& totals, const std::vector<BoundEntry>& entries,
+                   const std::vector<double>& price, double from) {
+  long double area = 0;
+  double devices = 0;
+  for (size_t k = 0; k < price.size(); ++k) devices += price[k] * totals.devices[k], area += price[k] * totals.held[k];
+  if (devices <= 0) return from;
+  // least[j]: job j's least priced area among configurations entered so far. Summed in long
+  // double: each entry changes it once, and the bound must not drift with the number of jobs.
+  std::vector<double> least(inst.jobs.size(), INFINITY);
+  size_t next = 0;
+  auto enter_through = [&](double point) {
+    for (; next < entries.size() && entries[next].seconds <= point; ++next) {
+      const BoundEntry& e = entries[next];
+      const double a = price[size_t(e.kind)] * e.area;
+      double& l = least[size_t(e.job)];
+      if (a >= l) continue;
+      area += std::isinf(l) ? (long double)a : (long double)a - l;
+      l = a;
+    }
+  };
+  double point = from;
+  for (;;) {
+    enter_through(point);
+    const double c = std::max(point, double(area / devices));
+    if (next == entries.size() || c < entries[next].seconds) return c;
+    point = entries[next].seconds;
+  }
+}
+
+// The best priced bound a deterministic search finds: every set of kinds alone (up to 8 kinds),
+// then each kind's price scaled up and down while the bound rises, the steps shrinking. For
+// two kinds this approaches the bound of the fractional assignment LP (its dual is exactly a
+// price per kind); any price vector it stops at is valid.
+double BestPricedBound(const Instance& inst, const std::vector<BoundEntry>& entries, double from) {
+  const int kinds = int(inst.kinds.size());
+  const KindTotals totals(inst);
+  std::vector<double> price(static_cast<size_t>(kinds), 1.0);
+  double best = PricedBound(inst, totals, entries, price, from);
+  if (kinds == 1) return best;
+  // Walks cost O(P): about 2e7 steps in all, at least 32 walks.
+  long walks = std::max(32L, long(2e7 / std::max<size_t>(1, entries.size())));
+  if (kinds <= 8)
+    for (int mask = 1; mask + 1 < (1 << kinds) && walks > 0; ++mask, --walks) {
+      std::vector<double> only(static_cast<size_t>(kinds));
+      for (int k = 0; k < kinds; ++k) only[size_t(k)] = (mask >> k) & 1;
+      best = std::max(best, PricedBound(inst, totals, entries, only, from));
+    }
+  for (double step = 4; step > 1.001 && walks > 0; step = std::sqrt(step)) {
+    for (bool improved = true; improved && walks > 0;) {
+      improved = false;
+      for (int k = 0; k < kinds && walks > 0; ++k)
+        for (double f : {step, 1 / step}) {
+          std::vector<double> tried = price;
+          tried[size_t(k)] *= f;
+          const double b = PricedBound(inst, totals, entries, tried, from);
+          --walks;
+          if (b > best * (1 + 1e-12)) {
+            best = b, price = tried, improved = true;
+            break;
+          }
+        }
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 double LowerBound(const Instance& inst) {
   // A schedule of makespan C runs each job in a configuration no longer than C, so it spends at
   // least A(C) = sum over jobs of the least device-seconds among those configurations, and
@@ -216,50 +320,20 @@ double LowerBound(const Instance& inst) {
   // durations, so the least feasible C is found by walking those breakpoints upwards, each
   // configuration entering A once (O(P log P) for P configurations).
   // Reservations add their device-seconds to every A(C), and C is at least their last end.
-  double longest = 0, held = 0;
-  int out_of_use = 0;  // devices excluded for good: not there at all, as far as the bound goes
-  for (const Reservation& r : inst.reserved) {
-    if (r.out_of_use) {
-      out_of_use += int(r.device_ids.size());
-      continue;
-    }
-    longest = std::max(longest, r.until), held += r.until * r.device_ids.size();
-  }
-  struct Entry {
-    double seconds, area;
-    int job;
-  };
-  std::vector<Entry> entries;
+  // With several node kinds a device-second of each kind gets a price (PricedBound): a kind that
+  // alone can run the big models, or runs everything faster, is worth more than its share.
+  double longest = 0;
+  for (const Reservation& r : inst.reserved)
+    if (!r.out_of_use) longest = std::max(longest, r.until);
+  std::vector<BoundEntry> entries;
   for (int j = 0; j < int(inst.jobs.size()); ++j) {
     double fastest = INFINITY;
     for (const auto& c : inst.jobs[j].configs)
-      fastest = std::min(fastest, c.seconds), entries.push_back({c.seconds, c.seconds * c.width(), j});
+      fastest = std::min(fastest, c.seconds), entries.push_back({c.seconds, c.seconds * c.width(), j, c.kind});
     longest = std::max(longest, fastest);
   }
-  const double devices = inst.total_devices() - out_of_use;
-  if (devices <= 0) return longest;
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.seconds < b.seconds; });
-  // least[j]: job j's least area among configurations entered so far. Every job has one no
-  // longer than `longest`, so after the first point each term is finite. Summed in long double:
-  // each entry changes it once, and the bound must not drift with the number of jobs.
-  std::vector<double> least(inst.jobs.size(), INFINITY);
-  long double area = held;
-  size_t next = 0;
-  auto enter_through = [&](double point) {
-    for (; next < entries.size() && entries[next].seconds <= point; ++next) {
-      const Entry& e = entries[next];
-      if (e.area >= least[e.job]) continue;
-      area += std::isinf(least[e.job]) ? (long double)e.area : (long double)e.area - least[e.job];
-      least[e.job] = e.area;
-    }
-  };
-  double point = longest;
-  for (;;) {
-    enter_through(point);
-    const double c = std::max(point, double(area / devices));
-    if (next == entries.size() || c < entries[next].seconds) return c;
-    point = entries[next].seconds;
-  }
+  std::sort(entries.begin(), entries.end(), [](const BoundEntry& a, const BoundEntry& b) { return a.seconds < b.seconds; });
+  return BestPricedBound(inst, entries, longest);
 }
 
 }  // namespace saturn

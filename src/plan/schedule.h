@@ -67,7 +67,9 @@ class Packer {
 Schedule SerialSchedule(const Instance& inst, const std::vector<Choice>& order);
 
 // Job j in configuration `config` at the placement where it finishes first given what `packer`
-// holds (ties: the lower placement index); *finish gets that finish time.
+// holds (ties: the lower placement index); *finish gets that finish time. On a cluster of
+// several node kinds, the same technique and device count on another kind (PlanJob::alike) is
+// tried too, and the choice names whichever configuration finishes first (ties: `config`).
 Choice EarliestPlacement(const Instance& inst, const Packer& packer, int j, int config, double* finish);
 
 // List scheduling's choices: the jobs in `order`, job j in configuration config[j], each at its
@@ -86,7 +88,8 @@ void AssignDevices(const Instance& inst, Schedule* s);
 Status CheckSchedule(const Instance& inst, const Schedule& s);
 
 // A makespan no schedule can beat: the least C such that every job has a configuration no
-// longer than C and the least device-seconds of such configurations fit in devices x C.
+// longer than C and the least device-seconds of such configurations fit in devices x C; with
+// several node kinds, each kind's device-seconds priced (the best prices a search finds).
 double LowerBound(const Instance& inst);
 
 }  // namespace saturn

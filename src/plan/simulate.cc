@@ -143,7 +143,8 @@ double WithReplanning(const Plan& p, const std::vector<double>& factor) {
       const Assignment& a = rp.schedule.jobs[i];
       const Config& c = rp.instance.jobs[i].configs[a.config];
       for (int k = 0; k < int(inst.jobs[j].configs.size()); ++k)
-        if (inst.jobs[j].configs[k].technique == c.technique && inst.jobs[j].configs[k].devices == c.devices)
+        if (inst.jobs[j].configs[k].technique == c.technique && inst.jobs[j].configs[k].devices == c.devices &&
+            inst.jobs[j].configs[k].kind == c.kind)
           jobs[j].config = k;
       jobs[j].placement = a.placement;
       jobs[j].ids = a.device_ids;

@@ -51,7 +51,7 @@ const std::vector<std::string> kCollectives = {"all_reduce", "all_gather", "redu
 
 Status ParseLinks(const json& links, const std::string& path, std::vector<LinkRecord>* out) {
   if (!links.is_array()) return Status::UserError(path + ": \"links\" must be an array");
-  static const std::vector<std::string> keys = {"collective", "ranks", "bytes", "seconds", "algbw", "busbw", "scope"};
+  static const std::vector<std::string> keys = {"collective", "ranks", "bytes", "seconds", "algbw", "busbw", "scope", "kind"};
   for (size_t i = 0; i < links.size(); ++i) {
     const json& l = links[i];
     auto bad = [&](const std::string& what) {
@@ -82,6 +82,11 @@ Status ParseLinks(const json& links, const std::string& path, std::vector<LinkRe
     r.seconds = l["seconds"].get<double>();
     r.algbw = l["algbw"].get<double>();
     r.busbw = l["busbw"].get<double>();
+    if (l.contains("kind")) {
+      if (!l["kind"].is_string() || l["kind"].get<std::string>().empty())
+        return bad("\"kind\" must be a node kind's name from the sweep's cluster.kinds");
+      r.kind = l["kind"].get<std::string>();
+    }
     if (l.contains("scope")) {
       if (!l["scope"].is_string() || l["scope"].get<std::string>() != "node") return bad("\"scope\" must be \"node\"");
     }
@@ -125,7 +130,7 @@ Status ParseProvenance(const json& m, const std::string& path, Provenance* out) 
 
 const std::vector<std::string> kRecordKeys = {"job", "technique", "devices", "feasible", "step_seconds",
                                               "peak_memory_bytes", "knobs", "reason", "measured_steps",
-                                              "cost_key", "spread", "estimated", "estimate"};
+                                              "cost_key", "spread", "estimated", "estimate", "kind"};
 
 }  // namespace
 
@@ -198,6 +203,11 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& path) {
         r["devices"].get<long long>() > kMaxDevices)
       return bad("\"devices\" must be a positive integer, at most " + std::to_string(kMaxDevices));
     rec.devices = r["devices"].get<int>();
+    if (r.contains("kind")) {
+      if (!r["kind"].is_string() || r["kind"].get<std::string>().empty())
+        return bad("\"kind\" must be a node kind's name from the sweep's cluster.kinds");
+      rec.kind = r["kind"].get<std::string>();
+    }
     if (!r.contains("feasible") || !r["feasible"].is_boolean()) return bad("\"feasible\" must be true or false");
     rec.feasible = r["feasible"].get<bool>();
     if (rec.feasible) {
@@ -251,6 +261,7 @@ std::string ProfileToJson(const Profile& p) {
   doc["records"] = json::array();
   for (const auto& r : p.records) {
     json j = {{"job", r.job}, {"technique", r.technique}, {"devices", r.devices}, {"feasible", r.feasible}};
+    if (!r.kind.empty()) j["kind"] = r.kind;
     if (r.feasible) j["step_seconds"] = r.step_seconds;
     if (r.peak_memory_bytes) j["peak_memory_bytes"] = r.peak_memory_bytes;
     j["knobs"] = json::parse(r.knobs_json);
@@ -278,6 +289,7 @@ std::string ProfileToJson(const Profile& p) {
       const LinkRecord& l = p.links[i];
       json lj = {{"collective", l.collective}, {"ranks", l.ranks}, {"bytes", l.bytes}, {"seconds", l.seconds},
                  {"algbw", l.algbw}, {"busbw", l.busbw}, {"scope", l.scope}};
+      if (!l.kind.empty()) lj["kind"] = l.kind;
       out += std::string(i ? ",\n  " : "\n  ") + lj.dump();
     }
     out += "]";

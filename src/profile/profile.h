@@ -14,6 +14,7 @@ struct ProfileRecord {
   std::string job;
   std::string technique;
   int devices = 0;
+  std::string kind;  // the node kind measured on (ClusterSpec::kinds); "": nodes of no kind
   bool feasible = false;
   double step_seconds = 0;          // feasible records only
   long long peak_memory_bytes = 0;  // 0: not measured
@@ -43,6 +44,7 @@ struct LinkRecord {
   long long bytes = 0;
   double seconds = 0, algbw = 0, busbw = 0;  // per operation; bytes per second
   std::string scope = "node";                // within one node (across nodes: to come)
+  std::string kind;                          // the node kind measured on; "": nodes of no kind
 };
 
 // Version 2 adds "measured" (Provenance) and the records' "spread" and "measured_steps";

@@ -32,10 +32,14 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-using Key = std::tuple<std::string, std::string, int>;  // job, technique, devices
+using Key = std::tuple<std::string, std::string, int, std::string>;  // job, technique, devices, node kind
 
-Key KeyOf(const ProfileRecord& r) { return {r.job, r.technique, r.devices}; }
-Key KeyOf(const Trial& t) { return {t.links ? "" : t.job->name, t.links ? "links" : t.technique, t.devices}; }
+using LinkKey = std::pair<std::string, int>;  // node kind, ranks
+
+Key KeyOf(const ProfileRecord& r) { return {r.job, r.technique, r.devices, r.kind}; }
+Key KeyOf(const Trial& t, const std::string& kind) {
+  return {t.links ? "" : t.job->name, t.links ? "links" : t.technique, t.devices, kind};
+}
 
 // The first line of every trial's log (then the trial's own output).
 const std::string kLaunchLine = "saturn profile: launched: ";
@@ -70,12 +74,12 @@ std::string HostName() {
 // records go.
 Result<std::map<Key, ProfileRecord>> KeptRecords(const Sweep& sweep, const ProfilerOptions& opt,
                                                  std::vector<std::string>* notes,
-                                                 std::map<int, std::vector<LinkRecord>>* links) {
+                                                 std::map<LinkKey, std::vector<LinkRecord>>* links) {
   std::map<Key, ProfileRecord> kept;
   if (!fs::exists(opt.out)) return kept;
   Result<Profile> old = LoadProfile(opt.out);
   if (!old.ok()) return old.status();
-  for (const LinkRecord& l : old->links) (*links)[l.ranks].push_back(l);
+  for (const LinkRecord& l : old->links) (*links)[{l.kind, l.ranks}].push_back(l);
   if (old->sweep != sweep.name)
     return Status::UserError(opt.out + ": --resume: this is the profile of sweep '" + old->sweep + "', not '" +
                              sweep.name + "' (" + sweep.path + "); pass another -o, or --restart to overwrite it");
@@ -87,7 +91,9 @@ Result<std::map<Key, ProfileRecord>> KeptRecords(const Sweep& sweep, const Profi
     if (!j)
       return Status::UserError(old->where(r) + ": --resume: job '" + r.job + "' is not in " + sweep.path +
                                "; is this the profile of another sweep? Pass another -o, or --restart");
-    if (r.estimated) continue;  // estimates are made again (--estimate); never stand in for a trial
+    // This kind's estimates are made again (--estimate) and never stand in for a trial; other
+    // kinds' records are kept as they are.
+    if (r.estimated && r.kind == opt.kind) continue;
     auto key = old->measured.cost_keys.find(r.job);
     if (key != old->measured.cost_keys.end() && key->second != j->cost_key()) {
       notes->push_back(old->where(r) + ": " + r.job + " was measured as " + key->second + "; measuring it again");
@@ -150,7 +156,7 @@ class Profiler {
       if (Have(t) || Place(t.devices).empty()) continue;  // Prepare said why
       const std::vector<std::string>& v = opt_.search ? t.variants : std::vector<std::string>{"{}"};
       for (size_t i = 0; i < v.size(); ++i) pending_.push_back({&t, v[i], int(i)});
-      if (!t.links) searches_[KeyOf(t)].outstanding = int(v.size());
+      if (!t.links) searches_[KeyOf(t, opt_.kind)].outstanding = int(v.size());
     }
     total_ = int(pending_.size());
     if (!kept_.empty() || !links_.empty())
@@ -284,7 +290,7 @@ class Profiler {
     return Status::Ok();
   }
 
-  bool Have(const Trial& t) const { return t.links ? links_.count(t.devices) > 0 : records_.count(KeyOf(t)) > 0; }
+  bool Have(const Trial& t) const { return t.links ? links_.count({opt_.kind, t.devices}) > 0 : records_.count(KeyOf(t, opt_.kind)) > 0; }
 
   // Free slots for k ranks, or none: the first node with k free slots; wider than every node,
   // whole free nodes of one size (as the planner places such jobs: plan/instance.cc).
@@ -362,6 +368,7 @@ class Profiler {
     rec.job = r.trial().job->name;
     rec.technique = r.trial().technique;
     rec.devices = r.trial().devices;
+    rec.kind = opt_.kind;
     const std::string log_text = LogText(r);
     if (r.timed_out) {
       char why[96];
@@ -427,7 +434,9 @@ class Profiler {
     Result<Profile> p = text.ok() ? ParseProfile(*text, r.result) : Result<Profile>(text.status());
     if (!p.ok()) return p.status().message();
     if (p->links.empty()) return "no samples in " + r.result;
-    links_[r.trial().devices] = p->links;
+    std::vector<LinkRecord>& mine = links_[{opt_.kind, r.trial().devices}];
+    mine = p->links;
+    for (LinkRecord& l : mine) l.kind = opt_.kind;
     return "";
   }
 
@@ -444,7 +453,7 @@ class Profiler {
         what = "failed: " + why;
       } else {
         double best = 0;
-        for (const LinkRecord& l : links_[r.trial().devices])
+        for (const LinkRecord& l : links_[{opt_.kind, r.trial().devices}])
           if (l.collective == "all_reduce") best = std::max(best, l.busbw);
         char buf[96];
         std::snprintf(buf, sizeof buf, "all-reduce bus bandwidth up to %.2f GB/s", best / 1e9);
@@ -498,7 +507,7 @@ class Profiler {
       return false;
     }
     // Infeasible: the defaults' reason (the first setting tried).
-    records_[KeyOf(t)] = best ? *best : search->results.begin()->second;
+    records_[KeyOf(t, opt_.kind)] = best ? *best : search->results.begin()->second;
     return true;
   }
 
@@ -530,7 +539,7 @@ class Profiler {
     const auto& names = TechniqueNames();
     auto order = [&](const ProfileRecord& r) {
       long t = std::find(names.begin(), names.end(), r.technique) - names.begin();
-      return std::make_tuple(job_index[r.job], t, r.devices);
+      return std::make_tuple(job_index[r.job], t, r.devices, r.kind);
     };
     for (const auto& [k, r] : records_) {
       p.records.push_back(r);
@@ -539,7 +548,7 @@ class Profiler {
     std::sort(p.records.begin(), p.records.end(),
               [&](const ProfileRecord& a, const ProfileRecord& b) { return order(a) < order(b); });
     for (auto& r : p.records) r.line = 0;
-    for (const auto& [ranks, samples] : links_) p.links.insert(p.links.end(), samples.begin(), samples.end());
+    for (const auto& [key, samples] : links_) p.links.insert(p.links.end(), samples.begin(), samples.end());
     return WriteFileAtomic(opt_.out, ProfileToJson(p));
   }
 
@@ -549,7 +558,7 @@ class Profiler {
   std::vector<std::vector<bool>> free_;  // per node of the sweep, its free device slots (none when out of reach)
   const std::string work_;  // logs and results of the trials
   std::map<Key, ProfileRecord> kept_, records_;
-  std::map<int, std::vector<LinkRecord>> links_;  // by rank count
+  std::map<LinkKey, std::vector<LinkRecord>> links_;
   std::vector<std::unique_ptr<Running>> running_;
   std::vector<Attempt> pending_;
   std::map<Key, Search> searches_;

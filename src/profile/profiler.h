@@ -23,6 +23,7 @@ struct ProfilerOptions {
   std::string saturn;     // this saturn binary, which the trials run
   Launcher launcher;      // how a trial's ranks start: mpirun, or srun steps inside Slurm
   NodeMap nodes;          // where the sweep's nodes are; trials run on the reachable ones
+  std::string kind;       // the node kind the trials run on (ClusterSpec::kinds); "": none
   int warmup = 2;         // untimed steps first
   int timed = 5;          // then timed steps; the record keeps their median
   double trial_timeout = 600;  // seconds per trial, start-up included
