@@ -40,6 +40,12 @@ double ClusterSpec::memory_gib(const std::string& kind) const {
   return device_memory_gib;
 }
 
+std::vector<std::string> ClusterSpec::kind_names() const {
+  std::vector<std::string> names;
+  for (const auto& k : kinds) names.push_back(k.name);
+  return names;
+}
+
 int ClusterSpec::max_node_devices() const {
   int most = 0;
   for (const auto& n : nodes) most = std::max(most, n.devices);
@@ -394,8 +400,7 @@ class SweepParser {
     SATURN_RETURN_IF_ERROR(nr.Get("host", &node.host));
     SATURN_RETURN_IF_ERROR(nr.Get("kind", &node.kind));
     if (nr.Value("kind")) {
-      std::vector<std::string> names;
-      for (const auto& k : cluster->kinds) names.push_back(k.name);
+      const std::vector<std::string> names = cluster->kind_names();
       if (std::find(names.begin(), names.end(), node.kind) == names.end())
         return ErrorAt(nr.LocOf("kind"), nr.WhereOf("kind"),
                        "unknown kind '" + node.kind + "'" +

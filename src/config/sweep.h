@@ -46,6 +46,7 @@ struct ClusterSpec {
   std::vector<NodeSpec> nodes;
   // Memory of one device of `kind` ("": no kind), in GiB.
   double memory_gib(const std::string& kind) const;
+  std::vector<std::string> kind_names() const;  // of `kinds`, in order
   int total_devices() const;
   int max_node_devices() const;
 };

@@ -66,28 +66,21 @@ Schedule GroupPackSchedule(const Instance& inst, double target) {
   std::vector<Choice> choices(n_jobs);
   std::vector<double> start(n_jobs, 0);
   std::vector<double> node_ready(n_nodes, 0);
-  // The job's allotted configuration and, on a cluster of several kinds, the same on the others.
-  auto candidates = [&](int j) {
-    std::vector<int> out{config[j]};
-    if (!inst.jobs[j].alike.empty())
-      for (int c : inst.jobs[j].alike[size_t(config[j])])
-        if (c != config[j]) out.push_back(c);
-    return out;
-  };
   // Jobs spanning whole nodes: the block of nodes that frees first.
   for (int j : order) {
     if (cfg(j).placements.front().nodes.size() < 2) continue;
     int best_c = -1, best_p = -1;
     double best_t = INFINITY;
-    for (int ci : candidates(j)) {
+    // Its allotted configuration and, on a cluster of several kinds, the same on the others.
+    inst.jobs[j].ForAlike(config[j], [&](int ci) {
       const Config& c = inst.jobs[j].configs[size_t(ci)];
-      if (c.placements.front().nodes.size() < 2) continue;
+      if (c.placements.front().nodes.size() < 2) return;
       for (int p = 0; p < int(c.placements.size()); ++p) {
         double t = 0;
         for (int n : c.placements[p].nodes) t = std::max(t, node_ready[n]);
         if (t + c.seconds < best_t - 1e-9) best_t = t + c.seconds, best_c = ci, best_p = p;
       }
-    }
+    });
     const Config& c = inst.jobs[j].configs[size_t(best_c)];
     for (int n : c.placements[best_p].nodes) node_ready[n] = best_t;
     choices[j] = {j, best_c, best_p};
@@ -126,10 +119,10 @@ Schedule GroupPackSchedule(const Instance& inst, double target) {
       int pick_c = -1, pick_g = -1;
       bool pick_fits = false;
       double pick_ready = 0, pick_finish = INFINITY;
-      for (int ci : candidates(j)) {
+      inst.jobs[j].ForAlike(config[j], [&](int ci) {
         const Config& c = inst.jobs[j].configs[size_t(ci)];
         auto& fk = free[size_t(c.kind)];
-        if (fk.empty() || c.width() != w || c.placements.front().nodes.size() != 1) continue;
+        if (fk.empty() || c.width() != w || c.placements.front().nodes.size() != 1) return;
         auto& on = placement_on[size_t(c.kind)];
         if (on.empty()) {
           on.assign(size_t(n_nodes), -1);
@@ -142,7 +135,7 @@ Schedule GroupPackSchedule(const Instance& inst, double target) {
         const bool better = pick_c < 0 || (fits && !pick_fits) ||
                             (fits && pick_fits && ready > pick_ready) || (!fits && !pick_fits && finish < pick_finish - 1e-9);
         if (better) pick_c = ci, pick_g = g, pick_fits = fits, pick_ready = ready, pick_finish = finish;
-      }
+      });
       if (pick_c < 0) return Schedule{};  // no node holds this width: the caller keeps other schedules
       const Config& c = inst.jobs[j].configs[size_t(pick_c)];
       auto& fk = free[size_t(c.kind)];

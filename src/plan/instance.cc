@@ -140,8 +140,7 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
   std::vector<std::string> node_kinds;
   for (const auto& n : sweep.cluster.nodes) inst.nodes.push_back({n.name, n.devices, 0}), node_kinds.push_back(n.kind);
   IndexKinds(&inst, node_kinds);
-  std::vector<std::string> kind_names;  // every kind the sweep lists, used by a node or not
-  for (const auto& k : sweep.cluster.kinds) kind_names.push_back(k.name);
+  const std::vector<std::string> kind_names = sweep.cluster.kind_names();  // used by a node or not
 
   std::vector<std::string> job_names;
   for (const auto& j : sweep.jobs) job_names.push_back(j.name);

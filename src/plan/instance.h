@@ -75,6 +75,14 @@ struct PlanJob {
   // The list schedulers place a job on whichever of them finishes first. Empty with one kind.
   std::vector<std::vector<int>> alike;
   int fastest() const;  // the front configuration of least duration (the narrower on ties)
+  // Calls f(config), then f on each other configuration alike to it (none with one kind).
+  template <class F>
+  void ForAlike(int config, F f) const {
+    f(config);
+    if (!alike.empty())
+      for (int c : alike[size_t(config)])
+        if (c != config) f(c);
+  }
 };
 
 // Devices held from time 0 until `until` by work the schedule does not place: a re-plan's

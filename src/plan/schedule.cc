@@ -119,10 +119,7 @@ Choice EarliestPlacement(const Instance& inst, const Packer& packer, int j, int 
       if (f < *finish - 1e-9) *finish = f, best.config = ci, best.placement = p;
     }
   };
-  consider(config);
-  if (!job.alike.empty())
-    for (int ci : job.alike[size_t(config)])
-      if (ci != config) consider(ci);
+  job.ForAlike(config, consider);
   return best;
 }
 
