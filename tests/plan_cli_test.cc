@@ -126,6 +126,47 @@ TEST_CASE("saturn plan refuses bad profiles with exit 2 and writes nothing", "[c
   CHECK(Saturn("plan " + sweep + " -o " + d / "plan.json").code == 2);  // no profile
 }
 
+TEST_CASE("saturn plan --objective mean-completion honours the sweep's priorities and deadlines; bad ones exit 2", "[cli]") {
+  TempDir d;
+  auto with = [&](const std::string& small_extra, const std::string& big_extra) {
+    std::string text = kSweep;
+    text.replace(text.find("    steps: 100\n"), 14, "    steps: 100\n" + small_extra);
+    text.replace(text.find("    steps: 10\n"), 13, "    steps: 10\n" + big_extra);
+    return d.write("sweep.yaml", text);
+  };
+  std::string prof = d.write("profile.json", Profile());
+  // big (160 s at its fastest) weighs three times as much; the small jobs must end within 0.1 h.
+  std::string sweep = with("    deadline_hours: 0.1\n", "    priority: 3\n");
+  Run r = Saturn("plan " + sweep + " --profile " + prof + " -o " + d / "plan.json --objective mean-completion --time-limit 10");
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("objective mean-completion: "));
+  CHECK_THAT(r.out, !Catch::Contains("deadline missed"));
+  auto plan = saturn::LoadPlan(d / "plan.json");
+  REQUIRE(plan.ok());
+  CHECK(plan->instance.objective == "mean-completion");
+  for (size_t j = 0; j < plan->instance.jobs.size(); ++j) {
+    const saturn::PlanJob& job = plan->instance.jobs[j];
+    INFO(job.name);
+    CHECK(job.weight == (job.name == "big" ? 3 : 1));
+    if (job.name != "big") CHECK(plan->schedule.jobs[j].end <= 360 + 1e-6);
+  }
+  Run typo = Saturn("plan " + sweep + " --profile " + prof + " -o " + d / "p2.json --objective mean-completon");
+  CHECK(typo.code == 2);
+  CHECK_THAT(typo.out, Catch::Contains("did you mean 'mean-completion'"));
+  // A deadline shorter than the job's fastest configuration: the sweep's line, nothing written.
+  sweep = with("", "    deadline_hours: 0.01\n");
+  Run late = Saturn("plan " + sweep + " --profile " + prof + " -o " + d / "p3.json");
+  CHECK(late.code == 2);
+  CHECK_THAT(late.out, Catch::Contains("sweep.yaml:14:5: job 'big': deadline_hours 0.01 is shorter than its fastest "
+                                       "configuration (fsdp x8, 0.04 h)"));
+  CHECK_FALSE(fs::exists(d / "p3.json"));
+  sweep = with("    priority: 0\n", "");
+  Run zero = Saturn("plan " + sweep + " --profile " + prof + " -o " + d / "p3.json");
+  CHECK(zero.code == 2);
+  CHECK_THAT(zero.out, Catch::Contains("priority"));
+  CHECK_FALSE(fs::exists(d / "p3.json"));
+}
+
 TEST_CASE("saturn plan: a record needing more memory than a device has is planned as infeasible, with a note", "[cli]") {
   TempDir d;
   std::string sweep = d.write("sweep.yaml", kSweep);

@@ -86,10 +86,10 @@ inline Instance RandomInstance(std::mt19937& rng, const std::vector<int>& node_d
   return MakeInstance(node_devices, js);
 }
 
-// Every active schedule comes out of the serial generation scheme for some order, and an
-// optimal makespan is attained by an active schedule: trying every configuration, placement
-// and order is exact.
-inline double BruteForceOptimum(const Instance& inst) {
+// Every active schedule comes out of the serial generation scheme for some order, and every
+// objective that never falls as an end time rises (the makespan, a weighted sum of end times)
+// is optimal at an active schedule: trying every configuration, placement and order is exact.
+inline double BruteForceMin(const Instance& inst, const std::function<double(const Schedule&)>& value) {
   const int J = int(inst.jobs.size());
   std::vector<std::vector<std::pair<int, int>>> options(J);
   for (int j = 0; j < J; ++j)
@@ -104,7 +104,7 @@ inline double BruteForceOptimum(const Instance& inst) {
       do {
         std::vector<Choice> order;
         for (int k : perm) order.push_back({k, options[k][pick[k]].first, options[k][pick[k]].second});
-        best = std::min(best, SerialSchedule(inst, order).makespan());
+        best = std::min(best, value(SerialSchedule(inst, order)));
       } while (std::next_permutation(perm.begin(), perm.end()));
       return;
     }
@@ -112,6 +112,11 @@ inline double BruteForceOptimum(const Instance& inst) {
   };
   rec(0);
   return best;
+}
+
+// The least makespan of any schedule.
+inline double BruteForceOptimum(const Instance& inst) {
+  return BruteForceMin(inst, [](const Schedule& s) { return s.makespan(); });
 }
 
 }  // namespace saturn::testing

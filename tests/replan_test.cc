@@ -120,6 +120,27 @@ TEST_CASE("re-planning keeps running jobs where they are and moves a waiting job
   CHECK_THAT(CheckSchedule(bad.instance, bad.schedule).message(), Catch::Contains("two jobs at once"));
 }
 
+TEST_CASE("a re-plan keeps the objective and priorities, and counts deadlines from its own time 0", "[replan]") {
+  Instance inst = FourJobs();
+  inst.objective = "mean-completion";
+  inst.jobs[2].weight = 2;
+  inst.jobs[2].deadline = 35;
+  Result<Replanned> r = Replan(inst, SlowFirstJob(), ReplanOptions());
+  REQUIRE(r.ok());
+  const Plan& p = r->plan;
+  REQUIRE(p.instance.jobs.size() == 1);
+  CHECK(p.instance.objective == "mean-completion");
+  CHECK(p.instance.jobs[0].weight == 2);
+  CHECK(p.instance.jobs[0].deadline == Approx(25));  // 35 s into the sweep, 10 s in now
+  CHECK(p.schedule.jobs[0].end == Approx(20));       // on device 1 after job3
+  CHECK(p.solver.objective == Approx(20));
+  // The file says the deadline as the sweep does, from its start.
+  Result<Plan> back = ParsePlan(PlanToJson(p), "plan-1.json");
+  REQUIRE(back.ok());
+  CHECK(back->instance.jobs[0].deadline == Approx(25));
+  CHECK_THAT(PlanToJson(p), Catch::Contains("\"deadline_seconds\": 35"));
+}
+
 TEST_CASE("a job continuing from a checkpoint is planned with the steps it has left", "[replan]") {
   Instance inst = FourJobs();
   for (PlanJob& j : inst.jobs) j.steps = 10, j.configs[0].step_seconds = 1;

@@ -113,6 +113,16 @@ std::vector<FieldSpec> BuildTable() {
           "`auto`: bf16 autocast on CUDA devices that support it, fp32 otherwise.")
           .def("`auto`").allowed({"auto", "fp32", "bf16"}).grid(),
       Row("jobs[].seed", T::kInt, "Random seed.").def("`0`").min(0).grid(),
+      Row("jobs[].priority", T::kNumber,
+          "Weight of the job's end time: under `saturn plan --objective mean-completion` the plan minimizes "
+          "the priority-weighted mean of end times; under `makespan`, among plans of one makespan it "
+          "prefers those that end heavier jobs first.")
+          .def("`1`").min(0, kOpen).grid(),
+      Row("jobs[].deadline_hours", T::kNumber,
+          "Hours from the sweep's start by which the job must end. Every objective meets deadlines "
+          "first; a plan that cannot meet one says which job misses it and by how much. A deadline "
+          "shorter than the job's fastest configuration is an error.")
+          .def("none").min(0, kOpen).grid(),
       Row("jobs[].optimizer", T::kMap, "Optimizer settings.").def("all defaults"),
       Row("jobs[].optimizer.name", T::kEnum, "Optimizer.")
           .def("`adamw`").allowed({"adamw", "adam", "sgd"}).grid(),

@@ -567,6 +567,8 @@ class SweepParser {
     SATURN_RETURN_IF_ERROR(r.Get("precision", &job->precision));
     SATURN_RETURN_IF_ERROR(r.Get("log_every", &job->log_every));
     SATURN_RETURN_IF_ERROR(r.Get("seed", &job->seed));
+    SATURN_RETURN_IF_ERROR(r.Get("priority", &job->priority));
+    SATURN_RETURN_IF_ERROR(r.Get("deadline_hours", &job->deadline_hours));
     if (r.HasMap("optimizer")) {
       MapReader opt = r.Nested("optimizer");
       OptimizerSpec& o = job->optimizer;

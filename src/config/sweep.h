@@ -99,6 +99,8 @@ struct JobSpec {
   std::string precision = "auto";  // auto | fp32 | bf16
   int log_every = 10;
   long long seed = 0;
+  double priority = 1;        // weight of its end time in the plan's objective
+  double deadline_hours = 0;  // 0: none
   OptimizerSpec optimizer;
   std::vector<std::string> techniques;  // allowed; defaults to all known
   std::vector<int> devices;             // allowed device counts, ascending; defaults to powers

@@ -225,6 +225,8 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
     PlanJob pj;
     pj.name = j.name;
     pj.steps = j.steps;
+    pj.weight = j.priority;
+    if (j.deadline_hours > 0) pj.deadline = j.deadline_hours * 3600;
     std::vector<Config> feasible;
     int considered = 0, infeasible = 0;
     std::string reasons;
@@ -295,6 +297,15 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
       return Status::UserError(sweep.find_job(pj.name)->loc.str() + ": job '" + pj.name +
                                "': no feasible configuration fits the cluster's nodes; allow other device counts");
     OrderConfigs(&pj);
+    const Config& fastest = pj.configs[size_t(pj.fastest())];
+    if (fastest.seconds > pj.deadline) {
+      char text[200];
+      std::snprintf(text, sizeof text, "': deadline_hours %g is shorter than its fastest configuration (%s x%d%s, %.2f h)",
+                    pj.deadline / 3600, fastest.technique.c_str(), fastest.devices, KindSuffix(inst, fastest.kind).c_str(),
+                    fastest.seconds / 3600);
+      return Status::UserError(sweep.find_job(pj.name)->loc.str() + ": job '" + pj.name + text +
+                               "; raise deadline_hours, lower steps, or allow more devices or techniques");
+    }
   }
   return inst;
 }

@@ -3,6 +3,7 @@
 // profile; it is all the planners, the checker and the simulator see.
 #pragma once
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,8 @@ struct Config {
 struct PlanJob {
   std::string name;
   long long steps = 0;
+  double weight = 1;           // its priority: the weight of its end time (plan/objective.h)
+  double deadline = INFINITY;  // seconds from the plan's time 0 by which it must end
   // Every feasible configuration the job allows, ordered by width, duration, technique
   // preference (TechniqueNames), device count. Schedules refer to configurations by this index.
   std::vector<Config> configs;
@@ -107,6 +110,7 @@ struct Reservation {
 
 struct Instance {
   std::string sweep;
+  std::string objective = "makespan";  // one of ObjectiveNames() (plan/objective.h)
   // Node kinds, in the order nodes first name them; "" is a node of no kind (every node of a
   // sweep without cluster.kinds). Always at least one.
   std::vector<std::string> kinds = {""};

@@ -5,34 +5,22 @@
 // so on uneven nodes some active schedules are no candidate's decoding: the space is not proven
 // to hold an optimum (CBC, which places jobs itself, covers what it misses; the tests check the
 // search against brute force on small even and uneven clusters). Moves are small (reinsert a
-// job, swap two, step a job's width); a candidate is accepted when it is no worse
-// lexicographically on (makespan, device-weighted sum of end times): the second key rewards
-// ending work earlier while the makespan is on a plateau. After a long run without a new best,
-// the search restarts from the best with a few random moves.
+// job, swap two, step a job's width); a candidate is accepted when its Score (plan/objective.h:
+// deadlines missed, the objective, a tie-break) is no worse. Under makespan the tie-break is the
+// priority- and device-weighted sum of end times: it rewards ending work earlier while the
+// makespan is on a plateau. After a long run without a new best, the search restarts from the
+// best with a few random moves.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
+#include "plan/objective.h"
 #include "plan/policies.h"
 #include "util/clock.h"
 #include "util/splitmix64.h"
 
 namespace saturn {
 namespace {
-
-struct Key {
-  double makespan = INFINITY;
-  double weighted_ends = INFINITY;
-};
-
-bool NoWorse(const Key& a, const Key& b) {
-  const double eps = 1e-6 * std::max(1.0, b.makespan);
-  if (a.makespan < b.makespan - eps) return true;
-  if (a.makespan > b.makespan + eps) return false;
-  return a.weighted_ends <= b.weighted_ends + eps * 1e-3;
-}
-
-bool Better(const Key& a, const Key& b) { return NoWorse(a, b) && !NoWorse(b, a); }
 
 struct Candidate {
   std::vector<int> order;   // jobs, in list order
@@ -44,26 +32,27 @@ class Search {
   Search(const Instance& inst, uint64_t seed) : inst_(inst), rng_(seed) {}
 
   // Decodes `c`; `ends` gets each job's end time.
-  Key Evaluate(const Candidate& c, std::vector<double>* ends) const {
+  Score Evaluate(const Candidate& c, std::vector<double>* ends) const {
     ListChoices(inst_, c.order, c.config, ends);
-    Key k{0, 0};
-    for (size_t j = 0; j < ends->size(); ++j) {
-      k.makespan = std::max(k.makespan, (*ends)[j]);
-      k.weighted_ends += (*ends)[j] * inst_.jobs[j].configs[c.config[j]].width();
-    }
-    return k;
+    return ScoreOf(inst_, *ends, c.config);
   }
 
-  // One random move applied to `c`; `ends` and `makespan` describe c's decoding and steer half
-  // of the moves to the jobs that end last.
-  void Move(Candidate* c, const std::vector<double>& ends, double makespan) {
+  // One random move applied to `c`; `ends` describes c's decoding and steers half of the moves
+  // to the jobs that hold the score back: those past their deadlines, else (under makespan)
+  // those that end last.
+  void Move(Candidate* c, const std::vector<double>& ends) {
     const int n = int(c->order.size());
     auto pos_of = [&](int job) { return int(std::find(c->order.begin(), c->order.end(), job) - c->order.begin()); };
     int job = c->order[rng_.Below(n)];
-    if (rng_.Below(2) == 0) {  // a job that ends last
+    if (rng_.Below(2) == 0) {
       std::vector<int> late;
       for (int j = 0; j < n; ++j)
-        if (ends[j] >= makespan - 1e-6 * std::max(1.0, makespan)) late.push_back(j);
+        if (ends[j] > inst_.jobs[j].deadline + 1e-6) late.push_back(j);
+      if (late.empty() && inst_.objective != "mean-completion") {
+        const double makespan = *std::max_element(ends.begin(), ends.end());
+        for (int j = 0; j < n; ++j)
+          if (ends[j] >= makespan - 1e-6 * std::max(1.0, makespan)) late.push_back(j);
+      }
       if (!late.empty()) job = late[rng_.Below(late.size())];
     }
     const std::vector<int>& front = inst_.jobs[job].front;
@@ -122,9 +111,9 @@ Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long m
 
   Search search(inst, seed);
   std::vector<double> ends, best_ends, cand_ends;
-  Key cur_key = search.Evaluate(cur, &ends);
+  Score cur_key = search.Evaluate(cur, &ends);
   Candidate best = cur;
-  Key best_key = cur_key;
+  Score best_key = cur_key;
   best_ends = ends;
   const long kick_after = 40L * n;
   long since_best = 0, move = 0;
@@ -134,14 +123,14 @@ Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long m
     if (SecondsSince(t0) > max_seconds) break;
     if (since_best >= kick_after) {  // restart near the best
       cur = best;
-      for (int k = 2 + int(search.Below(3)); k > 0; --k) search.Move(&cur, best_ends, best_key.makespan);
+      for (int k = 2 + int(search.Below(3)); k > 0; --k) search.Move(&cur, best_ends);
       cur_key = search.Evaluate(cur, &ends);
       since_best = 0;
       continue;
     }
     Candidate cand = cur;
-    search.Move(&cand, ends, cur_key.makespan);
-    Key k = search.Evaluate(cand, &cand_ends);
+    search.Move(&cand, ends);
+    Score k = search.Evaluate(cand, &cand_ends);
     ++since_best;
     if (!NoWorse(k, cur_key)) continue;
     cur = std::move(cand);
@@ -156,7 +145,7 @@ Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long m
   }
   if (stats) *stats = {move, SecondsSince(t0)};
   Schedule out = ListSchedule(inst, best.order, best.config);
-  return out.makespan() < from.makespan() - 1e-9 ? out : from;
+  return Better(ScoreOf(inst, out), ScoreOf(inst, from)) ? out : from;
 }
 
 }  // namespace saturn

@@ -20,6 +20,7 @@
 #include <coin/Cbc_C_Interface.h>
 
 #include "plan/cbc_check.h"
+#include "plan/objective.h"
 #include "plan/policies.h"
 #include "util/clock.h"
 
@@ -71,6 +72,14 @@ double RegionEnd(const Region& r, const std::vector<Assignment>& a) {
   return e;
 }
 
+// The region's part of the instance's Score: seconds past deadlines, then the objective over
+// the region's jobs (its end, or its weighted sum of end times).
+std::pair<double, double> RegionScore(const Instance& inst, const Region& r, const std::vector<Assignment>& a) {
+  double late = 0, weighted = 0;
+  for (int j : r.jobs) late += std::max(0.0, a[j].end - inst.jobs[j].deadline), weighted += inst.jobs[j].weight * a[j].end;
+  return {late, inst.objective == "mean-completion" ? weighted : RegionEnd(r, a)};
+}
+
 // Jobs of the region with identical fronts (same widths, durations and placements), by
 // signature; each class lists its positions in r.jobs in ascending order. The model orders their
 // start slots, so any warm start must list them in that order too.
@@ -84,6 +93,8 @@ std::vector<std::vector<int>> InterchangeableClasses(const Instance& inst, const
       sig += std::to_string(cfg.width()) + "/" + std::to_string(cfg.seconds) + "/" + std::to_string(cfg.kind) + "/" +
              std::to_string(cfg.placements.size()) + ";";
     }
+    // Jobs of other priorities or deadlines are not interchangeable.
+    sig += std::to_string(inst.jobs[r.jobs[jj]].weight) + "/" + std::to_string(inst.jobs[r.jobs[jj]].deadline);
     auto it = class_of.emplace(sig, int(classes.size())).first;
     if (it->second == int(classes.size())) classes.emplace_back();
     classes[it->second].push_back(jj);
@@ -251,6 +262,7 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
                          double lower_bound, int max_columns, int max_slots, double seconds, bool verbose,
                          bool relax = false) {
   RegionResult res;
+  const bool weighted = inst.objective == "mean-completion";
   const std::vector<std::vector<int>> classes = InterchangeableClasses(inst, r);
   // Identical nodes make equivalent solutions that branch-and-bound would explore again and
   // again. With one-node placements only and no blocks, any solution maps onto one where the
@@ -306,6 +318,8 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
       // keeps its own assignment.
       OrderInterchangeable(inst, r, classes, &grid_warm);
       slots = int(std::lround(RegionEnd(r, grid_warm)));
+      // A plan of less weighted completion may end later than the incumbent: give it room.
+      if (weighted) slots = (slots * 5 + 3) / 4;
     }
     long cols = 0;
     for (int j : r.jobs)
@@ -332,8 +346,14 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
       for (int p = 0; p < int(cfg.placements.size()); ++p) {
         if (!PlacementInside(cfg.placements[p], r.node_in)) continue;
         if (j == pinned && cfg.placements[p].nodes[0] != pin_node) continue;
-        // A zero-length job fits anywhere; one column stands for all its starts.
-        for (int s = 0; s + len <= slots && (len > 0 || s == 0); ++s) cols.push_back({jj, c, p, s, len});
+        // A zero-length job fits anywhere; one column stands for all its starts. A search
+        // model keeps to deadlines: a grid end within one is a continuous end within it, since
+        // packing in the grid's order starts no job later. The bound model (relax) keeps every
+        // schedule, so its bound holds whatever the deadlines.
+        for (int s = 0; s + len <= slots && (len > 0 || s == 0); ++s) {
+          if (!relax && (s + len) * slot > inst.jobs[j].deadline + 1e-9) break;
+          cols.push_back({jj, c, p, s, len});
+        }
       }
     }
   }
@@ -378,11 +398,12 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
       else index.push_back(-row - 1), value.push_back(-col.start);
     }
     start.push_back(CoinBigIndex(index.size()));
-    obj.push_back(0);
+    // Under mean-completion: the job's weighted end slot (C is then free, bounded by the grid).
+    obj.push_back(weighted ? inst.jobs[j].weight * (col.start + col.len) : 0);
   }
   for (int jj = 0; jj < J; ++jj) index.push_back(J + jj), value.push_back(1);
   start.push_back(CoinBigIndex(index.size()));
-  obj.push_back(1);
+  obj.push_back(weighted ? 0 : 1);
   hi[ncols - 1] = slots;
   // Rounding durations up only lengthens schedules, so the lower bound holds on the grid too;
   // the LP relaxation of a time-indexed model is far weaker than it.
@@ -396,8 +417,8 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
   Cbc_setLogLevel(m, verbose ? 1 : 0);
   // CBC looks at the clock between nodes only; leave it room to stop in time.
   Cbc_setMaximumSeconds(m, std::max(0.3, seconds * 0.85));
-  // C is integral: a gap under one slot is closed.
-  Cbc_setAllowableGap(m, 0.5);
+  // C is integral: a gap under one slot is closed. Weighted end slots are not.
+  if (!weighted) Cbc_setAllowableGap(m, 0.5);
   if (!relax) {
     // Start from the incumbent rounded to the grid.
     std::vector<int> idx;
@@ -466,7 +487,10 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
 // Returns false (leaving `s` alone) when the region's end does not improve.
 bool ApplyRegion(const Instance& inst, const Region& r, const std::vector<Choice>& order, Schedule* s) {
   std::vector<Assignment> packed = PackRegion(inst, r, order);
-  if (RegionEnd(r, packed) >= RegionEnd(r, s->jobs) - 1e-6) return false;
+  const auto [late, value] = RegionScore(inst, r, packed);
+  const auto [was_late, was] = RegionScore(inst, r, s->jobs);
+  const bool better = late < was_late - 1e-6 || (late <= was_late + 1e-6 && value < was - 1e-6);
+  if (!better) return false;
   for (int j : r.jobs) s->jobs[j] = packed[j];
   AssignDevices(inst, s);
   return true;
@@ -505,14 +529,39 @@ std::vector<Choice> RegionOrder(const Region& r, const Schedule& s) {
   return out;
 }
 
+// Under mean-completion: the whole instance on grids of doubling resolution, each solve
+// improving the plan or leaving it. Search only: its grid is limited to a quarter past the
+// incumbent's makespan, so its optimum proves nothing, and the bound stays MeanCompletionBound.
+// Past the column budget there is no model: the heuristics and local search decide.
+Schedule WeightedMilp(const Instance& inst, const Schedule& incumbent, const MilpOptions& opt, SolverInfo* info) {
+  auto t0 = Clock::now();
+  Schedule best = incumbent;
+  Region whole = WholeInstance(inst);
+  info->method = "heuristics (no model of the whole instance fits)";
+  for (int slots = 16; slots <= opt.max_slots; slots *= 2) {
+    double left = opt.time_limit_seconds - SecondsSince(t0);
+    if (left < 0.5) break;
+    RegionResult res = SolveRegion(inst, whole, ChoicesByStart(best), best.makespan(), 0, opt.max_columns, slots,
+                                   slots * 2 <= opt.max_slots ? left * 0.4 : left, opt.verbose);
+    if (res.slot == 0) break;  // finer grids are larger still
+    info->method = "time-indexed MILP of weighted end times (whole instance)";
+    ++info->subproblems;
+    if (res.solved && ApplyRegion(inst, whole, res.order, &best)) info->grid_seconds = res.slot;
+  }
+  info->status = "feasible";
+  info->Settle(ObjectiveValue(inst, best), /*proves=*/true);
+  return best;
+}
+
 }  // namespace
 
 Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const MilpOptions& opt, SolverInfo* info) {
+  info->objective = ObjectiveValue(inst, incumbent);
+  info->best_bound = ObjectiveBound(inst);
+  if (inst.objective == "mean-completion") return WeightedMilp(inst, incumbent, opt, info);
   auto t0 = Clock::now();
   Schedule best = incumbent;
   info->status = "heuristic";
-  info->objective = best.makespan();
-  info->best_bound = LowerBound(inst);
 
   // 1. The whole instance as one MILP, when its grid fits the budget: first on a coarse time
   // grid, which CBC solves quickly, then on finer ones, each started from the last's plan.

@@ -17,14 +17,14 @@ namespace saturn {
 struct SolverInfo {
   std::string status = "none";  // optimal | feasible | heuristic | none
   std::string method;           // e.g. "time-indexed MILP", "MILP large-neighbourhood search"
-  double objective = 0;         // seconds; the solver's own objective (see docs/planner.md)
-  double best_bound = 0;        // seconds; bound the solver proved for its model
+  double objective = 0;         // seconds; the plan's value of the instance's objective (plan/objective.h)
+  double best_bound = 0;        // seconds; a bound on that objective that holds for every schedule
   double gap = 0;               // (objective - best_bound) / objective
   double seconds = 0;           // wall time of planning
   double grid_seconds = 0;      // time-slot length of the MILP, 0 when none
   int subproblems = 0;          // MILPs solved
 
-  // objective := the plan's makespan, gap from best_bound. With `proves`, a bound that meets the
+  // objective := the plan's objective value, gap from best_bound. With `proves`, a bound that meets the
   // makespan makes the status optimal, however the plan was found (baselines keep "heuristic").
   void Settle(double makespan, bool proves) {
     objective = makespan;
@@ -38,7 +38,7 @@ struct Plan {
   std::string sweep;
   Instance instance;
   Schedule schedule;
-  double lower_bound = 0;
+  double lower_bound = 0;  // of the makespan, whatever the objective
   SolverInfo solver;
   // A re-plan (plan/replan.h) covers what was left of a running sweep: its time 0 is this many
   // seconds into the sweep's execution, and its instance's reservations are the jobs running then.

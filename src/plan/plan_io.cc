@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plan/json_values.h"
+#include "plan/objective.h"
 #include "plan/plan.h"
 #include "technique/names.h"
 #include "util/files.h"
@@ -25,6 +26,7 @@ std::string PlanToJson(const Plan& p) {
   doc["sweep"] = p.sweep;
   doc["makespan_seconds"] = p.makespan();
   doc["lower_bound_seconds"] = p.lower_bound;
+  doc["objective"] = p.instance.objective;
   doc["solver"] = {{"status", p.solver.status},     {"method", p.solver.method},
                    {"objective", p.solver.objective}, {"best_bound", p.solver.best_bound},
                    {"gap", p.solver.gap},           {"seconds", p.solver.seconds},
@@ -59,7 +61,11 @@ std::string PlanToJson(const Plan& p) {
       if (!p.instance.kinds[size_t(c.kind)].empty()) e["kind"] = p.instance.kinds[size_t(c.kind)];
       cs.push_back(std::move(e));
     }
-    jobs.push_back({{"job", j.name}, {"steps", j.steps}, {"configs", cs}});
+    json e = {{"job", j.name}, {"steps", j.steps}, {"configs", cs}};
+    if (j.weight != 1) e["priority"] = j.weight;
+    // From the sweep's start, as written in the sweep (a re-plan's own time 0 is offset_seconds).
+    if (std::isfinite(j.deadline)) e["deadline_seconds"] = j.deadline + p.offset_seconds;
+    jobs.push_back(std::move(e));
   }
   doc["instance"] = {{"nodes", nodes}, {"jobs", jobs}};
   if (!p.instance.reserved.empty() || p.offset_seconds > 0) {
@@ -122,6 +128,12 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
     p.solver.subproblems = s.value("subproblems", 0);
     const json& in = doc.at("instance");
     p.instance.sweep = p.sweep;
+    p.instance.objective = doc.value("objective", "makespan");
+    Status objective = CheckObjective(p.instance.objective);
+    if (!objective.ok())
+      return Status::UserError(path + ": objective '" + p.instance.objective +
+                               "' is not one saturn knows; give a plan file that `saturn plan -o` wrote");
+    p.offset_seconds = doc.contains("offset_seconds") ? Seconds(doc, "offset_seconds") : 0;
     std::vector<std::string> node_kinds;
     for (const auto& n : in.at("nodes")) {
       p.instance.nodes.push_back({n.at("name").get<std::string>(), int(Integer(n, "devices", 1, 4096)), 0});
@@ -132,6 +144,11 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
       PlanJob pj;
       pj.name = j.at("job").get<std::string>();
       pj.steps = Integer(j, "steps", 1, 1LL << 50);
+      if (j.contains("priority")) {
+        pj.weight = Seconds(j, "priority");  // a finite number >= 0, as seconds are
+        if (!(pj.weight > 0)) throw BadValue("priority: expected a number above 0");
+      }
+      if (j.contains("deadline_seconds")) pj.deadline = Seconds(j, "deadline_seconds") - p.offset_seconds;
       for (const auto& c : j.at("configs")) {
         Config cfg;
         cfg.technique = c.at("technique").get<std::string>();
@@ -155,7 +172,6 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
     for (auto& pj : p.instance.jobs) OrderConfigs(&pj);
     std::map<std::string, int> node_index, job_index;
     for (size_t n = 0; n < p.instance.nodes.size(); ++n) node_index[p.instance.nodes[n].name] = int(n);
-    p.offset_seconds = doc.contains("offset_seconds") ? Seconds(doc, "offset_seconds") : 0;
     for (const auto& r : in.value("reserved", json::array())) {
       Reservation res;
       res.job = r.at("job").get<std::string>();

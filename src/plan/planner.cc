@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "plan/milp.h"
+#include "plan/objective.h"
 #include "plan/plan.h"
 #include "plan/policies.h"
 #include "util/clock.h"
@@ -58,19 +59,21 @@ Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
     Schedule polished = plan.solver.status == "optimal"
                             ? plan.schedule
                             : LocalSearchSchedule(inst, plan.schedule, moves, std::max(0.0, limit - elapsed()), 2, &after);
-    if (opt.verbose)
+    if (opt.verbose) {
+      auto value = [&](const Schedule& s) { return ObjectiveValue(inst, s); };
       std::fprintf(stderr,
-                   "heuristics: %.1f s (%.1f s); local search: %.1f s before CBC (%ld of %ld moves, %.1f s), %.1f s "
+                   "%s: heuristics: %.1f s (%.1f s); local search: %.1f s before CBC (%ld of %ld moves, %.1f s), %.1f s "
                    "after CBC, %.1f s polished (%ld moves, %.1f s)\n",
-                   first.makespan(), heuristic_seconds, start.makespan(), before.moves, moves, before.seconds,
-                   plan.schedule.makespan(), polished.makespan(), after.moves, after.seconds);
-    plan.solver.method += ", between local searches";
-    if (polished.makespan() < plan.schedule.makespan() - 1e-9) {
-      plan.schedule = std::move(polished);
-      plan.solver.Settle(plan.schedule.makespan(), /*proves=*/true);
+                   inst.objective.c_str(), value(first), heuristic_seconds, value(start), before.moves, moves,
+                   before.seconds, value(plan.schedule), value(polished), after.moves, after.seconds);
     }
-    // The solver's bound holds for every schedule too (docs/planner.md).
-    plan.lower_bound = std::max(plan.lower_bound, plan.solver.best_bound);
+    plan.solver.method += ", between local searches";
+    if (Better(ScoreOf(inst, polished), ScoreOf(inst, plan.schedule))) {
+      plan.schedule = std::move(polished);
+      plan.solver.Settle(ObjectiveValue(inst, plan.schedule), /*proves=*/true);
+    }
+    // The solver's makespan bound holds for every schedule too (docs/planner.md).
+    if (inst.objective == "makespan") plan.lower_bound = std::max(plan.lower_bound, plan.solver.best_bound);
   } else {
     if (opt.policy == "greedy") plan.schedule = GreedySchedule(inst);
     else if (opt.policy == "uniform") plan.schedule = UniformSchedule(inst);
@@ -78,8 +81,8 @@ Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
     else return Status::UserError("--policy: unknown policy '" + opt.policy + "'; one of milp, greedy, uniform, current-practice");
     plan.solver.status = "heuristic";
     plan.solver.method = opt.policy;
-    plan.solver.best_bound = plan.lower_bound;
-    plan.solver.Settle(plan.schedule.makespan(), /*proves=*/false);
+    plan.solver.best_bound = ObjectiveBound(inst);
+    plan.solver.Settle(ObjectiveValue(inst, plan.schedule), /*proves=*/false);
   }
   plan.solver.seconds = SecondsSince(t0);
   Status st = CheckSchedule(inst, plan.schedule);

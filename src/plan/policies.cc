@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "plan/objective.h"
 #include "technique/names.h"
 #include "util/clock.h"
 
@@ -46,6 +47,20 @@ std::vector<int> OrderBy(const Instance& inst, const std::vector<double>& key) {
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return key[a] > key[b]; });
   return order;
+}
+
+// Jobs with deadlines first, earliest deadline first; the rest by `key`, highest first.
+std::vector<int> DeadlinesFirst(const Instance& inst, const std::vector<double>& key) {
+  std::vector<int> order = OrderBy(inst, key);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return inst.jobs[size_t(a)].deadline < inst.jobs[size_t(b)].deadline; });
+  return order;
+}
+
+bool HasDeadlines(const Instance& inst) {
+  for (const PlanJob& j : inst.jobs)
+    if (std::isfinite(j.deadline)) return true;
+  return false;
 }
 
 }  // namespace
@@ -140,12 +155,12 @@ Schedule GreedySchedule(const Instance& inst) {
 
 namespace {
 
-// "Earliest finish": each job, least area first, takes whichever front configuration and
-// placement finishes first given the jobs already placed.
-Schedule EarliestFinishSchedule(const Instance& inst, const std::vector<double>& least_area) {
+// "Earliest finish": each job, in `order`, takes whichever front configuration and placement
+// finishes first given the jobs already placed.
+Schedule EarliestFinishSchedule(const Instance& inst, const std::vector<int>& order) {
   Packer packer(inst);
   std::vector<Choice> choices;
-  for (int j : OrderBy(inst, least_area)) {
+  for (int j : order) {
     Choice pick;
     double best_f = INFINITY;
     for (int i : inst.jobs[j].front) {
@@ -174,12 +189,23 @@ Schedule HeuristicSchedule(const Instance& inst, double seconds) {
   // thousands the families still each get their turn.
   auto t0 = std::chrono::steady_clock::now();
   auto before = [&](double share) { return SecondsSince(t0) < share * seconds; };
+  //
+  // Under mean-completion, list orders by Smith's rule (priority per second, and per
+  // device-second) join them; with deadlines, each order also with the deadline jobs first.
   const double lb = LowerBound(inst);
+  const bool mean = inst.objective == "mean-completion", deadlines = HasDeadlines(inst);
   Schedule best;
-  double best_ms = INFINITY;
+  Score best_score;
   auto consider = [&](Schedule s) {
     if (s.jobs.size() != inst.jobs.size()) return;
-    if (s.makespan() < best_ms - 1e-9) best_ms = s.makespan(), best = std::move(s);
+    const Score k = ScoreOf(inst, s);
+    // Strictly better, as before: the first of equal candidates stays.
+    if (best.jobs.empty() || (NoWorse(k, best_score) && !NoWorse(best_score, k))) best_score = k, best = std::move(s);
+  };
+  auto orders = [&](const std::vector<double>& key) {
+    std::vector<std::vector<int>> out = {OrderBy(inst, key)};
+    if (deadlines) out.push_back(DeadlinesFirst(inst, key));
+    return out;
   };
   const size_t n = inst.jobs.size();
   for (double f : {1.0, 1.05, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 2.5, 3.0}) {
@@ -194,8 +220,17 @@ Schedule HeuristicSchedule(const Instance& inst, double seconds) {
       dur[j] = job.configs[config[j]].seconds;
       area[j] = dur[j] * job.configs[config[j]].width();
     }
-    consider(ListSchedule(inst, OrderBy(inst, dur), config));
-    consider(ListSchedule(inst, OrderBy(inst, area), config));
+    std::vector<std::vector<double>> keys = {dur, area};
+    if (mean) {
+      std::vector<double> per_second(n), per_area(n);
+      for (size_t j = 0; j < n; ++j)
+        per_second[j] = inst.jobs[j].weight / std::max(dur[j], 1e-9),
+        per_area[j] = inst.jobs[j].weight / std::max(area[j], 1e-9);
+      keys.push_back(per_second);
+      keys.push_back(per_area);
+    }
+    for (const auto& key : keys)
+      for (const auto& order : orders(key)) consider(ListSchedule(inst, order, config));
   }
   std::vector<double> least_area(n);
   for (size_t j = 0; j < n; ++j) {
@@ -203,7 +238,11 @@ Schedule HeuristicSchedule(const Instance& inst, double seconds) {
     for (int i : inst.jobs[j].front)
       least_area[j] = std::min(least_area[j], inst.jobs[j].configs[i].seconds * inst.jobs[j].configs[i].width());
   }
-  if (before(0.45)) consider(EarliestFinishSchedule(inst, least_area));
+  std::vector<double> finish_key = least_area;
+  if (mean)
+    for (size_t j = 0; j < n; ++j) finish_key[j] = inst.jobs[j].weight / std::max(least_area[j], 1e-9);
+  for (const auto& order : orders(finish_key))
+    if (before(0.45)) consider(EarliestFinishSchedule(inst, order));
   // Group packing, the target swept upwards from the bound in steps of 0.5%.
   for (int k = 0; k <= 60 && before(0.85); ++k) consider(GroupPackSchedule(inst, lb * (1 + 0.005 * k)));
   // The baselines too: the optimizing policy never returns a plan worse than one of them.

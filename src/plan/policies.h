@@ -23,15 +23,15 @@ Schedule GreedySchedule(const Instance& inst);
 // first. Returns an empty schedule when some width fits no node's groups.
 Schedule GroupPackSchedule(const Instance& inst, double target);
 
-// The best of several moldable list-scheduling heuristics over the Pareto fronts: the milp
-// policy's starting incumbent. Within about `seconds` (past them only to finish the candidate
+// The best, by the instance's Score (plan/objective.h), of several moldable list-scheduling
+// heuristics over the Pareto fronts: the milp policy's starting incumbent. Within about `seconds` (past them only to finish the candidate
 // under way, and never before one schedule exists).
 Schedule HeuristicSchedule(const Instance& inst, double seconds = std::numeric_limits<double>::infinity());
 
 // Iterated local search from `start` over job orders and front configurations, each candidate
 // decoded by ListSchedule (plan/local_search.cc). Stops after `max_moves` moves or `max_seconds`;
-// the same inputs and seed give the same schedule when the move budget ends it. Never longer
-// than OnFront(start).
+// the same inputs and seed give the same schedule when the move budget ends it. Never worse
+// than OnFront(start) by the instance's Score (plan/objective.h).
 struct LocalSearchStats {
   long moves = 0;      // moves tried
   double seconds = 0;  // wall time

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "plan/objective.h"
 #include "plan/plan.h"
 #include "util/svg.h"
 
@@ -104,6 +105,14 @@ std::string PlanTable(const Plan& p) {
     << " above it; solver " << p.solver.status;
   if (!p.solver.method.empty()) o << " (" << p.solver.method << ")";
   o << " in " << Fmt("%.1f", p.solver.seconds) << " s\n";
+  if (p.instance.objective != "makespan") {
+    const double mean = p.solver.objective, bound = p.solver.best_bound;
+    o << "objective " << p.instance.objective << ": " << Duration(mean) << " (" << Fmt("%.1f", mean)
+      << " s, the priority-weighted mean of job ends), lower bound " << Duration(bound) << ", "
+      << Fmt("%.1f%%", bound > 0 ? 100 * (mean / bound - 1) : 0) << " above it\n";
+  }
+  for (const std::string& miss : MissedDeadlines(p.instance, p.schedule, p.offset_seconds))
+    o << "deadline missed: " << miss << "\n";
   return o.str();
 }
 

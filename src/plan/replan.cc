@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plan/json_values.h"
+#include "plan/objective.h"
 #include "plan/policies.h"
 #include "util/clock.h"
 #include "util/files.h"
@@ -230,6 +231,7 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st, const
   const Instance& base = *on;
   Residual r;
   r.inst.sweep = base.sweep;
+  r.inst.objective = base.objective;
   r.inst.kinds = base.kinds;
   r.inst.nodes = base.nodes;
   for (Reservation res : base.reserved)
@@ -267,6 +269,7 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st, const
       continue;
     }
     PlanJob left = job;
+    left.deadline = job.deadline - st.now;  // the residual's time 0 is now
     left.steps = std::max(1LL, (long long)std::llround(double(job.steps) * js.remaining_fraction));
     for (Config& c : left.configs) c.seconds = timing.Seconds(c.seconds, left.steps, job.steps);
     // Every configuration scaled alike: the same order, but a tie may fall otherwise. Placements
@@ -306,8 +309,14 @@ Result<Searched> Search(const Instance& base, const SweepState& state, const std
   Status kept_ok = CheckSchedule(inst, s.res.kept);
   if (!kept_ok.ok()) return Status::UserError("the state's waiting jobs: " + kept_ok.message());
   s.best = s.res.kept;
+  // The instance's Score, with the makespan counting the running jobs' reservations too.
+  auto score = [&](const Schedule& c) {
+    Score k = ScoreOf(inst, c);
+    if (inst.objective == "makespan") k.primary = EndOf(inst, c);
+    return k;
+  };
   auto consider = [&](const Schedule& c) {
-    if (EndOf(inst, c) < EndOf(inst, s.best) - 1e-9) s.best = c;
+    if (Better(score(c), score(s.best))) s.best = c;
   };
   if (!inst.jobs.empty()) {
     auto t0 = std::chrono::steady_clock::now();
@@ -404,8 +413,8 @@ Result<Replanned> Replan(const Instance& base, const SweepState& state, const Re
   p.solver.status = "heuristic";
   p.solver.method = moved.empty() ? "local search warm-started from the current plan"
                                   : "local search warm-started from the current plan, running jobs moved at a checkpoint";
-  p.solver.best_bound = p.lower_bound;
-  p.solver.Settle(out.new_seconds, /*proves=*/true);
+  p.solver.best_bound = inst.objective == "makespan" ? p.lower_bound : ObjectiveBound(inst);
+  p.solver.Settle(inst.objective == "makespan" ? out.new_seconds : ObjectiveValue(inst, p.schedule), /*proves=*/true);
   p.solver.seconds = SecondsSince(t0);
   return out;
 }

@@ -1,0 +1,53 @@
+// What a plan minimizes, and how two schedules compare under it (docs/planner.md, "Objectives").
+//
+// `makespan` (Saturn's, the default): when the last job ends. `mean-completion`: the weighted mean
+// of the jobs' end times, each job weighted by its priority: a researcher sees first results
+// sooner. Deadlines are constraints under both: every policy first minimizes the seconds by
+// which jobs miss their deadlines (zero whenever it finds a plan that meets them all), then the
+// objective, then a second key (under makespan: priority- and device-weighted end times, so
+// that on a plateau of one makespan heavy jobs end first).
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "plan/schedule.h"
+#include "util/status.h"
+
+namespace saturn {
+
+// The objective names `saturn plan --objective` accepts, the default first.
+const std::vector<std::string>& ObjectiveNames();
+Status CheckObjective(const std::string& name);  // a user error naming the valid ones
+
+// Lexicographic: (late, primary, secondary), smaller is better.
+struct Score {
+  double late = INFINITY;       // seconds past deadlines, summed over jobs
+  double primary = INFINITY;    // the objective, in seconds
+  double secondary = INFINITY;  // the tie-break
+};
+bool NoWorse(const Score& a, const Score& b);
+inline bool Better(const Score& a, const Score& b) { return NoWorse(a, b) && !NoWorse(b, a); }
+
+// The score of job end times `ends` with job j in configuration config[j] (indexed by job).
+Score ScoreOf(const Instance& inst, const std::vector<double>& ends, const std::vector<int>& config);
+Score ScoreOf(const Instance& inst, const Schedule& s);
+
+// The weighted mean of the jobs' end times (priorities as weights).
+double MeanCompletion(const Instance& inst, const Schedule& s);
+// The instance's objective of `s`, in seconds.
+double ObjectiveValue(const Instance& inst, const Schedule& s);
+
+// A weighted mean completion no schedule can beat: the larger of (a) every job at its fastest,
+// and (b) the cluster as one fluid machine of all its devices in use, each job at its least
+// device-seconds, taken in Smith's order, plus half of each job's least duration
+// (docs/planner.md derives it).
+double MeanCompletionBound(const Instance& inst);
+// The bound of the instance's objective: LowerBound (the makespan) or MeanCompletionBound.
+double ObjectiveBound(const Instance& inst);
+
+// Jobs that end past their deadlines in `s`: "NAME ends at 7.2 h, 1.2 h past its deadline".
+std::vector<std::string> MissedDeadlines(const Instance& inst, const Schedule& s, double offset_seconds = 0);
+
+}  // namespace saturn
