@@ -74,8 +74,10 @@ TEST_CASE("the mean-completion bound holds against brute force, and milp reaches
   int at_optimum = 0, runs = 0;
   double worst_bound_ratio = 1;
   for (int trial = 0; trial < 40; ++trial) {
-    const std::vector<int> nodes = trial % 2 ? std::vector<int>{2, 2} : std::vector<int>{4};
-    Instance inst = saturn::testing::RandomInstance(rng, nodes, 3 + trial % 2, {1, 2});
+    // One node; two nodes; two nodes and a width that spans both (three jobs: brute force).
+    const std::vector<int> nodes = trial % 3 ? std::vector<int>{2, 2} : std::vector<int>{4};
+    const std::vector<int> widths = trial % 3 == 2 ? std::vector<int>{1, 2, 4} : std::vector<int>{1, 2};
+    Instance inst = saturn::testing::RandomInstance(rng, nodes, trial % 3 == 2 ? 3 : 3 + trial % 2, widths);
     inst.objective = "mean-completion";
     for (PlanJob& j : inst.jobs) j.weight = 1 + double(rng() % 4);
     const double optimum = BruteForceMin(inst, [&](const Schedule& s) { return MeanCompletion(inst, s); });
@@ -93,8 +95,20 @@ TEST_CASE("the mean-completion bound holds against brute force, and milp reaches
   }
   // The search is exact on most of these small instances (measured: 40 of 40).
   CHECK(at_optimum >= runs * 9 / 10);
-  // The bound is not vacuous (measured: optimum / bound at most 1.23 here).
+  // The bound is not vacuous (measured: optimum / bound at most 1.22 here).
   CHECK(worst_bound_ratio < 2.0);
+}
+
+TEST_CASE("scores compare deadlines first, then the objective; adopting never lengthens a plan", "[objective]") {
+  const Score meets{0, 100, 5}, misses{10, 90, 5}, longer{0, 100 + 1e-5, 1}, shorter{0, 99, 9};
+  CHECK(Better(meets, misses));   // a deadline met outweighs a shorter plan
+  CHECK(Gains(meets, misses, 50));
+  CHECK(!Gains(misses, meets, 0));
+  CHECK(NoWorse(longer, meets));  // within the search's tolerance: a plateau it may walk
+  CHECK(!Better(longer, meets));  // but never adopted as better
+  CHECK(Better(shorter, meets));
+  CHECK(Gains(shorter, meets, 1));
+  CHECK(!Gains(shorter, meets, 1.5));  // a re-plan must gain its threshold
 }
 
 TEST_CASE("priorities: the weight of a job's end under mean-completion, the tie-break under makespan", "[objective]") {

@@ -30,6 +30,12 @@ std::string SvgPathFor(const std::string& plan_path) {
   return base + ".svg";
 }
 
+// Said even with -q: a plan that misses a deadline is written, but nobody should miss that.
+void WarnMissed(const Plan& plan, const std::string& why) {
+  for (const std::string& miss : MissedDeadlines(plan.instance, plan.schedule, plan.offset_seconds))
+    std::fprintf(stderr, "saturn plan: warning: %s: %s\n", why.c_str(), miss.c_str());
+}
+
 Status RunSimulate(const PlanArgs& a) {
   if (a.sim.trials < 1) return Status::UserError("--trials must be at least 1");
   // Past sigma 1 the log-normal factor (mean 1) puts most draws far below 1 and a rare few far
@@ -77,11 +83,15 @@ Status RunFromState(const PlanArgs& a) {
     for (const std::string& job : r->moved)
       std::printf("%s: moved: stopped at its next checkpoint and continued as planned above\n", job.c_str());
   }
+  WarnMissed(r->plan, "the re-plan misses a deadline");
   return Status::Ok();
 }
 
 Status RunPlan(const PlanArgs& a) {
   const auto started = std::chrono::steady_clock::now();  // --time-limit bounds the whole command
+  if (a.objective != "makespan" && (!a.simulate.empty() || !a.from_state.empty()))
+    return Status::UserError("--objective applies when planning a sweep; --simulate and --from-state keep the "
+                             "objective their plan was made for");
   if (!a.simulate.empty()) return RunSimulate(a);
   if (!a.from_state.empty()) return RunFromState(a);
   const std::vector<std::string> policies = {"milp", "greedy", "uniform", "current-practice"};
@@ -119,9 +129,8 @@ Status RunPlan(const PlanArgs& a) {
   SATURN_RETURN_IF_ERROR(WriteFileAtomic(a.output, PlanToJson(*plan)));
   SATURN_RETURN_IF_ERROR(WriteFileAtomic(SvgPathFor(a.output), PlanSvg(*plan)));
   if (!a.quiet) std::fputs(PlanTable(*plan).c_str(), stdout);
-  // Said even with -q: a plan that misses a deadline is written, but nobody should miss that.
-  for (const std::string& miss : MissedDeadlines(plan->instance, plan->schedule))
-    std::fprintf(stderr, "saturn plan: warning: no plan found meets every deadline: %s\n", miss.c_str());
+  WarnMissed(*plan, a.policy == "milp" ? "no plan found meets every deadline"
+                                        : "--policy " + a.policy + " ignores deadlines");
   return Status::Ok();
 }
 

@@ -117,12 +117,12 @@ std::vector<FieldSpec> BuildTable() {
           "Weight of the job's end time: under `saturn plan --objective mean-completion` the plan minimizes "
           "the priority-weighted mean of end times; under `makespan`, among plans of one makespan it "
           "prefers those that end heavier jobs first.")
-          .def("`1`").min(0, kOpen).grid(),
+          .def("`1`").min(0, kOpen).max(1e6).grid(),
       Row("jobs[].deadline_hours", T::kNumber,
           "Hours from the sweep's start by which the job must end. Every objective meets deadlines "
           "first; a plan that cannot meet one says which job misses it and by how much. A deadline "
           "shorter than the job's fastest configuration is an error.")
-          .def("none").min(0, kOpen).grid(),
+          .def("none").min(0, kOpen).max(1e5).grid(),
       Row("jobs[].optimizer", T::kMap, "Optimizer settings.").def("all defaults"),
       Row("jobs[].optimizer.name", T::kEnum, "Optimizer.")
           .def("`adamw`").allowed({"adamw", "adam", "sgd"}).grid(),

@@ -93,8 +93,10 @@ std::vector<std::vector<int>> InterchangeableClasses(const Instance& inst, const
       sig += std::to_string(cfg.width()) + "/" + std::to_string(cfg.seconds) + "/" + std::to_string(cfg.kind) + "/" +
              std::to_string(cfg.placements.size()) + ";";
     }
-    // Jobs of other priorities or deadlines are not interchangeable.
-    sig += std::to_string(inst.jobs[r.jobs[jj]].weight) + "/" + std::to_string(inst.jobs[r.jobs[jj]].deadline);
+    // Jobs of other priorities or deadlines are not interchangeable (to the last bit).
+    char exact[64];
+    std::snprintf(exact, sizeof exact, "%.17g/%.17g", inst.jobs[r.jobs[jj]].weight, inst.jobs[r.jobs[jj]].deadline);
+    sig += exact;
     auto it = class_of.emplace(sig, int(classes.size())).first;
     if (it->second == int(classes.size())) classes.emplace_back();
     classes[it->second].push_back(jj);
@@ -345,13 +347,21 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
       int len = relax ? int(std::floor(cfg.seconds / slot + 1e-9)) : int(std::ceil(cfg.seconds / slot - 1e-9));
       for (int p = 0; p < int(cfg.placements.size()); ++p) {
         if (!PlacementInside(cfg.placements[p], r.node_in)) continue;
-        if (j == pinned && cfg.placements[p].nodes[0] != pin_node) continue;
+        // The pinned job keeps its placements on nodes unlike the pinned one: only the
+        // interchangeable nodes (same size and kind) fold onto it.
+        const int at = cfg.placements[p].nodes[0];
+        if (j == pinned && at != pin_node && inst.nodes[at].devices == inst.nodes[pin_node].devices &&
+            inst.nodes[at].kind == inst.nodes[pin_node].kind)
+          continue;
         // A zero-length job fits anywhere; one column stands for all its starts. A search
         // model keeps to deadlines: a grid end within one is a continuous end within it, since
-        // packing in the grid's order starts no job later. The bound model (relax) keeps every
-        // schedule, so its bound holds whatever the deadlines.
+        // packing in the grid's order starts no job later. A job the rounded incumbent ends
+        // later than that may end as late as it does there, so the warm start stays a solution
+        // and the model never becomes infeasible. The bound model (relax) keeps every schedule,
+        // so its bound holds whatever the deadlines.
+        const double due = relax ? INFINITY : std::max(inst.jobs[j].deadline / slot + 1e-9, grid_warm[j].end);
         for (int s = 0; s + len <= slots && (len > 0 || s == 0); ++s) {
-          if (!relax && (s + len) * slot > inst.jobs[j].deadline + 1e-9) break;
+          if (s + len > due) break;
           cols.push_back({jj, c, p, s, len});
         }
       }
@@ -557,8 +567,13 @@ Schedule WeightedMilp(const Instance& inst, const Schedule& incumbent, const Mil
 
 Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const MilpOptions& opt, SolverInfo* info) {
   info->objective = ObjectiveValue(inst, incumbent);
-  info->best_bound = ObjectiveBound(inst);
-  if (inst.objective == "mean-completion") return WeightedMilp(inst, incumbent, opt, info);
+  if (inst.objective == "mean-completion") {
+    info->best_bound = MeanCompletionBound(inst);
+    return WeightedMilp(inst, incumbent, opt, info);
+  }
+  // With several node kinds the bound is a price search: computed once.
+  const double lb = opt.lower_bound >= 0 ? opt.lower_bound : LowerBound(inst);
+  info->best_bound = lb;
   auto t0 = Clock::now();
   Schedule best = incumbent;
   info->status = "heuristic";
@@ -567,11 +582,11 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
   // grid, which CBC solves quickly, then on finer ones, each started from the last's plan.
   Region whole = WholeInstance(inst);
   bool whole_fits = false;
-  const double lb = LowerBound(inst);
   // Levels double the slots until a model outgrows the column budget or time runs out.
   // Half of the time stays for proving a lower bound afterwards: from the local search's
   // incumbent, finer search grids rarely pay, while a proven bound tells how good a plan is.
   const double search_limit = opt.time_limit_seconds * 0.5;
+  const bool deadlines = std::any_of(inst.jobs.begin(), inst.jobs.end(), [](const PlanJob& j) { return std::isfinite(j.deadline); });
   for (int slots = 16; slots <= opt.max_slots; slots *= 2) {
     double left = search_limit - SecondsSince(t0);
     if (left < 0.5) break;
@@ -584,8 +599,10 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
     info->grid_seconds = res.slot;
     ApplyRegion(inst, whole, res.order, &best);
     // Optimal on an exact grid is optimal, full stop. Optimal on a coarser grid only means no
-    // better plan with durations rounded up to it; a finer grid may still find one.
-    if (res.exact) {
+    // better plan with durations rounded up to it; a finer grid may still find one. With
+    // deadlines the model holds only plans that meet them (or end no later than the
+    // incumbent): its optimum bounds those alone, not every schedule.
+    if (res.exact && !deadlines) {
       info->status = res.status;
       info->best_bound = std::max(info->best_bound, res.bound);
       if (res.status == "optimal") break;

@@ -13,6 +13,7 @@ struct MilpOptions {
   int max_columns = 40000;      // whole-instance model size above which the search decomposes
   int max_slots = 512;          // finest time grid tried
   int neighbourhood_columns = 8000;
+  double lower_bound = -1;      // the instance's LowerBound when the caller has it; < 0: computed here
   bool verbose = false;
 };
 

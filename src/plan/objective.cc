@@ -30,6 +30,19 @@ bool NoWorse(const Score& a, const Score& b) {
   return a.secondary <= b.secondary + eps * 1e-3;
 }
 
+bool Better(const Score& a, const Score& b) {
+  if (!NoWorse(a, b) || NoWorse(b, a)) return false;
+  const double eps = 1e-6 * std::max(1.0, std::fabs(b.primary));
+  return a.late < b.late - eps || (a.late <= b.late && a.primary <= b.primary);
+}
+
+bool Gains(const Score& a, const Score& b, double need) {
+  const double eps = 1e-6 * std::max(1.0, std::fabs(b.primary));
+  if (a.late < b.late - eps) return true;
+  if (a.late > b.late + eps) return false;
+  return a.primary <= b.primary - std::max(need, 1e-9);
+}
+
 Score ScoreOf(const Instance& inst, const std::vector<double>& ends, const std::vector<int>& config) {
   double late = 0, makespan = 0, weighted = 0, weight = 0, spread = 0;
   for (size_t j = 0; j < ends.size(); ++j) {
@@ -104,10 +117,6 @@ double MeanCompletionBound(const Instance& inst) {
     before += least_area[j];
   }
   return std::max(alone, queued + own) / weight;
-}
-
-double ObjectiveBound(const Instance& inst) {
-  return inst.objective == "mean-completion" ? MeanCompletionBound(inst) : LowerBound(inst);
 }
 
 std::vector<std::string> MissedDeadlines(const Instance& inst, const Schedule& s, double offset_seconds) {

@@ -27,8 +27,13 @@ struct Score {
   double primary = INFINITY;    // the objective, in seconds
   double secondary = INFINITY;  // the tie-break
 };
+// Keys within a millionth of each other tie, so a search can walk a plateau of one makespan.
 bool NoWorse(const Score& a, const Score& b);
-inline bool Better(const Score& a, const Score& b) { return NoWorse(a, b) && !NoWorse(b, a); }
+// Strictly better: meets deadlines better, or else is neither later past them nor longer at all
+// (adopting a better plan never lengthens it, even within NoWorse's tolerance).
+bool Better(const Score& a, const Score& b);
+// Better by at least `need` seconds of the objective, or by meeting deadlines better (any gain).
+bool Gains(const Score& a, const Score& b, double need);
 
 // The score of job end times `ends` with job j in configuration config[j] (indexed by job).
 Score ScoreOf(const Instance& inst, const std::vector<double>& ends, const std::vector<int>& config);
@@ -44,8 +49,6 @@ double ObjectiveValue(const Instance& inst, const Schedule& s);
 // device-seconds, taken in Smith's order, plus half of each job's least duration
 // (docs/planner.md derives it).
 double MeanCompletionBound(const Instance& inst);
-// The bound of the instance's objective: LowerBound (the makespan) or MeanCompletionBound.
-double ObjectiveBound(const Instance& inst);
 
 // Jobs that end past their deadlines in `s`: "NAME ends at 7.2 h, 1.2 h past its deadline".
 std::vector<std::string> MissedDeadlines(const Instance& inst, const Schedule& s, double offset_seconds = 0);

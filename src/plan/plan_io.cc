@@ -144,11 +144,14 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
       PlanJob pj;
       pj.name = j.at("job").get<std::string>();
       pj.steps = Integer(j, "steps", 1, 1LL << 50);
+      // As the sweep allows them (config/fields.cc): priority in (0, 1e6], deadlines up to 1e5 h.
       if (j.contains("priority")) {
-        pj.weight = Seconds(j, "priority");  // a finite number >= 0, as seconds are
-        if (!(pj.weight > 0)) throw BadValue("priority: expected a number above 0");
+        const json& w = j.at("priority");
+        if (!w.is_number() || !(w.get<double>() > 0 && w.get<double>() <= 1e6))
+          throw BadValue("job '" + pj.name + "': \"priority\" must be a number in (0, 1e6], got " + w.dump());
+        pj.weight = w.get<double>();
       }
-      if (j.contains("deadline_seconds")) pj.deadline = Seconds(j, "deadline_seconds") - p.offset_seconds;
+      if (j.contains("deadline_seconds")) pj.deadline = Seconds(j, "deadline_seconds", 3.6e8) - p.offset_seconds;
       for (const auto& c : j.at("configs")) {
         Config cfg;
         cfg.technique = c.at("technique").get<std::string>();

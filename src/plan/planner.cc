@@ -47,13 +47,14 @@ Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
     auto elapsed = [&] { return SecondsSince(opt.started); };
     const long moves = 4000L * long(inst.jobs.size());
     LocalSearchStats before, after;
-    Schedule first = HeuristicSchedule(inst, std::max(0.0, 0.15 * limit - elapsed()));
+    Schedule first = HeuristicSchedule(inst, std::max(0.0, 0.15 * limit - elapsed()), plan.lower_bound);
     const double heuristic_seconds = SecondsSince(t0);
     Schedule start = LocalSearchSchedule(inst, first, moves, std::max(0.0, std::min(0.1 * limit, 0.92 * limit - elapsed())),
                                          1, &before);
     MilpOptions mo;
     mo.time_limit_seconds = std::max(0.5, 0.92 * limit - elapsed());
     mo.verbose = opt.verbose;
+    mo.lower_bound = plan.lower_bound;
     plan.schedule = MilpSchedule(inst, start, mo, &plan.solver);
     // A plan proven optimal cannot improve.
     Schedule polished = plan.solver.status == "optimal"
@@ -81,7 +82,7 @@ Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
     else return Status::UserError("--policy: unknown policy '" + opt.policy + "'; one of milp, greedy, uniform, current-practice");
     plan.solver.status = "heuristic";
     plan.solver.method = opt.policy;
-    plan.solver.best_bound = ObjectiveBound(inst);
+    plan.solver.best_bound = inst.objective == "makespan" ? plan.lower_bound : MeanCompletionBound(inst);
     plan.solver.Settle(ObjectiveValue(inst, plan.schedule), /*proves=*/false);
   }
   plan.solver.seconds = SecondsSince(t0);

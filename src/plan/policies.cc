@@ -177,7 +177,7 @@ Schedule EarliestFinishSchedule(const Instance& inst, const std::vector<int>& or
 
 }  // namespace
 
-Schedule HeuristicSchedule(const Instance& inst, double seconds) {
+Schedule HeuristicSchedule(const Instance& inst, double seconds, double lower_bound) {
   // Moldable-job list scheduling: pick each job's width against a target makespan T (the
   // narrowest front configuration that finishes within T, else the fastest), then list-schedule
   // longest first. Sweeping T from the lower bound upwards trades width for parallelism; the
@@ -192,7 +192,7 @@ Schedule HeuristicSchedule(const Instance& inst, double seconds) {
   //
   // Under mean-completion, list orders by Smith's rule (priority per second, and per
   // device-second) join them; with deadlines, each order also with the deadline jobs first.
-  const double lb = LowerBound(inst);
+  const double lb = lower_bound >= 0 ? lower_bound : LowerBound(inst);
   const bool mean = inst.objective == "mean-completion", deadlines = HasDeadlines(inst);
   Schedule best;
   Score best_score;

@@ -26,7 +26,9 @@ Schedule GroupPackSchedule(const Instance& inst, double target);
 // The best, by the instance's Score (plan/objective.h), of several moldable list-scheduling
 // heuristics over the Pareto fronts: the milp policy's starting incumbent. Within about `seconds` (past them only to finish the candidate
 // under way, and never before one schedule exists).
-Schedule HeuristicSchedule(const Instance& inst, double seconds = std::numeric_limits<double>::infinity());
+// `lower_bound`: the instance's LowerBound when the caller has it (< 0: computed here).
+Schedule HeuristicSchedule(const Instance& inst, double seconds = std::numeric_limits<double>::infinity(),
+                           double lower_bound = -1);
 
 // Iterated local search from `start` over job orders and front configurations, each candidate
 // decoded by ListSchedule (plan/local_search.cc). Stops after `max_moves` moves or `max_seconds`;

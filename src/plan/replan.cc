@@ -37,6 +37,14 @@ double EndOf(const Instance& inst, const Schedule& s) {
   return end;
 }
 
+// The instance's Score of a residual schedule; under makespan, the time to the end counts the
+// running jobs' reservations too.
+Score ResidualScore(const Instance& inst, const Schedule& s) {
+  Score k = ScoreOf(inst, s);
+  if (inst.objective == "makespan") k.primary = EndOf(inst, s);
+  return k;
+}
+
 int ConfigOf(const PlanJob& job, const std::string& technique, int devices, int kind) {
   for (int c = 0; c < int(job.configs.size()); ++c)
     if (job.configs[c].technique == technique && job.configs[c].devices == devices && job.configs[c].kind == kind)
@@ -297,6 +305,7 @@ struct Searched {
   Residual res;
   Schedule best;
   double end() const { return EndOf(res.inst, best); }
+  Score score() const { return ResidualScore(res.inst, best); }
 };
 
 // The residual with `move` moved, and the best schedule a search from its kept one finds.
@@ -309,14 +318,8 @@ Result<Searched> Search(const Instance& base, const SweepState& state, const std
   Status kept_ok = CheckSchedule(inst, s.res.kept);
   if (!kept_ok.ok()) return Status::UserError("the state's waiting jobs: " + kept_ok.message());
   s.best = s.res.kept;
-  // The instance's Score, with the makespan counting the running jobs' reservations too.
-  auto score = [&](const Schedule& c) {
-    Score k = ScoreOf(inst, c);
-    if (inst.objective == "makespan") k.primary = EndOf(inst, c);
-    return k;
-  };
   auto consider = [&](const Schedule& c) {
-    if (Better(score(c), score(s.best))) s.best = c;
+    if (Better(ResidualScore(inst, c), ResidualScore(inst, s.best))) s.best = c;
   };
   if (!inst.jobs.empty()) {
     auto t0 = std::chrono::steady_clock::now();
@@ -374,6 +377,7 @@ Result<Replanned> Replan(const Instance& base, const SweepState& state, const Re
   Result<Searched> kept = Search(base, state, {}, opt, candidates.empty() ? limit : limit / 2);
   if (!kept.ok()) return kept.status();
   const double kept_seconds = EndOf(kept->res.inst, kept->res.kept);
+  const Score kept_score = ResidualScore(kept->res.inst, kept->res.kept);
   Searched chosen = std::move(*kept);
   std::set<std::string> moved;
   // Greedy: each job in turn is moved when that alone, on top of the moves taken, gains enough.
@@ -384,14 +388,14 @@ Result<Replanned> Replan(const Instance& base, const SweepState& state, const Re
     trial.insert(candidates[i]);
     Result<Searched> s = Search(base, state, trial, opt, left / double(candidates.size() - i));
     if (!s.ok()) return s.status();
-    const double need = std::max(1e-6, state.move_gain * kept_seconds);
+    const double need = std::max(1e-6, state.move_gain * kept_score.primary);
     // Every job of the trial placed, and elsewhere than it runs: a search that left one where it
     // is would stop and relaunch it there for nothing.
     bool all_move = true;
     for (const std::string& name : trial)
       all_move = all_move && Moves(*s, name) &&
                  std::find(s->res.unplaceable.begin(), s->res.unplaceable.end(), name) == s->res.unplaceable.end();
-    if (all_move && s->end() <= chosen.end() - need) moved = std::move(trial), chosen = std::move(*s);
+    if (all_move && Gains(s->score(), chosen.score(), need)) moved = std::move(trial), chosen = std::move(*s);
   }
   const Instance& inst = chosen.res.inst;
   Status st = CheckSchedule(inst, chosen.best);
@@ -401,6 +405,8 @@ Result<Replanned> Replan(const Instance& base, const SweepState& state, const Re
   Replanned out;
   out.kept_seconds = kept_seconds;
   out.new_seconds = chosen.end();
+  out.kept_score = kept_score;
+  out.new_score = chosen.score();
   out.unplaceable = chosen.res.unplaceable;
   out.moved.assign(moved.begin(), moved.end());
   Plan& p = out.plan;
@@ -413,7 +419,7 @@ Result<Replanned> Replan(const Instance& base, const SweepState& state, const Re
   p.solver.status = "heuristic";
   p.solver.method = moved.empty() ? "local search warm-started from the current plan"
                                   : "local search warm-started from the current plan, running jobs moved at a checkpoint";
-  p.solver.best_bound = inst.objective == "makespan" ? p.lower_bound : ObjectiveBound(inst);
+  p.solver.best_bound = inst.objective == "makespan" ? p.lower_bound : MeanCompletionBound(inst);
   p.solver.Settle(inst.objective == "makespan" ? out.new_seconds : ObjectiveValue(inst, p.schedule), /*proves=*/true);
   p.solver.seconds = SecondsSince(t0);
   return out;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "plan/objective.h"
 #include "plan/plan.h"
 #include "util/status.h"
 
@@ -82,7 +83,13 @@ struct Replanned {
   // times counted from the state's `now` (offset_seconds).
   Plan plan;
   double kept_seconds = 0;  // predicted time to the end if the current choices and order stand
-  double new_seconds = 0;   // the same for `plan`: never more than kept_seconds
+  double new_seconds = 0;   // the same for `plan`
+  // The residual's Score (plan/objective.h; under makespan its primary key is the time to the
+  // end, reservations included) kept, and for `plan`: `plan` is never worse.
+  Score kept_score, new_score;
+  // Whether adopting `plan` is worth it: it meets deadlines better, or it gains at least
+  // `share` of the kept objective (and more than a microsecond).
+  bool Worth(double share) const { return Gains(new_score, kept_score, std::max(1e-6, share * kept_score.primary)); }
   // Waiting jobs that no configuration fits on the devices left in use: not in `plan`.
   std::vector<std::string> unplaceable;
   // Running jobs `plan` moves: jobs of its instance (their steps those left after the stop's

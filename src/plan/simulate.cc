@@ -135,7 +135,7 @@ double WithReplanning(const Plan& p, const std::vector<double>& factor) {
     ro.time_limit_seconds = 1e9;
     Result<Replanned> r = Replan(inst, st, ro);
     assert(r.ok());
-    if (!r.ok() || r->kept_seconds - r->new_seconds < std::max(1e-9, kReplanThreshold * r->kept_seconds)) continue;
+    if (!r.ok() || !r->Worth(kReplanThreshold)) continue;
     const Plan& rp = r->plan;
     for (size_t i = 0; i < rp.instance.jobs.size(); ++i) {
       int j = 0;

@@ -485,8 +485,7 @@ class Orchestrator {
     for (const std::string& name : r->unplaceable)
       if (Job* j = Find(name); j->state == State::kWaiting)
         SATURN_RETURN_IF_ERROR(FailStranded(*j, "no configuration of it fits on the devices left in use"));
-    const double gain = r->kept_seconds - r->new_seconds;
-    if (gain <= 1e-6 || gain < opt_.replan_threshold * r->kept_seconds) return Status::Ok();
+    if (!r->Worth(opt_.replan_threshold)) return Status::Ok();
     const Plan& p = r->plan;
     std::vector<std::string> changed;
     for (size_t i = 0; i < p.instance.jobs.size(); ++i) {

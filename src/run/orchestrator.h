@@ -38,7 +38,9 @@ struct ExecuteOptions {
   bool quiet = false;
   // Re-planning (plan/replan.h): after every job's end, and every replan_every seconds while jobs
   // wait, the rest is re-planned from the jobs' measured step rates; the new plan is adopted when
-  // it ends the sweep at least replan_threshold (a share of the predicted time left) sooner.
+  // it ends the sweep at least replan_threshold (a share of the predicted time left) sooner, or
+  // under the plan's mean-completion objective gains that share of it, or meets deadlines better
+  // (Replanned::Worth).
   bool replan = true;
   double replan_threshold = 0.05;
   double replan_every = 30;
