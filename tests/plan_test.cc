@@ -330,6 +330,30 @@ TEST_CASE("simulation without noise replays the plan / seeds are reproducible", 
   CHECK(Simulate(p, o).mean_as_planned() != a.mean_as_planned());
 }
 
+TEST_CASE("simulated crashes: each job run again from its start, and re-planning around them", "[plan]") {
+  std::mt19937 rng(9);
+  Instance inst = RandomInstance(rng, {4, 4}, 8, {1, 2, 4});
+  Plan p = RunPolicy(inst, "milp");
+  SimOptions o;
+  o.noise = 0;
+  o.trials = 1;
+  o.failures = 1;  // every job crashes once
+  SimReport r = Simulate(p, o);
+  // Each job takes between once and twice its time, in the plan's order on its devices.
+  CHECK(r.trials[0].as_planned > p.makespan() + 1e-6);
+  CHECK(r.trials[0].as_planned <= 2 * p.makespan() + 1e-6);
+  CHECK(r.trials[0].replanned > p.lower_bound);
+  CHECK(r.trials[0].replanned <= 2 * p.makespan() + 1e-6);
+  // A lone job on one device: its crash costs exactly the share of its run it had done.
+  Instance one = MakeInstance({1}, {{{"ddp", 1, 100}}});
+  Plan q = RunPolicy(one, "milp");
+  SimReport c = Simulate(q, o);
+  CHECK(c.trials[0].as_planned > 100);
+  CHECK(c.trials[0].as_planned == Approx(c.trials[0].replanned));
+  o.failures = 0;
+  CHECK(Simulate(q, o).trials[0].as_planned == Approx(100));
+}
+
 TEST_CASE("bounds from rounded-down grids never exceed the true optimum", "[plan]") {
   // Durations that no grid unit divides: the MILP works on inexact grids and proves its lower
   // bound on rounded-down ones.

@@ -43,6 +43,9 @@ Status RunSimulate(const PlanArgs& a) {
   if (!(a.sim.noise >= 0 && a.sim.noise <= 1))
     return Status::UserError("--noise must be between 0 and 1: the sigma of a log-normal step-time factor with "
                              "mean 1 (0.1: step times vary by about 10%)");
+  if (!(a.sim.failures >= 0 && a.sim.failures <= 1))
+    return Status::UserError("--failures must be between 0 and 1: the chance that a job crashes once and runs again "
+                             "from its start");
   auto plan = LoadPlan(a.simulate);
   if (!plan.ok()) return plan.status();
   SimReport r = Simulate(*plan, a.sim);
@@ -152,6 +155,8 @@ Action SetupPlanCommand(CLI::App* sub) {
   sub->add_option("--simulate", a->simulate, "replay this plan with noisy step times instead of planning");
   sub->add_option("--seed", a->sim.seed, "random seed of --simulate (default 1)");
   sub->add_option("--noise", a->sim.noise, "sigma of the log-normal step-time noise of --simulate (default 0.1)");
+  sub->add_option("--failures", a->sim.failures,
+                  "chance that a job crashes once in --simulate and runs again from its start (default 0)");
   sub->add_option("--trials", a->sim.trials, "how many noisy replays --simulate averages (default 20)");
   sub->add_flag("-v,--verbose", a->verbose, "print the solver's progress");
   sub->add_flag("-q,--quiet", a->quiet, "do not print the plan table");

@@ -23,7 +23,15 @@ double Normal(std::mt19937_64& rng) {
   return std::sqrt(-2 * std::log(u1)) * std::cos(two_pi * u2);
 }
 
-double AsPlanned(const Plan& p, const std::vector<double>& factor) {
+double Uniform(std::mt19937_64& rng) { return (double(rng() >> 11) + 0.5) / 9007199254740992.0; }
+
+// Each job's draw: its step-time factor, and when it crashes (a share of its run; none: -1).
+struct Draw {
+  double factor = 1;
+  double crash = -1;
+};
+
+double AsPlanned(const Plan& p, const std::vector<Draw>& draw) {
   const Instance& inst = p.instance;
   std::vector<Choice> order = ChoicesByStart(p.schedule);
   std::vector<std::vector<double>> free_at(inst.nodes.size());
@@ -40,7 +48,8 @@ double AsPlanned(const Plan& p, const std::vector<double>& factor) {
     double start = 0;
     for (size_t k = 0; k < pl.nodes.size(); ++k)
       for (int d : a.device_ids[k]) start = std::max(start, free_at[pl.nodes[k]][d]);
-    double end = start + cfg.seconds * factor[c.job];
+    const Draw& dr = draw[c.job];
+    double end = start + cfg.seconds * dr.factor * (dr.crash >= 0 ? 1 + dr.crash : 1);
     for (size_t k = 0; k < pl.nodes.size(); ++k)
       for (int d : a.device_ids[k]) free_at[pl.nodes[k]][d] = end;
     makespan = std::max(makespan, end);
@@ -53,7 +62,7 @@ double AsPlanned(const Plan& p, const std::vector<double>& factor) {
 // waiting jobs in order); at every job's end the rest is re-planned by Replan, from the running
 // jobs' true remaining times (the orchestrator measures their rates), and adopted when it saves
 // kReplanThreshold of the predicted time left, as `saturn run --plan` does by default.
-double WithReplanning(const Plan& p, const std::vector<double>& factor) {
+double WithReplanning(const Plan& p, const std::vector<Draw>& draw) {
   constexpr double kReplanThreshold = 0.05;
   const Instance& inst = p.instance;
   const int J = int(inst.jobs.size());
@@ -61,7 +70,8 @@ double WithReplanning(const Plan& p, const std::vector<double>& factor) {
   struct Job {
     int config, placement;
     std::vector<std::vector<int>> ids;
-    double order, start = 0, end = 0;
+    double order, start = 0, end = 0;  // `end` as predicted until a crash
+    double crash = INFINITY;            // when it crashes, then runs again from its start
     S s = S::kWaiting;
   };
   std::vector<Job> jobs(J);
@@ -103,17 +113,21 @@ double WithReplanning(const Plan& p, const std::vector<double>& factor) {
       Job& jb = jobs[j];
       jb.s = S::kRunning;
       jb.start = now;
-      jb.end = now + inst.jobs[j].configs[jb.config].seconds * factor[j];
+      const double d = inst.jobs[j].configs[jb.config].seconds * draw[j].factor;
+      jb.end = now + d;
+      if (draw[j].crash >= 0) jb.crash = now + draw[j].crash * d;
     }
     // Advance to the next end, or to a reservation's end if only that holds a job back.
     double next = INFINITY;
     for (const Job& jb : jobs)
-      if (jb.s == S::kRunning) next = std::min(next, jb.end);
+      if (jb.s == S::kRunning) next = std::min({next, jb.end, jb.crash});
     for (const auto& node : busy_until)
       for (double t : node)
         if (t > now + kEps) next = std::min(next, t);
     assert(std::isfinite(next));
     now = next;
+    for (Job& jb : jobs)
+      if (jb.s == S::kRunning && jb.crash <= now + kEps) jb.end = jb.crash + (jb.end - jb.start), jb.crash = INFINITY;
     for (Job& jb : jobs)
       if (jb.s == S::kRunning && jb.end <= now + kEps) jb.s = S::kDone, ++done, makespan = std::max(makespan, jb.end);
     if (done == J) break;
@@ -173,9 +187,13 @@ SimReport Simulate(const Plan& plan, const SimOptions& opt) {
   r.planned = plan.makespan();
   std::mt19937_64 rng(opt.seed);
   for (int t = 0; t < opt.trials; ++t) {
-    std::vector<double> factor(plan.instance.jobs.size());
-    for (double& f : factor) f = std::exp(opt.noise * Normal(rng) - opt.noise * opt.noise / 2);
-    r.trials.push_back({AsPlanned(plan, factor), WithReplanning(plan, factor)});
+    std::vector<Draw> draw(plan.instance.jobs.size());
+    for (Draw& d : draw) d.factor = std::exp(opt.noise * Normal(rng) - opt.noise * opt.noise / 2);
+    // Drawn after the factors, so that without failures the factors are those of before.
+    if (opt.failures > 0)
+      for (Draw& d : draw)
+        if (Uniform(rng) < opt.failures) d.crash = Uniform(rng);
+    r.trials.push_back({AsPlanned(plan, draw), WithReplanning(plan, draw)});
   }
   return r;
 }
@@ -183,8 +201,10 @@ SimReport Simulate(const Plan& plan, const SimOptions& opt) {
 std::string SimReportText(const Plan& plan, const SimOptions& opt, const SimReport& r) {
   char buf[512];
   std::string out;
-  std::snprintf(buf, sizeof buf, "simulated %d trials of plan '%s' (policy %s), step-time noise sigma %.3f, seed %llu\n",
-                opt.trials, plan.sweep.c_str(), plan.policy.c_str(), opt.noise, (unsigned long long)opt.seed);
+  std::snprintf(buf, sizeof buf,
+                "simulated %d trials of plan '%s' (policy %s), step-time noise sigma %.3f, crash chance %.3f per job, "
+                "seed %llu\n",
+                opt.trials, plan.sweep.c_str(), plan.policy.c_str(), opt.noise, opt.failures, (unsigned long long)opt.seed);
   out += buf;
   std::snprintf(buf, sizeof buf, "%-12s %14s %10s\n", "execution", "makespan (s)", "x planned");
   out += buf;

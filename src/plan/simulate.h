@@ -13,6 +13,10 @@ namespace saturn {
 struct SimOptions {
   uint64_t seed = 1;
   double noise = 0.1;  // sigma of the log-normal factor (mean 1) on each job's step time
+  // Chance that a job crashes once, at a uniform point of its run, and is run again on its
+  // devices from its start (no checkpoint: the costliest crash). The re-planner learns of the
+  // crash when it happens, as the orchestrator does.
+  double failures = 0;
   int trials = 20;
 };
 
