@@ -295,7 +295,7 @@ TEST_CASE("a plan survives a JSON round trip and a tampered plan is refused", "[
     CHECK(r.status().exit_code() == 2);
     return r.status().message();
   };
-  CHECK_THAT(edited([](nlohmann::json& d) { d["instance"]["jobs"][0]["configs"][0]["devices"] = 17; }),
+  CHECK_THAT(edited([](nlohmann::json& d) { d["instance"]["config_sets"][0][0]["devices"] = 17; }),
              Catch::Contains("does not fit the plan's nodes"));
   CHECK_THAT(edited([](nlohmann::json& d) { d["instance"]["nodes"][0]["devices"] = 1e10; }),
              Catch::Contains("devices must be an integer in [1, 4096]"));
@@ -303,10 +303,37 @@ TEST_CASE("a plan survives a JSON round trip and a tampered plan is refused", "[
              Catch::Contains("steps must be an integer"));
   CHECK_THAT(edited([](nlohmann::json& d) { d["jobs"][0]["start_seconds"] = -1.0; }),
              Catch::Contains("start_seconds must be a finite number"));
-  CHECK_THAT(edited([](nlohmann::json& d) { d["instance"]["jobs"][0]["configs"][0]["technique"] = "zero"; }),
+  CHECK_THAT(edited([](nlohmann::json& d) { d["instance"]["config_sets"][0][0]["technique"] = "zero"; }),
              Catch::Contains("unknown technique 'zero'"));
   CHECK_THAT(edited([](nlohmann::json& d) { d["instance"]["nodes"][1]["name"] = d["instance"]["nodes"][0]["name"]; }),
              Catch::Contains("repeated"));
+  CHECK_THAT(edited([](nlohmann::json& d) { d["instance"]["jobs"][0]["config_set"] = 99; }),
+             Catch::Contains("config_set must be an integer in [0, "));
+  CHECK_THAT(edited([](nlohmann::json& d) { d["instance"]["jobs"][0]["steps"] = 1LL << 49; }),
+             Catch::Contains("step_seconds x steps is past 1e12 seconds"));
+}
+
+TEST_CASE("the plan file shares a configuration set among jobs of one cost key", "[plan]") {
+  // Five jobs, two of them alike and one alike but twice as long: two sets, durations from steps.
+  const std::vector<C> a = {{"ddp", 1, 10}, {"fsdp", 2, 6}}, b = {{"ddp", 1, 7}};
+  Instance inst = MakeInstance({2}, {a, a, b, a, b});
+  inst.jobs[2].steps = 2;  // step_seconds x steps: 14 s on one device
+  inst.jobs[2].configs[0].seconds = 14;
+  Plan p = RunPolicy(inst, "greedy");
+  const nlohmann::json doc = nlohmann::json::parse(PlanToJson(p));
+  REQUIRE(doc["instance"]["config_sets"].size() == 2);
+  CHECK(doc["instance"]["jobs"][2]["config_set"] == doc["instance"]["jobs"][4]["config_set"]);
+  CHECK(doc["instance"]["jobs"][0]["config_set"] == doc["instance"]["jobs"][3]["config_set"]);
+  Result<Plan> back = ParsePlan(doc.dump(), "plan.json");
+  REQUIRE(back.ok());
+  CHECK(back->instance.jobs[2].configs[0].seconds == 14);
+  CHECK(back->instance.jobs[4].configs[0].seconds == 7);
+  CHECK(PlanToJson(*back) == PlanToJson(p));
+  // A duration that is not step_seconds x steps (a re-plan's) is written out with the job.
+  inst.jobs[1].configs[0].seconds = 9;
+  const nlohmann::json own = nlohmann::json::parse(PlanToJson(RunPolicy(inst, "greedy")));
+  CHECK(own["instance"]["jobs"][1]["configs"][0]["seconds"] == 9);
+  CHECK(!own["instance"]["jobs"][1].contains("config_set"));
 }
 
 TEST_CASE("simulation without noise replays the plan / seeds are reproducible", "[plan]") {

@@ -53,21 +53,37 @@ std::string PlanToJson(const Plan& p) {
     if (!p.instance.kinds[size_t(n.kind)].empty()) e["kind"] = p.instance.kinds[size_t(n.kind)];
     nodes.push_back(std::move(e));
   }
+  // Jobs of one cost key have the same configurations, their durations step_seconds x steps:
+  // such a job names a shared set instead of repeating it (10,000 jobs of 10 cost keys: a few
+  // sets, not 200,000 configurations). A re-plan's scaled durations are written out in full.
+  json sets = json::array();
+  std::map<std::string, int> set_of;
   for (const auto& j : p.instance.jobs) {
+    bool shared = true;
     json cs = json::array();
     for (const auto& c : j.configs) {
+      shared = shared && c.seconds == c.step_seconds * double(j.steps);
       json e = {{"technique", c.technique}, {"devices", c.devices}, {"step_seconds", c.step_seconds},
-                {"seconds", c.seconds}, {"peak_memory_bytes", c.peak_memory_bytes}, {"knobs", json::parse(c.knobs_json)}};
+                {"peak_memory_bytes", c.peak_memory_bytes}, {"knobs", json::parse(c.knobs_json)}};
       if (!p.instance.kinds[size_t(c.kind)].empty()) e["kind"] = p.instance.kinds[size_t(c.kind)];
       cs.push_back(std::move(e));
     }
-    json e = {{"job", j.name}, {"steps", j.steps}, {"configs", cs}};
+    json e = {{"job", j.name}, {"steps", j.steps}};
+    if (shared) {
+      auto [it, fresh] = set_of.emplace(cs.dump(), int(sets.size()));
+      if (fresh) sets.push_back(std::move(cs));
+      e["config_set"] = it->second;
+    } else {
+      for (size_t k = 0; k < j.configs.size(); ++k) cs[k]["seconds"] = j.configs[k].seconds;
+      e["configs"] = std::move(cs);
+    }
     if (j.weight != 1) e["priority"] = j.weight;
     // From the sweep's start, as written in the sweep (a re-plan's own time 0 is offset_seconds).
     if (std::isfinite(j.deadline)) e["deadline_seconds"] = j.deadline + p.offset_seconds;
     jobs.push_back(std::move(e));
   }
   doc["instance"] = {{"nodes", nodes}, {"jobs", jobs}};
+  if (!sets.empty()) doc["instance"]["config_sets"] = std::move(sets);
   if (!p.instance.reserved.empty() || p.offset_seconds > 0) {
     doc["offset_seconds"] = p.offset_seconds;
     json reserved = json::array();
@@ -152,12 +168,21 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
         pj.weight = w.get<double>();
       }
       if (j.contains("deadline_seconds")) pj.deadline = Seconds(j, "deadline_seconds", 3.6e8) - p.offset_seconds;
-      for (const auto& c : j.at("configs")) {
+      // A shared set (durations step_seconds x steps), or the job's own list (durations given).
+      const bool shared = j.contains("config_set");
+      const json* list = &j.at(shared ? "config_set" : "configs");
+      if (shared) {
+        const json& sets = in.at("config_sets");
+        list = &sets.at(size_t(Integer(j, "config_set", 0, (long long)sets.size() - 1)));
+      }
+      for (const auto& c : *list) {
         Config cfg;
         cfg.technique = c.at("technique").get<std::string>();
         cfg.devices = int(Integer(c, "devices", 1, 1 << 20));
         cfg.step_seconds = Seconds(c, "step_seconds");
-        cfg.seconds = Seconds(c, "seconds");
+        cfg.seconds = shared ? cfg.step_seconds * double(pj.steps) : Seconds(c, "seconds");
+        if (!(cfg.seconds <= 1e12))
+          throw BadValue("job '" + pj.name + "': step_seconds x steps is past 1e12 seconds");
         cfg.peak_memory_bytes = c.contains("peak_memory_bytes") ? Integer(c, "peak_memory_bytes", 0, 1LL << 62) : 0;
         cfg.knobs_json = c.value("knobs", json::object()).dump();
         const std::string kind = c.value("kind", "");
