@@ -50,7 +50,7 @@ double EndOf(const Plan& p, const std::string& job) {
 
 }  // namespace
 
-TEST_CASE("objective names: makespan and mean-completion; others refused with a suggestion", "[objective]") {
+TEST_CASE("objective names: makespan and mean-completion, others refused with a suggestion", "[objective]") {
   CHECK(CheckObjective("makespan").ok());
   CHECK(CheckObjective("mean-completion").ok());
   Status bad = CheckObjective("mean-completon");
@@ -99,7 +99,7 @@ TEST_CASE("the mean-completion bound holds against brute force, and milp reaches
   CHECK(worst_bound_ratio < 2.0);
 }
 
-TEST_CASE("scores compare deadlines first, then the objective; adopting never lengthens a plan", "[objective]") {
+TEST_CASE("scores compare deadlines first, then the objective, and adopting never lengthens a plan", "[objective]") {
   const Score meets{0, 100, 5}, misses{10, 90, 5}, longer{0, 100 + 1e-5, 1}, shorter{0, 99, 9};
   CHECK(Better(meets, misses));   // a deadline met outweighs a shorter plan
   CHECK(Gains(meets, misses, 50));
@@ -126,7 +126,7 @@ TEST_CASE("priorities: the weight of a job's end under mean-completion, the tie-
   CHECK(EndOf(tie, "job1") == Approx(20));
 }
 
-TEST_CASE("deadlines come first under both objectives; a miss is said, never hidden", "[objective]") {
+TEST_CASE("deadlines come first under both objectives, and a miss is said, never hidden", "[objective]") {
   // B and C must end by 50 s: both run first, side by side, and A follows on both devices
   // (110 s), though without deadlines the least makespan is 100 s.
   Instance inst = Conflict();

@@ -127,7 +127,7 @@ TEST_CASE("saturn plan refuses bad profiles with exit 2 and writes nothing", "[c
   CHECK(Saturn("plan " + sweep + " -o " + d / "plan.json").code == 2);  // no profile
 }
 
-TEST_CASE("saturn plan --objective mean-completion honours the sweep's priorities and deadlines; bad ones exit 2", "[cli]") {
+TEST_CASE("saturn plan --objective mean-completion honours the sweep's priorities and deadlines, and bad ones exit 2", "[cli]") {
   TempDir d;
   auto with = [&](const std::string& small_extra, const std::string& big_extra) {
     std::string text = kSweep;
