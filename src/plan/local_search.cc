@@ -136,7 +136,7 @@ Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long m
     cur = std::move(cand);
     cur_key = k;
     ends.swap(cand_ends);
-    if (Better(cur_key, best_key)) {
+    if (Improves(cur_key, best_key)) {
       best = cur;
       best_key = cur_key;
       best_ends = ends;
@@ -145,7 +145,7 @@ Schedule LocalSearchSchedule(const Instance& inst, const Schedule& start, long m
   }
   if (stats) *stats = {move, SecondsSince(t0)};
   Schedule out = ListSchedule(inst, best.order, best.config);
-  return Better(ScoreOf(inst, out), ScoreOf(inst, from)) ? out : from;
+  return Better(PlanScore(inst, out), PlanScore(inst, from)) ? out : from;
 }
 
 }  // namespace saturn

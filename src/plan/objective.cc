@@ -31,9 +31,11 @@ bool NoWorse(const Score& a, const Score& b) {
 }
 
 bool Better(const Score& a, const Score& b) {
-  if (!NoWorse(a, b) || NoWorse(b, a)) return false;
   const double eps = 1e-6 * std::max(1.0, std::fabs(b.primary));
-  return a.late < b.late - eps || (a.late <= b.late && a.primary <= b.primary);
+  if (a.late < b.late - eps) return true;
+  if (a.late > b.late + eps) return false;
+  if (a.primary < b.primary - 1e-9) return true;
+  return a.primary <= b.primary && a.secondary < b.secondary - 1e-9 * std::max(1.0, std::fabs(b.secondary));
 }
 
 bool Gains(const Score& a, const Score& b, double need) {
@@ -59,11 +61,19 @@ Score ScoreOf(const Instance& inst, const std::vector<double>& ends, const std::
   return {late, makespan, spread};
 }
 
-Score ScoreOf(const Instance& inst, const Schedule& s) {
+Score PlanScore(const Instance& inst, const Schedule& s) {
   std::vector<double> ends(s.jobs.size());
   std::vector<int> config(s.jobs.size());
   for (size_t j = 0; j < s.jobs.size(); ++j) ends[j] = s.jobs[j].end, config[j] = s.jobs[j].config;
-  return ScoreOf(inst, ends, config);
+  Score k = ScoreOf(inst, ends, config);
+  if (inst.objective == "makespan") {
+    bool priorities = false;
+    double weighted = 0;
+    for (size_t j = 0; j < s.jobs.size(); ++j)
+      priorities = priorities || inst.jobs[j].weight != inst.jobs[0].weight, weighted += inst.jobs[j].weight * ends[j];
+    k.secondary = priorities ? weighted : 0;
+  }
+  return k;
 }
 
 double MeanCompletion(const Instance& inst, const Schedule& s) {

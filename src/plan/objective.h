@@ -27,17 +27,23 @@ struct Score {
   double primary = INFINITY;    // the objective, in seconds
   double secondary = INFINITY;  // the tie-break
 };
-// Keys within a millionth of each other tie, so a search can walk a plateau of one makespan.
+// The search's comparisons: keys within a millionth of each other tie, so a search can walk a
+// plateau of one makespan.
 bool NoWorse(const Score& a, const Score& b);
-// Strictly better: meets deadlines better, or else is neither later past them nor longer at all
-// (adopting a better plan never lengthens it, even within NoWorse's tolerance).
+inline bool Improves(const Score& a, const Score& b) { return NoWorse(a, b) && !NoWorse(b, a); }
+// Adopting one finished plan over another: it meets deadlines better, or else it is no later
+// past them and shorter (by any margin), or as long and better on the tie-break. Never longer.
 bool Better(const Score& a, const Score& b);
 // Better by at least `need` seconds of the objective, or by meeting deadlines better (any gain).
 bool Gains(const Score& a, const Score& b, double need);
 
-// The score of job end times `ends` with job j in configuration config[j] (indexed by job).
+// The search's score of job end times `ends` with job j in configuration config[j] (indexed by
+// job).
 Score ScoreOf(const Instance& inst, const std::vector<double>& ends, const std::vector<int>& config);
-Score ScoreOf(const Instance& inst, const Schedule& s);
+// The score for adopting a finished plan: under makespan its tie-break is the priority-weighted
+// sum of end times, and only where priorities differ (else the makespan alone decides, as it
+// did before priorities existed); under mean-completion, as ScoreOf.
+Score PlanScore(const Instance& inst, const Schedule& s);
 
 // The weighted mean of the jobs' end times (priorities as weights).
 double MeanCompletion(const Instance& inst, const Schedule& s);

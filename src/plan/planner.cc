@@ -69,7 +69,7 @@ Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
                    before.seconds, value(plan.schedule), value(polished), after.moves, after.seconds);
     }
     plan.solver.method += ", between local searches";
-    if (Better(ScoreOf(inst, polished), ScoreOf(inst, plan.schedule))) {
+    if (Better(PlanScore(inst, polished), PlanScore(inst, plan.schedule))) {
       plan.schedule = std::move(polished);
       plan.solver.Settle(ObjectiveValue(inst, plan.schedule), /*proves=*/true);
     }

@@ -198,9 +198,9 @@ Schedule HeuristicSchedule(const Instance& inst, double seconds, double lower_bo
   Score best_score;
   auto consider = [&](Schedule s) {
     if (s.jobs.size() != inst.jobs.size()) return;
-    const Score k = ScoreOf(inst, s);
-    // Strictly better, as before: the first of equal candidates stays.
-    if (best.jobs.empty() || (NoWorse(k, best_score) && !NoWorse(best_score, k))) best_score = k, best = std::move(s);
+    const Score k = PlanScore(inst, s);
+    // Strictly better: the first of equal candidates stays.
+    if (best.jobs.empty() || Better(k, best_score)) best_score = k, best = std::move(s);
   };
   auto orders = [&](const std::vector<double>& key) {
     std::vector<std::vector<int>> out = {OrderBy(inst, key)};

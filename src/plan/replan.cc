@@ -40,7 +40,7 @@ double EndOf(const Instance& inst, const Schedule& s) {
 // The instance's Score of a residual schedule; under makespan, the time to the end counts the
 // running jobs' reservations too.
 Score ResidualScore(const Instance& inst, const Schedule& s) {
-  Score k = ScoreOf(inst, s);
+  Score k = PlanScore(inst, s);
   if (inst.objective == "makespan") k.primary = EndOf(inst, s);
   return k;
 }
