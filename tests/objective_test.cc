@@ -124,6 +124,14 @@ TEST_CASE("priorities: the weight of a job's end under mean-completion, the tie-
   Plan tie = PlanWith(inst, "makespan");
   CHECK(tie.makespan() == Approx(30));
   CHECK(EndOf(tie, "job1") == Approx(20));
+  // Two devices: C (20 s) on one, A and B (10 s each) one after the other on the other; the
+  // makespan is 20 s either way. Listed longest first, A goes before B; B's priority turns it.
+  Instance three = MakeInstance({2}, {{{"ddp", 1, 20}}, {{"ddp", 1, 10}}, {{"ddp", 1, 10}}});
+  CHECK(EndOf(PlanWith(three, "makespan"), "job1") == Approx(10));
+  three.jobs[2].weight = 5;
+  Plan turned = PlanWith(three, "makespan");
+  CHECK(turned.makespan() == Approx(20));
+  CHECK(EndOf(turned, "job2") == Approx(10));
 }
 
 TEST_CASE("deadlines come first under both objectives, and a miss is said, never hidden", "[objective]") {
