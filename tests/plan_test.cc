@@ -336,13 +336,29 @@ TEST_CASE("the plan file shares a configuration set among jobs of one cost key",
   CHECK(!own["instance"]["jobs"][1].contains("config_set"));
 }
 
-TEST_CASE("simulation without noise replays the plan / seeds are reproducible", "[plan]") {
-  std::mt19937 rng(9);
-  Instance inst = RandomInstance(rng, {4, 4}, 8, {1, 2, 4});
-  Plan p = RunPolicy(inst, "milp");
+namespace {
+
+// The plan both simulation cases replay (solved once), and options for one trial without noise.
+const Plan& SimulatedPlan() {
+  static const Plan plan = [] {
+    std::mt19937 rng(9);
+    return RunPolicy(RandomInstance(rng, {4, 4}, 8, {1, 2, 4}), "milp");
+  }();
+  return plan;
+}
+
+SimOptions OneNoiselessTrial() {
   SimOptions o;
   o.noise = 0;
   o.trials = 1;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("simulation without noise replays the plan / seeds are reproducible", "[plan]") {
+  const Plan& p = SimulatedPlan();
+  SimOptions o = OneNoiselessTrial();
   SimReport r = Simulate(p, o);
   CHECK(r.trials[0].as_planned <= p.makespan() + 1e-6);
   CHECK(r.trials[0].as_planned >= p.lower_bound - 1e-6);
@@ -358,12 +374,8 @@ TEST_CASE("simulation without noise replays the plan / seeds are reproducible", 
 }
 
 TEST_CASE("simulated crashes: each job run again from its start, and re-planning around them", "[plan]") {
-  std::mt19937 rng(9);
-  Instance inst = RandomInstance(rng, {4, 4}, 8, {1, 2, 4});
-  Plan p = RunPolicy(inst, "milp");
-  SimOptions o;
-  o.noise = 0;
-  o.trials = 1;
+  const Plan& p = SimulatedPlan();
+  SimOptions o = OneNoiselessTrial();
   o.failures = 1;  // every job crashes once
   SimReport r = Simulate(p, o);
   // Each job takes between once and twice its time, in the plan's order on its devices.

@@ -586,7 +586,7 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
   // Half of the time stays for proving a lower bound afterwards: from the local search's
   // incumbent, finer search grids rarely pay, while a proven bound tells how good a plan is.
   const double search_limit = opt.time_limit_seconds * 0.5;
-  const bool deadlines = std::any_of(inst.jobs.begin(), inst.jobs.end(), [](const PlanJob& j) { return std::isfinite(j.deadline); });
+  const bool deadlines = HasDeadlines(inst);
   for (int slots = 16; slots <= opt.max_slots; slots *= 2) {
     double left = search_limit - SecondsSince(t0);
     if (left < 0.5) break;

@@ -129,6 +129,12 @@ double MeanCompletionBound(const Instance& inst) {
   return std::max(alone, queued + own) / weight;
 }
 
+bool HasDeadlines(const Instance& inst) {
+  for (const PlanJob& j : inst.jobs)
+    if (std::isfinite(j.deadline)) return true;
+  return false;
+}
+
 std::vector<std::string> MissedDeadlines(const Instance& inst, const Schedule& s, double offset_seconds) {
   std::vector<std::string> out;
   for (size_t j = 0; j < s.jobs.size(); ++j) {

@@ -56,6 +56,9 @@ double ObjectiveValue(const Instance& inst, const Schedule& s);
 // (docs/planner.md derives it).
 double MeanCompletionBound(const Instance& inst);
 
+// Whether any job has a deadline.
+bool HasDeadlines(const Instance& inst);
+
 // Jobs that end past their deadlines in `s`: "NAME ends at 7.2 h, 1.2 h past its deadline".
 std::vector<std::string> MissedDeadlines(const Instance& inst, const Schedule& s, double offset_seconds = 0);
 

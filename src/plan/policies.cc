@@ -57,12 +57,6 @@ std::vector<int> DeadlinesFirst(const Instance& inst, const std::vector<double>&
   return order;
 }
 
-bool HasDeadlines(const Instance& inst) {
-  for (const PlanJob& j : inst.jobs)
-    if (std::isfinite(j.deadline)) return true;
-  return false;
-}
-
 }  // namespace
 
 std::vector<Choice> ChoicesByStart(const Schedule& s) {
