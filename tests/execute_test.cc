@@ -362,6 +362,14 @@ TEST_CASE("saturn run --plan: bad input exits 2 naming the place", "[execute]") 
   Run no_plan = Saturn("run " + sweep + " --plan " + (d / "missing.json"));
   CHECK(no_plan.code == 2);
   CHECK_THAT(no_plan.out, Catch::Contains("missing.json"));
+  // The sweep edited since it was planned: refused before anything runs, naming the job's line.
+  Run longer = Saturn("run " + Sweep(d, "runs", "longer.yaml", 9) + " --plan " + plan + " " + kMpirun);
+  CHECK(longer.code == 2);
+  CHECK_THAT(longer.out, Catch::Contains("longer.yaml:") && Catch::Contains("job 'a' trains 9 steps, but " + plan + " planned 6"));
+  Run resized = Saturn("run " + Sweep(d, "runs", "resized.yaml", 6, "[{name: n, devices: 3}]") + " --plan " + plan + " " + kMpirun);
+  CHECK(resized.code == 2);
+  CHECK_THAT(resized.out, Catch::Contains("node 'n' has 4 device(s) in the plan, but " + (d / "resized.yaml") + ":3:") &&
+                              Catch::Contains("gives it 3 device(s); plan this sweep again"));
   Run bad_slots = Saturn("run " + sweep + " --only a --slots 0,x");
   CHECK(bad_slots.code == 2);
   CHECK_THAT(bad_slots.out, Catch::Contains("--slots 0,x"));

@@ -14,6 +14,7 @@
 #include "plan/plan.h"
 #include "plan/policies.h"
 #include "plan/replan.h"
+#include "run/plan_fit.h"
 #include "plan_fixtures.h"
 #include "profile/profile.h"
 
@@ -343,4 +344,37 @@ TEST_CASE("re-planning keeps a running job on its kind and moves waiting ones ac
   for (const Reservation& res : r->plan.instance.reserved)
     held = held || (res.job == inst.jobs[size_t(on_b)].name && inst.nodes[size_t(res.node)].kind == 1);
   CHECK(held);
+}
+
+TEST_CASE("saturn run refuses a plan whose nodes or jobs the sweep has changed since: kind, devices, name, steps, "
+          "a new job", "[kinds]") {
+  const Sweep sweep = KindSweep();
+  Result<Instance> inst = Build(sweep, {Record("ddp", 1, "a100-40gb", 1, 1), Record("ddp", 1, "h100-80gb", 1, 1)});
+  REQUIRE(inst.ok());
+  const Plan plan = RunPolicy(*inst, "greedy");
+  CHECK(CheckPlanFitsSweep(plan, "plan.json", sweep).ok());
+  auto refused = [&](const std::string& from, const std::string& to) {
+    std::string text = kKindSweep;
+    REQUIRE(text.find(from) != std::string::npos);
+    text.replace(text.find(from), from.size(), to);
+    Result<Sweep> edited = ParseSweep(text, "mixed.yaml");
+    REQUIRE(edited.ok());
+    const Status s = CheckPlanFitsSweep(plan, "plan.json", *edited);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.exit_code() == 2);
+    CHECK_THAT(s.message(), Contains("plan this sweep again: saturn plan mixed.yaml"));
+    return s.message();
+  };
+  // The node the plan knows as an H100 is now an A100: its records were measured on the other kind.
+  CHECK_THAT(refused("{name: h1, devices: 2, kind: h100-80gb}", "{name: h1, devices: 2, kind: a100-40gb}"),
+             Contains("plan.json: node 'h1' has 2 device(s) of kind 'h100-80gb' in the plan, but mixed.yaml:9:") &&
+                 Contains("gives it 2 device(s) of kind 'a100-40gb'"));
+  CHECK_THAT(refused("{name: a0, devices: 2,", "{name: a0, devices: 4,"),
+             Contains("node 'a0' has 2 device(s) of kind 'a100-40gb' in the plan, but mixed.yaml:7:") &&
+                 Contains("gives it 4 device(s)"));
+  CHECK_THAT(refused("{name: h0,", "{name: h2,"), Contains("node 'h0' is not in the cluster of mixed.yaml"));
+  CHECK_THAT(refused("    model: m.json\n", "    model: m.json\n    steps: 2000\n"),
+             Contains("mixed.yaml:11:") && Contains("job 'j' trains 2000 steps, but plan.json planned 1000"));
+  CHECK_THAT(refused("jobs:\n", "jobs:\n  - {name: k, model: m.json}\n"),
+             Contains("mixed.yaml:11:") && Contains("job 'k' is not in the plan plan.json"));
 }

@@ -19,6 +19,7 @@
 #include "launch/launcher.h"
 #include "plan/plan.h"
 #include "run/orchestrator.h"
+#include "run/plan_fit.h"
 #include "util/files.h"
 #include "technique/names.h"
 #include "util/heap.h"
@@ -73,9 +74,7 @@ Status Execute(const RunArgs& a, const Sweep& sweep) {
     return Status::UserError(a.plan + ": a re-plan of a running sweep (saturn plan --from-state, or plan-N.json): "
                              "it covers only what was left then; execute the sweep's own plan, and --resume picks up "
                              "the re-plans its journal adopted");
-  if (!plan->sweep.empty() && plan->sweep != sweep.name)
-    return Status::UserError(a.plan + ": a plan of sweep '" + plan->sweep + "', not of '" + sweep.name + "' (" +
-                             a.sweep + "); plan this sweep: saturn plan " + a.sweep + " --profile PROFILE.json -o PLAN.json");
+  SATURN_RETURN_IF_ERROR(CheckPlanFitsSweep(*plan, a.plan, sweep));
   ExecuteOptions opt;
   opt.plan_path = a.plan;
   const SlurmAllocation slurm = SlurmAllocation::FromEnvironment();

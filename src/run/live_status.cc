@@ -3,6 +3,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "util/clock.h"
@@ -70,11 +71,8 @@ std::string JobStatusLine(const std::string& job, const std::string& how, long l
   if (m.loss.is_number()) std::snprintf(buf, sizeof buf, ", loss %.4f", m.loss.get<double>()), s += buf;
   if (m.tokens_per_second.is_number())
     std::snprintf(buf, sizeof buf, ", %.0f tok/s", m.tokens_per_second.get<double>()), s += buf;
-  // The rate between the first and last logged steps leaves the first step's warm-up out.
-  if (m.first_step.is_number() && m.seconds.is_number() && m.first_seconds.is_number() && step > m.first_step.get<double>()) {
-    const double per = (m.seconds.get<double>() - m.first_seconds.get<double>()) / (step - m.first_step.get<double>());
+  if (const double per = SecondsPerStep(m); per > 0)
     s += ", ETA " + HumanSeconds(std::max(0.0, (double(steps) - step) * per));
-  }
   return s;
 }
 

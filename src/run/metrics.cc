@@ -29,4 +29,12 @@ LastMetrics ReadLastMetrics(const std::string& metrics_path) {
   return p;
 }
 
+double SecondsPerStep(const LastMetrics& m) {
+  if (!m.step.is_number() || !m.seconds.is_number() || !m.first_step.is_number() || !m.first_seconds.is_number())
+    return 0;
+  const double steps = m.step.get<double>() - m.first_step.get<double>();
+  const double seconds = m.seconds.get<double>() - m.first_seconds.get<double>();
+  return steps > 0 && seconds >= 0 ? seconds / steps : 0;
+}
+
 }  // namespace saturn

@@ -21,4 +21,9 @@ struct LastMetrics {
 
 LastMetrics ReadLastMetrics(const std::string& metrics_path);
 
+// Seconds a step takes between the first and last training lines, which leaves the first step's
+// warm-up out; 0 until two steps are logged. The one rate behind every ETA: the live status
+// line's, `saturn status`'s (report.json `seconds_per_step`) and the re-planner's fallback.
+double SecondsPerStep(const LastMetrics& m);
+
 }  // namespace saturn

@@ -403,8 +403,7 @@ class Orchestrator {
     // moved or resumed under another technique runs at another rate than before.
     if (j.state == State::kRunning && j.first_log_seconds >= 0 && step > double(j.first_log_step))
       return {step, (seconds - j.first_log_train_seconds) / (step - double(j.first_log_step))};
-    if (m.first_step.is_number() && m.first_seconds.is_number() && step > m.first_step.get<double>())
-      return {step, (seconds - m.first_seconds.get<double>()) / (step - m.first_step.get<double>())};
+    if (const double per = SecondsPerStep(m); per > 0) return {step, per};
     return {step, seconds / step};
   }
 

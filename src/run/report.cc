@@ -175,6 +175,8 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
     j["steps"] = pj.steps;
     j["step"] = progress.step;  // the last step its metrics logged
     j["training_seconds"] = progress.seconds;
+    const double per_step = SecondsPerStep(progress);
+    j["seconds_per_step"] = per_step > 0 ? json(per_step) : json();  // past the first step's warm-up
     j["loss"] = progress.loss;
     j["final_loss"] = state == "finished" ? progress.loss : json();
     j["eval"] = progress.eval;  // the latest scores; eval_final: of the final weights

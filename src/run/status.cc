@@ -1,6 +1,7 @@
 #include "run/status.h"
 
 #include <chrono>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -98,10 +99,9 @@ Result<SweepStatus> GetSweepStatus(const std::string& arg) {
     failed += state == "failed";
     std::string progress = "-";
     if (j["step"].is_number()) progress = std::to_string(j["step"].get<long long>()) + "/" + std::to_string(j["steps"].get<long long>());
-    if (state == "running" && j["step"].is_number() && j["training_seconds"].is_number() && j["step"].get<double>() > 0) {
-      const double per = j["training_seconds"].get<double>() / j["step"].get<double>();
-      progress += " ETA " + Secs((j["steps"].get<double>() - j["step"].get<double>()) * per);
-    }
+    if (state == "running" && j["step"].is_number() && j["seconds_per_step"].is_number())
+      progress += " ETA " + Secs(std::max(0.0, j["steps"].get<double>() - j["step"].get<double>()) *
+                                 j["seconds_per_step"].get<double>());
     const std::string devices = FormatPlacement(j["placement"]);
     char loss[32] = "-";
     if (j["loss"].is_number()) std::snprintf(loss, sizeof loss, "%.4f", j["loss"].get<double>());

@@ -1,0 +1,25 @@
+// Whether a saved plan still describes the sweep it is about to execute. A plan embeds the
+// cluster and jobs it was made for; a sweep edited since (a node resized, renamed or of another
+// kind, a job added, its steps changed) would otherwise run jobs on devices or for lengths the
+// plan never considered, silently. The kind check is of names only: saturn cannot tell an
+// A100 from an H100 by asking the node, so the sweep's word is the reference.
+#ifndef SATURN_RUN_PLAN_FIT_H_
+#define SATURN_RUN_PLAN_FIT_H_
+
+#include <string>
+
+#include "config/sweep.h"
+#include "plan/plan.h"
+#include "util/status.h"
+
+namespace saturn {
+
+// Ok when the plan at `plan_path` is of `sweep`: the same sweep name; each plan node a sweep node
+// of the same name, device count and kind; each sweep job in the plan with the same steps (a
+// plan's job not in the sweep is refused by the orchestrator, naming it). Otherwise a user error
+// that names both files (the sweep's at the line of the node or job) and says to plan again.
+Status CheckPlanFitsSweep(const Plan& plan, const std::string& plan_path, const Sweep& sweep);
+
+}  // namespace saturn
+
+#endif  // SATURN_RUN_PLAN_FIT_H_
