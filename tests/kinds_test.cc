@@ -346,35 +346,45 @@ TEST_CASE("re-planning keeps a running job on its kind and moves waiting ones ac
   CHECK(held);
 }
 
-TEST_CASE("saturn run refuses a plan whose nodes or jobs the sweep has changed since: kind, devices, name, steps, "
-          "a new job", "[kinds]") {
+TEST_CASE("saturn run refuses a plan whose nodes or jobs the sweep has changed since: kind, devices, name, order, "
+          "steps, techniques, device counts, a new job", "[kinds]") {
   const Sweep sweep = KindSweep();
   Result<Instance> inst = Build(sweep, {Record("ddp", 1, "a100-40gb", 1, 1), Record("ddp", 1, "h100-80gb", 1, 1)});
   REQUIRE(inst.ok());
   const Plan plan = RunPolicy(*inst, "greedy");
-  CHECK(CheckPlanFitsSweep(plan, "plan.json", sweep).ok());
-  auto refused = [&](const std::string& from, const std::string& to) {
+  CHECK(CheckPlanFitsSweep(plan, "plan.json", sweep, "HINT").ok());
+  auto refused = [&](std::vector<std::pair<std::string, std::string>> edits) {
     std::string text = kKindSweep;
-    REQUIRE(text.find(from) != std::string::npos);
-    text.replace(text.find(from), from.size(), to);
+    for (const auto& [from, to] : edits) {
+      REQUIRE(text.find(from) != std::string::npos);
+      text.replace(text.find(from), from.size(), to);
+    }
     Result<Sweep> edited = ParseSweep(text, "mixed.yaml");
     REQUIRE(edited.ok());
-    const Status s = CheckPlanFitsSweep(plan, "plan.json", *edited);
+    const Status s = CheckPlanFitsSweep(plan, "plan.json", *edited, "HINT");
     REQUIRE_FALSE(s.ok());
     CHECK(s.exit_code() == 2);
-    CHECK_THAT(s.message(), Contains("plan this sweep again: saturn plan mixed.yaml"));
+    CHECK_THAT(s.message(), Contains("; plan this sweep again (HINT)"));
     return s.message();
   };
   // The node the plan knows as an H100 is now an A100: its records were measured on the other kind.
-  CHECK_THAT(refused("{name: h1, devices: 2, kind: h100-80gb}", "{name: h1, devices: 2, kind: a100-40gb}"),
+  CHECK_THAT(refused({{"{name: h1, devices: 2, kind: h100-80gb}", "{name: h1, devices: 2, kind: a100-40gb}"}}),
              Contains("plan.json: node 'h1' has 2 device(s) of kind 'h100-80gb' in the plan, but mixed.yaml:9:") &&
                  Contains("gives it 2 device(s) of kind 'a100-40gb'"));
-  CHECK_THAT(refused("{name: a0, devices: 2,", "{name: a0, devices: 4,"),
+  CHECK_THAT(refused({{"{name: a0, devices: 2,", "{name: a0, devices: 4,"}}),
              Contains("node 'a0' has 2 device(s) of kind 'a100-40gb' in the plan, but mixed.yaml:7:") &&
                  Contains("gives it 4 device(s)"));
-  CHECK_THAT(refused("{name: h0,", "{name: h2,"), Contains("node 'h0' is not in the cluster of mixed.yaml"));
-  CHECK_THAT(refused("    model: m.json\n", "    model: m.json\n    steps: 2000\n"),
+  CHECK_THAT(refused({{"{name: h0,", "{name: h2,"}}), Contains("node 'h0' is not in the cluster of mixed.yaml"));
+  // Inside Slurm, nodes map to the allocation's in order: h0 and h1 swapped is another mapping.
+  CHECK_THAT(refused({{"{name: h0,", "{name: hx,"}, {"{name: h1,", "{name: h0,"}, {"{name: hx,", "{name: h1,"}}),
+             Contains("node 'h0' is node 2 of the plan, but mixed.yaml:9:") && Contains("makes it node 3 of the cluster"));
+  CHECK_THAT(refused({{"    model: m.json\n", "    model: m.json\n    steps: 2000\n"}}),
              Contains("mixed.yaml:11:") && Contains("job 'j' trains 2000 steps, but plan.json planned 1000"));
-  CHECK_THAT(refused("jobs:\n", "jobs:\n  - {name: k, model: m.json}\n"),
+  CHECK_THAT(refused({{"jobs:\n", "jobs:\n  - {name: k, model: m.json}\n"}}),
              Contains("mixed.yaml:11:") && Contains("job 'k' is not in the plan plan.json"));
+  // A re-plan may move j to any configuration the plan holds: each must still be allowed.
+  CHECK_THAT(refused({{"techniques: [ddp, fsdp]", "techniques: [fsdp]"}}),
+             Contains("mixed.yaml:11:") && Contains("job 'j' no longer allows technique ddp, which plan.json may run it with"));
+  CHECK_THAT(refused({{"techniques: [ddp, fsdp]", "techniques: [ddp, fsdp]\n    devices: [2]"}}),
+             Contains("job 'j' no longer allows 1 device(s), which plan.json may run it with"));
 }

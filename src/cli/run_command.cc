@@ -74,7 +74,12 @@ Status Execute(const RunArgs& a, const Sweep& sweep) {
     return Status::UserError(a.plan + ": a re-plan of a running sweep (saturn plan --from-state, or plan-N.json): "
                              "it covers only what was left then; execute the sweep's own plan, and --resume picks up "
                              "the re-plans its journal adopted");
-  SATURN_RETURN_IF_ERROR(CheckPlanFitsSweep(*plan, a.plan, sweep));
+  // A journal follows the plan it started with: a new plan starts over (--restart).
+  const std::string replan = a.auto_plan ? "saturn run " + a.sweep + " --auto --restart profiles what is missing and plans anew"
+                             : a.opt.resume ? "saturn plan " + a.sweep + " --profile PROFILE.json -o NEW.json, then run NEW.json "
+                                                                          "with --restart: this run's journal follows " + a.plan
+                                            : "saturn plan " + a.sweep + " --profile PROFILE.json -o NEW.json, and run that";
+  SATURN_RETURN_IF_ERROR(CheckPlanFitsSweep(*plan, a.plan, sweep, replan));
   ExecuteOptions opt;
   opt.plan_path = a.plan;
   const SlurmAllocation slurm = SlurmAllocation::FromEnvironment();
