@@ -214,6 +214,27 @@ TEST_CASE("saturn profile on nodes that name their hosts: trials on either node,
              Catch::Contains("--host localhost:1,127.0.0.1:1 -n 2 ") && Catch::Contains("--slots local") &&
                  !Catch::Contains("--slots 0"));
 
+  // The links across the two nodes, added to the same file: one rank on each, stored as measured
+  // across 2 nodes; the estimate of ddp x2 (a job wider than a node) is checked against them.
+  Run links = Saturn("profile " + sweep + " -o " + out + " --links --resume --estimate " + kMpirun);
+  INFO(links.out);
+  REQUIRE(links.code == 0);
+  CHECK_THAT(links.out, Catch::Contains("links x2 over 2 nodes: all-reduce bus bandwidth up to") &&
+                            Catch::Contains("ddp x2: step ") && Catch::Contains("(links nodes)"));
+  CHECK_THAT(*saturn::ReadFile(d / "runs/profile/links_x2_over_2_nodes.log"),
+             Catch::Contains("--host localhost:1,127.0.0.1:1 -n 2 ") && Catch::Contains("links-trial"));
+  const json pl = Load(out);
+  std::set<std::string> collectives;
+  for (const json& l : pl["links"]) {
+    CHECK(l["scope"] == "nodes");
+    CHECK(l["nodes"] == 2);
+    CHECK(l["ranks"] == 2);
+    CHECK(l["busbw"].get<double>() > 0);
+    collectives.insert(l["collective"].get<std::string>());
+  }
+  CHECK(collectives == std::set<std::string>{"all_gather", "all_reduce", "reduce_scatter", "send_recv"});
+  CHECK(pl["records"].size() == p["records"].size());  // measured records kept, nothing to estimate
+
   // Without host: names, this machine stands in for one node: x2 is wider than it and skipped.
   const std::string local = Variant(d, sweep, "local.yaml", ", host: localhost}, {name: b, devices: 1, host: 127.0.0.1}",
                                     "}, {name: b, devices: 1}");
@@ -222,6 +243,11 @@ TEST_CASE("saturn profile on nodes that name their hosts: trials on either node,
   REQUIRE(skipped.code == 0);
   CHECK_THAT(skipped.out, Catch::Contains("skipped tiny.lr=1.0e-3.seq_len=32 ddp x2: more devices than one node has") &&
                               !Catch::Contains("--host"));
+  Run no_across = Saturn("profile " + local + " -o " + (d / "local.json") + " --dry-run --links " + kMpirun);
+  INFO(no_across.out);
+  REQUIRE(no_across.code == 0);
+  CHECK_THAT(no_across.out, Catch::Contains("links across nodes not measured: the trials reach one node") &&
+                                Catch::Contains("0 trials to run"));
 }
 
 TEST_CASE("saturn profile records a trial past --trial-timeout, or one that fails, as infeasible and goes on",
@@ -498,7 +524,7 @@ TEST_CASE("the analytic model: compute split over ranks, collectives by the fitt
   shape.parameters = 100000000;  // 16 bytes each: 1.6e9 of state
   shape.layers = 10;
   shape.hidden = 1000;
-  saturn::Estimator model(p);
+  saturn::Estimator model(p, 8);
   const double P4 = 4.0 * 1e8;
   CHECK(model.CollectiveSeconds("all_reduce", 8, P4) == Approx(1e-4 + P4 * 2 * 7 / 8 / 1e9));
 
@@ -523,7 +549,7 @@ TEST_CASE("the analytic model: compute split over ranks, collectives by the fitt
   job.name = "other";
   CHECK_THAT(model.Predict(job, shape, "ddp", 2).why, Catch::Contains("one-device measurement"));
   p.links.clear();
-  saturn::Estimator no_links(p);
+  saturn::Estimator no_links(p, 8);
   job.name = "j";
   CHECK_THAT(no_links.Predict(job, shape, "ddp", 2).why, Catch::Contains("saturn profile --links"));
 }

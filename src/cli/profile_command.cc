@@ -136,7 +136,7 @@ Status EstimateMissing(const Sweep& sweep, const std::string& out, const std::st
                      mine.records.end());
   mine.links.erase(std::remove_if(mine.links.begin(), mine.links.end(), [&](const LinkRecord& l) { return l.kind != kind; }),
                    mine.links.end());
-  Estimator model(mine);
+  Estimator model(mine, sweep.cluster.max_node_devices());
   std::set<std::string> measured_jobs, have;
   for (const ProfileRecord& r : mine.records) {
     measured_jobs.insert(r.job);
@@ -158,6 +158,7 @@ Status EstimateMissing(const Sweep& sweep, const std::string& out, const std::st
             if (e.ok && k > 1 && r.job == j.name && r.technique == t && r.devices == k && r.feasible)
               checks.push_back(j.name + " " + t + " x" + std::to_string(k) + ": step " + Num(e.step_seconds) + " s / " +
                                Num(r.step_seconds) + " s measured = " + Num(e.step_seconds / r.step_seconds, "%.2f") +
+                               (e.links == "node" ? "" : " (links " + e.links + ")") +
                                (e.peak_memory_bytes > 0 && r.peak_memory_bytes > 0
                                     ? "; memory " + Num(double(e.peak_memory_bytes) / double(r.peak_memory_bytes), "%.2f")
                                     : std::string("; memory not measured")));
@@ -175,7 +176,7 @@ Status EstimateMissing(const Sweep& sweep, const std::string& out, const std::st
         r.peak_memory_bytes = e.peak_memory_bytes;
         r.estimated = true;
         r.estimate_json = nlohmann::json({{"compute_seconds", e.compute_seconds}, {"comm_seconds", e.comm_seconds},
-                                          {"model", "docs/profile.md#estimates"}})
+                                          {"links", e.links}, {"model", "docs/profile.md#estimates"}})
                               .dump();
         added.push_back(r);
       }
@@ -214,6 +215,16 @@ Result<Sweep> KindView(const Sweep& sweep, std::string* kind) {
   for (const NodeSpec& n : sweep.cluster.nodes)
     if (n.kind == *kind) view.cluster.nodes.push_back(n);
   return view;
+}
+
+// How many nodes of the widest size trials can launch on: those `nodes` maps within reach, or
+// the one this machine stands in for when it maps none.
+int WidestNodesWithinReach(const Sweep& sweep, const NodeMap& nodes) {
+  if (nodes.nodes.size() != sweep.cluster.nodes.size()) return 1;
+  int n = 0;
+  for (size_t i = 0; i < nodes.nodes.size(); ++i)
+    n += nodes.nodes[i].reachable && sweep.cluster.nodes[i].devices == sweep.cluster.max_node_devices();
+  return n;
 }
 
 Status ProfileSweep(ProfileArgs& a) {
@@ -255,10 +266,6 @@ Status ProfileSweep(ProfileArgs& a) {
           t->fallbacks = MemoryKnobs(*tech, *t->job, t->devices);
         });
   for (ProfileRecord& r : plan.infeasible) r.kind = a.opt.kind;
-  if (!a.no_links && HasBackend("MPI")) {
-    std::vector<Trial> links = LinkTrials(*sweep);
-    plan.trials.insert(plan.trials.end(), links.begin(), links.end());
-  }
   a.opt.launcher = Launcher::Make(a.launcher, SlurmAllocation::FromEnvironment(), sweep->cluster.device);
   // Trials run on the nodes within reach: inside an allocation its nodes, under mpirun the nodes
   // that name a host:; else this machine stands in for one node (the profiler's default).
@@ -270,6 +277,15 @@ Status ProfileSweep(ProfileArgs& a) {
     Result<NodeMap> nodes = MapNodes(addresses, a.opt.launcher.kind(), alloc);
     if (!nodes.ok()) return nodes.status();
     a.opt.nodes = *nodes;
+  }
+  if (!a.no_links && HasBackend("MPI")) {
+    std::vector<Trial> links = LinkTrials(*sweep, WidestNodesWithinReach(*sweep, a.opt.nodes));
+    plan.trials.insert(plan.trials.end(), links.begin(), links.end());
+    const bool across = std::any_of(links.begin(), links.end(), [](const Trial& t) { return t.nodes > 1; });
+    if (!across && sweep->cluster.nodes.size() > 1 && !a.opt.quiet)
+      std::printf("profile: links across nodes not measured: the trials reach one node (name the nodes' hosts, or "
+                  "profile inside a Slurm allocation of several nodes); estimates across nodes use the links within "
+                  "a node\n");
   }
   int most_ranks = 0;
   for (const Trial& t : plan.trials) most_ranks = std::max(most_ranks, t.devices);
@@ -415,7 +431,7 @@ Action SetupProfileCommand(CLI::App* sub) {
   sub->add_flag("--estimate", a->estimate,
                 "after measuring, estimate every allowed technique and device count left unmeasured (above one node, "
                 "say) with the analytic model, marked estimated, and compare it with the measurements");
-  sub->add_flag("--links", a->links_only, "measure only the links (collectives over 2 .. a node's devices ranks)");
+  sub->add_flag("--links", a->links_only, "measure only the links (collectives over 2 .. a node's devices ranks, and across the nodes within reach)");
   sub->add_flag("--no-links", a->no_links, "measure only the jobs, not the links");
   sub->add_option("--links-max-bytes", a->opt.links_max_bytes,
                   "the largest buffer of the link measurements (default 268435456, 256 MiB; from 4 KiB up, x4)");

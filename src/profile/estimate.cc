@@ -14,29 +14,35 @@ long long StateBytesPerRank(const JobShape& shape, const std::string& technique,
   return 0;
 }
 
-Estimator::Estimator(const Profile& p) : profile_(p) {
-  // Per collective, on the widest rank count: alpha from the smallest size, busbw from the largest.
-  std::map<std::string, int> widest;
-  for (const LinkRecord& l : p.links) widest[l.collective] = std::max(widest[l.collective], l.ranks);
-  for (const auto& [c, n] : widest) {
+Estimator::Estimator(const Profile& p, int node_devices) : profile_(p), node_devices_(node_devices) {
+  // Per collective and scope, on the widest rank count: alpha from the smallest size, busbw from
+  // the largest.
+  using Group = std::pair<std::string, bool>;
+  std::map<Group, int> widest;
+  for (const LinkRecord& l : p.links) {
+    int& n = widest[{l.collective, l.across()}];
+    n = std::max(n, l.ranks);
+  }
+  for (const auto& [group, n] : widest) {
     const LinkRecord *small = nullptr, *large = nullptr;
     for (const LinkRecord& l : p.links) {
-      if (l.collective != c || l.ranks != n) continue;
+      if (Group(l.collective, l.across()) != group || l.ranks != n) continue;
       if (!small || l.bytes < small->bytes) small = &l;
       if (!large || l.bytes > large->bytes) large = &l;
     }
     Fit f;
     f.alpha = small->seconds;
     f.busbw = large->bytes > small->bytes && large->seconds > small->seconds
-                  ? double(large->bytes - small->bytes) * BusFactor(c, n) / (large->seconds - small->seconds)
+                  ? double(large->bytes - small->bytes) * BusFactor(group.first, n) / (large->seconds - small->seconds)
                   : large->busbw;
-    fits_[c] = f;
+    fits_[group] = f;
   }
 }
 
-double Estimator::CollectiveSeconds(const std::string& c, int ranks, double bytes) const {
+double Estimator::CollectiveSeconds(const std::string& c, int ranks, double bytes, bool across) const {
   if (ranks <= 1) return 0;
-  auto it = fits_.find(c);
+  auto it = fits_.find({c, across});
+  if (it == fits_.end()) it = fits_.find({c, false});
   if (it == fits_.end() || !(it->second.busbw > 0)) return -1;
   return it->second.alpha + bytes * BusFactor(c, ranks) / it->second.busbw;
 }
@@ -61,18 +67,22 @@ Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std
   const bool known = one->peak_memory_bytes > 0;
   const double rest = std::max(0.0, double(one->peak_memory_bytes) - state);
   double comm = 0;
-  auto coll = [&](const std::string& c, double bytes) {
-    double s = CollectiveSeconds(c, k, bytes);
+  const bool across = node_devices_ > 0 && k > node_devices_;
+  e.links = across ? "nodes" : "node";
+  // Seconds of one collective on `ranks` ranks of this job's placement.
+  auto coll = [&](const std::string& c, double bytes, int ranks) {
+    double s = CollectiveSeconds(c, ranks, bytes, across);
     if (s < 0) e.why = "the profile has no " + c + " link measurements (saturn profile --links)";
+    else if (across && !MeasuredAcross(c)) e.links = "node (none measured across nodes)";
     return std::max(0.0, s);
   };
   if (technique == "ddp") {
     e.compute_seconds = t1 / k;
-    comm = coll("all_reduce", 4 * params);
+    comm = coll("all_reduce", 4 * params, k);
     e.peak_memory_bytes = (long long)(rest + state);
   } else if (technique == "fsdp") {
     e.compute_seconds = t1 / k;
-    comm = 2 * coll("all_gather", 4 * params) + coll("reduce_scatter", 4 * params);
+    comm = 2 * coll("all_gather", 4 * params, k) + coll("reduce_scatter", 4 * params, k);
     e.peak_memory_bytes = (long long)(rest + state / k + 2 * 4 * params / std::max(1, shape.layers));
   } else if (technique == "pipeline") {
     if (k > shape.layers) {
@@ -83,9 +93,8 @@ Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std
     const int m = std::max(1, job.batch_size / micro);
     e.compute_seconds = t1 / k * double(m + k - 1) / m;
     const double act = double(micro) * job.seq_len * shape.hidden * shape.bytes_per_activation;
-    const double hop = CollectiveSeconds("send_recv", 2, act);
-    if (hop < 0 && k > 1) e.why = "the profile has no send_recv link measurements (saturn profile --links)";
-    comm = k > 1 ? 2.0 * (m + k - 2) * std::max(0.0, hop) : 0;
+    // Across nodes every hop is priced as one between nodes: the slowest hop paces the pipeline.
+    comm = k > 1 ? 2.0 * (m + k - 2) * coll("send_recv", act, 2) : 0;
     e.peak_memory_bytes = (long long)(rest + state / k);
   } else {
     e.why = "no model for " + technique + " yet";

@@ -5,8 +5,9 @@
 // - compute divides evenly over ranks (data-parallel: each rank takes batch / k; pipeline:
 //   stages of equal cost, with the 1F1B bubble (k - 1) / (m + k - 1) of m micro-batches);
 // - a collective of B bytes over k ranks takes alpha + B x factor(k) / busbw, alpha and busbw
-//   fitted per collective on the widest rank count measured (the links within one node: links
-//   across nodes are not measured yet, so estimates across nodes are optimistic);
+//   fitted per collective and scope on the widest rank count measured: the links within a node
+//   for k up to a node's devices, those across nodes above (a ring is as fast as its slowest
+//   link); where nothing was measured across nodes, the links within one (optimistic, and said);
 // - communication does not overlap compute (an upper bound for ddp, which overlaps buckets with
 //   backward);
 // - fp32 weights, gradients and Adam moments are 16 bytes a parameter; a rank keeps all of them
@@ -38,6 +39,9 @@ struct Estimate {
   double step_seconds = 0;
   long long peak_memory_bytes = 0;  // 0: unknown (the one-device record has no peak)
   double compute_seconds = 0, comm_seconds = 0;  // the parts of step_seconds
+  // The links the communication was priced by: "node", "nodes", or "node (none measured across
+  // nodes)" when the ranks span nodes but only links within one were measured.
+  std::string links;
 };
 
 // What every rank of `technique` on `devices` devices holds at the least, whatever the knobs: the
@@ -50,20 +54,23 @@ long long StateBytesPerRank(const JobShape& shape, const std::string& technique,
 
 class Estimator {
  public:
-  explicit Estimator(const Profile& measured);
+  // `node_devices`: the devices of the widest node; a job on more spans nodes.
+  Estimator(const Profile& measured, int node_devices);
   // The estimate of `job` under `technique` on `devices` devices. `job` names a job with records
   // of its own (the measured job of its cost key).
   Estimate Predict(const JobSpec& job, const JobShape& shape, const std::string& technique, int devices) const;
-  // Seconds of one collective of `bytes` over `ranks` ranks by the fitted links; < 0 when the
-  // profile has no links for it.
-  double CollectiveSeconds(const std::string& collective, int ranks, double bytes) const;
+  // Seconds of one collective of `bytes` over `ranks` ranks by the fitted links, those across
+  // nodes when `across` and measured; < 0 when the profile has no links for it.
+  double CollectiveSeconds(const std::string& collective, int ranks, double bytes, bool across = false) const;
+  bool MeasuredAcross(const std::string& collective) const { return fits_.count({collective, true}) > 0; }
 
  private:
   struct Fit {
     double alpha = 0, busbw = 0;
   };
   const Profile& profile_;
-  std::map<std::string, Fit> fits_;  // by collective
+  const int node_devices_;
+  std::map<std::pair<std::string, bool>, Fit> fits_;  // by collective, across nodes
 };
 
 }  // namespace saturn

@@ -51,7 +51,8 @@ const std::vector<std::string> kCollectives = {"all_reduce", "all_gather", "redu
 
 Status ParseLinks(const json& links, const std::string& path, std::vector<LinkRecord>* out) {
   if (!links.is_array()) return Status::UserError(path + ": \"links\" must be an array");
-  static const std::vector<std::string> keys = {"collective", "ranks", "bytes", "seconds", "algbw", "busbw", "scope", "kind"};
+  static const std::vector<std::string> keys = {"collective", "ranks", "bytes", "seconds", "algbw",
+                                                "busbw",      "scope", "nodes", "kind"};
   for (size_t i = 0; i < links.size(); ++i) {
     const json& l = links[i];
     auto bad = [&](const std::string& what) {
@@ -88,7 +89,17 @@ Status ParseLinks(const json& links, const std::string& path, std::vector<LinkRe
       r.kind = l["kind"].get<std::string>();
     }
     if (l.contains("scope")) {
-      if (!l["scope"].is_string() || l["scope"].get<std::string>() != "node") return bad("\"scope\" must be \"node\"");
+      if (!l["scope"].is_string() || (l["scope"] != "node" && l["scope"] != "nodes"))
+        return bad("\"scope\" must be \"node\" (within one node) or \"nodes\" (across nodes)");
+      r.scope = l["scope"].get<std::string>();
+    }
+    if (r.across() != l.contains("nodes"))
+      return bad(r.across() ? "\"scope\": \"nodes\" needs \"nodes\", how many nodes the ranks spanned"
+                            : "\"nodes\" belongs to links of \"scope\": \"nodes\"");
+    if (r.across()) {
+      if (!l["nodes"].is_number_integer() || l["nodes"].get<long long>() < 2 || l["nodes"].get<long long>() > r.ranks)
+        return bad("\"nodes\" must be an integer from 2 to the ranks (" + std::to_string(r.ranks) + ")");
+      r.nodes = l["nodes"].get<int>();
     }
     out->push_back(r);
   }
@@ -289,6 +300,7 @@ std::string ProfileToJson(const Profile& p) {
       const LinkRecord& l = p.links[i];
       json lj = {{"collective", l.collective}, {"ranks", l.ranks}, {"bytes", l.bytes}, {"seconds", l.seconds},
                  {"algbw", l.algbw}, {"busbw", l.busbw}, {"scope", l.scope}};
+      if (l.across()) lj["nodes"] = l.nodes;
       if (!l.kind.empty()) lj["kind"] = l.kind;
       out += std::string(i ? ",\n  " : "\n  ") + lj.dump();
     }

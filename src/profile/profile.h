@@ -37,14 +37,17 @@ struct Provenance {
   std::map<std::string, std::string> cost_keys;  // measured job -> its cost key (JobSpec::cost_key)
 };
 
-// One measured point of a link (comm/link_bench.h): a collective over `ranks` ranks of one node.
+// One measured point of a link (comm/link_bench.h): a collective over `ranks` ranks, within one
+// node ("node") or over `nodes` whole nodes ("nodes", the ranks split evenly among them).
 struct LinkRecord {
   std::string collective;  // all_reduce | all_gather | reduce_scatter | send_recv
   int ranks = 0;
   long long bytes = 0;
   double seconds = 0, algbw = 0, busbw = 0;  // per operation; bytes per second
-  std::string scope = "node";                // within one node (across nodes: to come)
+  std::string scope = "node";                // "node" | "nodes"
+  int nodes = 1;                             // > 1 exactly when scope is "nodes"
   std::string kind;                          // the node kind measured on; "": nodes of no kind
+  bool across() const { return scope == "nodes"; }
 };
 
 // Version 2 adds "measured" (Provenance) and the records' "spread" and "measured_steps";

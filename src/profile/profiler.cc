@@ -153,7 +153,7 @@ class Profiler {
     CatchStopSignals();
     const auto t0 = Clock::now();
     for (const Trial& t : plan_.trials) {
-      if (Have(t) || Place(t.devices).empty()) continue;  // Prepare said why
+      if (Have(t) || Place(t).empty()) continue;  // Prepare said why
       const std::vector<std::string>& v = opt_.search ? t.variants : std::vector<std::string>{"{}"};
       for (size_t i = 0; i < v.size(); ++i) pending_.push_back({&t, v[i], int(i)});
       if (!t.links) searches_[KeyOf(t, opt_.kind)].outstanding = int(v.size());
@@ -169,7 +169,7 @@ class Profiler {
     while (!pending_.empty() || !running_.empty()) {
       if (StopSignal() != 0) return Stop(StopSignal());
       for (size_t i = 0; i < pending_.size();) {
-        if ((opt_.serial && !running_.empty()) || Place(pending_[i].trial->devices).empty() ||
+        if ((opt_.serial && !running_.empty()) || Place(*pending_[i].trial).empty() ||
             (!running_.empty() && (pending_[i].trial->links || running_.front()->trial().links))) {
           ++i;
           continue;
@@ -222,7 +222,7 @@ class Profiler {
     for (const ProfileRecord& r : plan_.infeasible) records_[KeyOf(r)] = r;
     // What no arrangement of the nodes within reach can host is left to --estimate.
     for (const Trial& t : plan_.trials)
-      if (!Have(t) && Place(t.devices).empty())
+      if (!Have(t) && Place(t).empty())
         Say("skipped " + t.label() + ": more devices than " +
             (opt_.nodes.nodes.empty() ? "one node has (name the nodes' hosts to run trials across them)"
                                       : "the nodes within reach can give (" + opt_.nodes.how + ")") +
@@ -273,7 +273,7 @@ class Profiler {
     for (const Trial& t : plan_.trials) {
       if (Have(t)) continue;
       // Slots are taken as they free up; shown here as if the trial ran alone.
-      const std::vector<Part> s = Place(t.devices);
+      const std::vector<Part> s = Place(t);
       if (s.empty()) continue;  // skipped (Prepare said so)
       const std::vector<std::string>& v = opt_.search ? t.variants : std::vector<std::string>{"{}"};
       for (size_t i = 0; i < v.size(); ++i)
@@ -292,9 +292,11 @@ class Profiler {
 
   bool Have(const Trial& t) const { return t.links ? links_.count({opt_.kind, t.devices}) > 0 : records_.count(KeyOf(t, opt_.kind)) > 0; }
 
-  // Free slots for k ranks, or none: the first node with k free slots; wider than every node,
-  // whole free nodes of one size (as the planner places such jobs: plan/instance.cc).
-  std::vector<Part> Place(int k) const {
+  // Free slots for the trial's ranks, or none: the first node with that many free slots; wider
+  // than every node, whole free nodes of one size (as the planner places such jobs:
+  // plan/instance.cc), for links across nodes the size they measure.
+  std::vector<Part> Place(const Trial& t) const {
+    const int k = t.devices;
     size_t widest = 0;
     for (size_t n = 0; n < free_.size(); ++n) {
       widest = std::max(widest, free_[n].size());
@@ -309,6 +311,7 @@ class Profiler {
     for (const auto& node : free_)
       if (!node.empty()) sizes.insert(node.size());
     for (size_t size : sizes) {
+      if (t.nodes > 1 && int(size) * t.nodes != k) continue;
       std::vector<Part> parts;
       const size_t m = (size_t(k) + size - 1) / size;
       for (size_t n = 0; n < free_.size() && parts.size() < m; ++n)
@@ -330,7 +333,7 @@ class Profiler {
     const Trial& t = *a.trial;
     auto r = std::make_unique<Running>();
     r->attempt = a;
-    r->parts = Place(t.devices);
+    r->parts = Place(t);
     for (const Part& p : r->parts)
       for (int s : p.slots) free_[size_t(p.node)][size_t(s)] = false;
     const std::string base = Base(t, a.variant);
@@ -436,7 +439,11 @@ class Profiler {
     if (p->links.empty()) return "no samples in " + r.result;
     std::vector<LinkRecord>& mine = links_[{opt_.kind, r.trial().devices}];
     mine = p->links;
-    for (LinkRecord& l : mine) l.kind = opt_.kind;
+    for (LinkRecord& l : mine) {
+      l.kind = opt_.kind;
+      l.nodes = int(r.parts.size());
+      l.scope = l.nodes > 1 ? "nodes" : "node";
+    }
     return "";
   }
 

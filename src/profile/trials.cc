@@ -6,17 +6,23 @@
 namespace saturn {
 
 std::string Trial::label() const {
-  return (links ? std::string("links") : job->name + " " + technique) + " x" + std::to_string(devices);
+  return (links ? std::string("links") : job->name + " " + technique) + " x" + std::to_string(devices) +
+         (nodes > 1 ? " over " + std::to_string(nodes) + " nodes" : "");
 }
 
-std::vector<Trial> LinkTrials(const Sweep& sweep) {
+std::vector<Trial> LinkTrials(const Sweep& sweep, int nodes_within_reach) {
   std::vector<Trial> out;
-  for (int k = 2; k <= sweep.cluster.max_node_devices(); ++k) {
+  const int widest = sweep.cluster.max_node_devices();
+  auto add = [&](int devices, int nodes) {
     Trial t;
-    t.devices = k;
+    t.devices = devices;
+    t.nodes = nodes;
     t.links = true;
     out.push_back(t);
-  }
+  };
+  for (int k = 2; k <= widest; ++k) add(k, 1);
+  for (int m = 2; m < nodes_within_reach; m *= 2) add(m * widest, m);
+  if (nodes_within_reach >= 2) add(nodes_within_reach * widest, nodes_within_reach);
   return out;
 }
 

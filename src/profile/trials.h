@@ -18,11 +18,12 @@ struct Trial {
   std::string technique;
   int devices = 0;
   bool links = false;  // a link measurement on `devices` ranks instead (job null)
+  int nodes = 1;       // links only: over this many whole nodes of devices / nodes each
   // Knob settings to try (JSON objects; the record keeps the fastest that ran), and those to try
   // when every one of them ran out of memory.
   std::vector<std::string> variants = {"{}"};
   std::vector<std::string> fallbacks;
-  std::string label() const;  // "small.lr=1.0e-3 fsdp x2", "links x4"
+  std::string label() const;  // "small.lr=1.0e-3 fsdp x2", "links x4", "links x16 over 2 nodes"
 };
 
 // "" when `technique` can train `job` on `devices` devices of the sweep's cluster, else why not.
@@ -37,7 +38,9 @@ struct TrialPlan {
 
 TrialPlan PlanTrials(const Sweep& sweep, const FeasibleFn& feasible, const KnobsFn& knobs = nullptr);
 
-// The link measurements of one node: 2 .. its devices ranks.
-std::vector<Trial> LinkTrials(const Sweep& sweep);
+// The link measurements: within one node of the widest size, 2 .. its devices ranks; across
+// `nodes_within_reach` such nodes (the ones trials can launch on), whole nodes: 2, 4, 8, ... of
+// them and all of them. None across nodes when fewer than two are within reach.
+std::vector<Trial> LinkTrials(const Sweep& sweep, int nodes_within_reach);
 
 }  // namespace saturn

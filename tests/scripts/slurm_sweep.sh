@@ -2,7 +2,7 @@
 # A whole sweep under a real Slurm of two nodes (scripts/slurm/local.sh: munge, slurmctld, and a
 # slurmd per node, all here): `sbatch --nodes=2 scripts/slurm/sweep.sbatch` profiles, plans and
 # executes a CPU sweep of three tiny jobs on both nodes (every job an srun step on its node), and
-# a job wider than a node runs as one step over both. Mid-run the batch shell gets SIGUSR1 (as `--signal=B:USR1@N` sends
+# a job wider than a node runs as one step over both, and so do the links measured across them. Mid-run the batch shell gets SIGUSR1 (as `--signal=B:USR1@N` sends
 # before a time limit): every job checkpoints, the script requeues the job, and the second run
 # resumes from the journal. Then every job's final weights must equal those of the job trained
 # alone with its planned technique, ranks and knobs. Stops Slurm after.
@@ -112,5 +112,22 @@ done
 "${mpirun[@]}" -n 4 "$saturn" run "$work/wide-alone.yaml" --only w --technique fsdp --threads 1 -q || fail "w alone did not train"
 cmp "$work/wide-alone/w/final/model.safetensors" "$work/wide/w/final/model.safetensors" ||
   fail "w: final weights across two nodes differ from 4 ranks under mpirun"
+# The links across the allocation's two nodes: a trial within a node (2 ranks) and one over both
+# (4 ranks, an srun step on node1 and node2), stored with their scope.
+job=$(OMPI_MCA_btl=self,tcp sbatch --parsable --nodes=2 --ntasks=4 --overcommit --time=5 --output="$work/links.out" \
+  --wrap "$saturn profile $work/wide.yaml -o $work/links.json --links --links-max-bytes 65536 --threads 1")
+wait_ended 900
+cat "$work/links.out"
+[[ $state == COMPLETED ]] || fail "the links' batch job ended $state, not COMPLETED"
+grep -q -- "--nodes=2 --ntasks=4 --ntasks-per-node=2 .*--nodelist=node1,node2 " "$work/wide/profile/links_x4_over_2_nodes.log" ||
+  fail "the links across nodes were not one srun step over both nodes"
+python3 - "$work/links.json" <<'PY' || fail "the profile's links are not one trial within a node and one across both"
+import json, sys
+links = json.load(open(sys.argv[1]))["links"]
+seen = {(l["ranks"], l["scope"], l.get("nodes")) for l in links}
+assert seen == {(2, "node", None), (4, "nodes", 2)}, seen
+assert all(l["busbw"] > 0 for l in links), links
+assert len({l["collective"] for l in links if l["scope"] == "nodes"}) == 4, links
+PY
 echo "slurm_sweep: passed (profiled, planned, run on two nodes, stopped by SIGUSR1, requeued, resumed; weights equal;" \
-  "a job across both nodes)"
+  "a job across both nodes; links across both nodes)"
