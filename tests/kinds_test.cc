@@ -347,7 +347,7 @@ TEST_CASE("re-planning keeps a running job on its kind and moves waiting ones ac
 }
 
 TEST_CASE("saturn run refuses a plan whose nodes or jobs the sweep has changed since: kind, devices, name, order, "
-          "steps, techniques, device counts, a new job", "[kinds]") {
+          "steps, techniques, device counts, a new job, a job gone", "[kinds]") {
   const Sweep sweep = KindSweep();
   Result<Instance> inst = Build(sweep, {Record("ddp", 1, "a100-40gb", 1, 1), Record("ddp", 1, "h100-80gb", 1, 1)});
   REQUIRE(inst.ok());
@@ -382,6 +382,7 @@ TEST_CASE("saturn run refuses a plan whose nodes or jobs the sweep has changed s
              Contains("mixed.yaml:11:") && Contains("job 'j' trains 2000 steps, but plan.json planned 1000"));
   CHECK_THAT(refused({{"jobs:\n", "jobs:\n  - {name: k, model: m.json}\n"}}),
              Contains("mixed.yaml:11:") && Contains("job 'k' is not in the plan plan.json"));
+  CHECK_THAT(refused({{"  - name: j\n", "  - name: k\n"}}), Contains("plan.json: job 'j' is not in mixed.yaml;"));
   // A re-plan may move j to any configuration the plan holds: each must still be allowed.
   CHECK_THAT(refused({{"techniques: [ddp, fsdp]", "techniques: [fsdp]"}}),
              Contains("mixed.yaml:11:") && Contains("job 'j' no longer allows technique ddp, which plan.json may run it with"));

@@ -411,3 +411,21 @@ TEST_CASE("bounds from rounded-down grids never exceed the true optimum", "[plan
     CHECK(p.makespan() >= opt - 1e-6);
   }
 }
+
+TEST_CASE("the Gantt chart of a large cluster: a band per node, its height independent of devices, times at the top too",
+          "[plan]") {
+  // 40 nodes of 8 devices: past the per-device view (256 devices), one band of 40 px a node.
+  // 81 jobs: past the legend's 80, so the height is the bands' and the axes'.
+  std::vector<std::vector<C>> jobs(81, std::vector<C>{{"ddp", 8, 10}});
+  Instance inst = MakeInstance(std::vector<int>(40, 8), jobs);
+  const std::string svg = PlanSvg(RunPolicy(inst, "greedy"));
+  CHECK_THAT(svg, Catch::Contains("height=\"1680\"") && Catch::Contains(">node39 (8 devices)</text>") &&
+                      !Catch::Contains(" / 7"));
+  // The time axis under the last band and above the first: "30.0s" (the makespan: 3 rounds) twice.
+  size_t n = 0;
+  for (size_t at = svg.find(">30.0s<"); at != std::string::npos; at = svg.find(">30.0s<", at + 1)) ++n;
+  CHECK(n == 2);
+  // A small chart keeps one axis, under its rows.
+  const std::string small = PlanSvg(RunPolicy(MakeInstance({2}, {{{"ddp", 1, 10}}, {{"ddp", 1, 10}}}), "greedy"));
+  CHECK(small.find(">10.0s<") == small.rfind(">10.0s<"));
+}

@@ -145,12 +145,15 @@ std::string PlanSvg(const Plan& p) {
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   o << "<text x=\"10\" y=\"20\" font-size=\"14\">" << Escape(p.sweep) << " - policy " << Escape(p.policy)
     << ", makespan " << Duration(p.makespan()) << ", lower bound " << Duration(p.lower_bound) << "</text>\n";
-  // Time grid first, so bars do not hide its values (they sit on the axis below).
+  // Time grid first, so bars do not hide its values (they sit on the axis below; on a chart
+  // taller than a screen or two, above the first node too, where a reader starts).
+  const bool tall = y_end - top > 1000;
   for (int i = 0; i <= 5; ++i) {
     const double t = ms * i / 5;
     o << "<line x1=\"" << x(t) << "\" x2=\"" << x(t) << "\" y1=\"" << top << "\" y2=\"" << y_end
       << "\" stroke=\"#ddd\"/>\n";
     o << "<text x=\"" << x(t) << "\" y=\"" << y_end + 15 << "\" text-anchor=\"middle\">" << Duration(t) << "</text>\n";
+    if (tall) o << "<text x=\"" << x(t) << "\" y=\"" << top - 4 << "\" text-anchor=\"middle\">" << Duration(t) << "</text>\n";
   }
   for (size_t n = 0; n < p.instance.nodes.size(); ++n) {
     const auto& node = p.instance.nodes[n];

@@ -141,9 +141,9 @@ class Orchestrator {
       Job j;
       j.index = int(i);
       j.spec = sweep_.find_job(pj.name);
-      if (!j.spec)
-        return Status::UserError(opt_.plan_path + ": job '" + pj.name + "' is not in " + sweep_.path +
-                                 "; plan this sweep again (saturn plan)");
+      if (!j.spec)  // ExecutePlan's contract: CheckPlanFitsSweep passed
+        return Status::Internal(opt_.plan_path + ": job '" + pj.name + "' is not in " + sweep_.path +
+                                " (the plan was not checked against the sweep)");
       j.config = &pj.configs[a.config];
       j.order = a.start;
       j.planned_seconds = a.end - a.start;

@@ -58,7 +58,8 @@ struct ExecuteOptions {
 // --restart says what to do with (its journal, or results of one of `jobs`): a user error.
 Status CheckEarlierRun(const std::string& dir, const std::vector<std::string>& jobs, bool resume, bool restart);
 
-// Runs the plan's jobs; Ok when every job finished. Failed jobs make it an error naming each job
+// Runs the plan's jobs, which must fit the sweep (CheckPlanFitsSweep, run/plan_fit.h); Ok when
+// every job finished. Failed jobs make it an error naming each job
 // and its log (exit 1, after the others ran); a stop signal, exit 128 + the signal.
 Status ExecutePlan(const Sweep& sweep, const Plan& plan, const ExecuteOptions& opt);
 

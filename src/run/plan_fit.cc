@@ -50,7 +50,11 @@ Status CheckPlanFitsSweep(const Plan& plan, const std::string& plan_path, const 
                                std::to_string(spec - nodes.begin() + 1) + " of the cluster" + again);
   }
   std::map<std::string, const PlanJob*> planned;
-  for (const PlanJob& j : inst.jobs) planned[j.name] = &j;
+  for (const PlanJob& j : inst.jobs) {
+    if (!sweep.find_job(j.name))
+      return Status::UserError(plan_path + ": job '" + j.name + "' is not in " + sweep.path + again);
+    planned[j.name] = &j;
+  }
   for (const JobSpec& j : sweep.jobs) {
     const auto it = planned.find(j.name);
     if (it == planned.end())

@@ -17,8 +17,8 @@ namespace saturn {
 // Ok when the plan at `plan_path` is of `sweep`: the same sweep name; each plan node the sweep
 // node at the same position, with the same name, device count and kind (inside Slurm nodes map by
 // position); each sweep job in the plan with the same steps, and allowing every technique and
-// device count the plan holds for it (a re-plan may pick any). A plan's job not in the sweep is
-// refused by the orchestrator, naming it. Otherwise a user error that names the plan and the
+// device count the plan holds for it (a re-plan may pick any); each plan job in the sweep.
+// Otherwise a user error that names the plan and the
 // sweep's file:line of the node or job, and ends with `replan_hint`: how this caller's user plans
 // again (it differs for --auto and for a run with a journal).
 Status CheckPlanFitsSweep(const Plan& plan, const std::string& plan_path, const Sweep& sweep,
