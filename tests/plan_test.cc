@@ -366,7 +366,15 @@ TEST_CASE("simulation without noise replays the plan / seeds are reproducible", 
   CHECK(r.trials[0].replanned <= p.makespan() + 1e-6);  // without noise a re-plan is adopted only if it gains
   o.noise = 0.2;
   o.trials = 5;
+  std::vector<int> told;
+  double last = 0;
+  o.on_trial = [&](int done, double seconds) {
+    told.push_back(done);
+    CHECK(seconds >= (done == 1 ? 0 : last));  // time since the run started
+    last = seconds;
+  };
   SimReport a = Simulate(p, o), b = Simulate(p, o);
+  CHECK(told == std::vector<int>{1, 2, 3, 4, 5, 1, 2, 3, 4, 5});  // after each trial of both runs
   CHECK(a.mean_as_planned() == b.mean_as_planned());
   CHECK(a.mean_replanned() == b.mean_replanned());
   o.seed = 2;

@@ -340,6 +340,36 @@ TEST_CASE("a movable running job is moved at its checkpoint when that ends the s
   CHECK_THAT(Replan(inst, no_fraction, ReplanOptions()).status().message(), Catch::Contains("remaining_fraction"));
 }
 
+TEST_CASE("a move is weighed against the best plan without moves, even while the current plan is blocked by a "
+          "device out of use",
+          "[replan]") {
+  // One node of 3 devices, device 2 out of use. job0 runs ddp x1 on device 0 with 90 s left
+  // (movable, as in the case above: ddp x2 from its stop at 1 s ends at 42 s); job2 (10 s) waits
+  // for device 2. Kept, job2 never starts; without moves it goes to device 1 and the sweep ends at
+  // 90 s; moving job0 onto devices 0 and 1 ends it at 52 s at the latest, 42% sooner.
+  Instance inst = MakeInstance({3}, {{{"ddp", 1, 1}, {"ddp", 2, 0.4}}, {{"ddp", 1, 10}}, {{"ddp", 1, 10}}});
+  inst.jobs[0].steps = 100;
+  for (Config& c : inst.jobs[0].configs) c.seconds = c.step_seconds * 100;
+  SweepState s;
+  s.now = 10;
+  JobState run = Running("job0", 0, 90);
+  run.movable = true, run.remaining_fraction = 0.9, run.stop_seconds = 1, run.restart_seconds = 4;
+  s.jobs = {run, Finished("job1"), Waiting("job2", 2, 10)};
+  s.excluded = {{"node0", {2}}};
+  Result<Replanned> r = Replan(inst, s, ReplanOptions());
+  REQUIRE(r.ok());
+  CHECK(r->kept_blocked());
+  CHECK(r->moved == std::vector<std::string>{"job0"});
+  CHECK(r->new_seconds <= 52 + 1e-6);
+  REQUIRE(CheckSchedule(r->plan.instance, r->plan.schedule).ok());
+  // Asked for more than the move gains (42% of 90 s), it stays, and job2 still leaves device 2.
+  s.move_gain = 0.5;
+  r = Replan(inst, s, ReplanOptions());
+  REQUIRE(r.ok());
+  CHECK(r->moved.empty());
+  CHECK(r->new_seconds == Approx(90));
+}
+
 // A sweep's tail: one to three jobs still run, each on one device (its one-device configuration,
 // the time left a random share of it, run faster or slower than profiled), every other job done,
 // so that devices idle beside them.

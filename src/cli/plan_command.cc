@@ -49,7 +49,14 @@ Status RunSimulate(const PlanArgs& a) {
                              "from its start");
   auto plan = LoadPlan(a.simulate);
   if (!plan.ok()) return plan.status();
-  SimReport r = Simulate(*plan, a.sim);
+  SimOptions sim = a.sim;
+  // Quiet while trials are quick; past a few seconds each, a line per trial on stderr.
+  sim.on_trial = [&](int done, double seconds) {
+    if (seconds / done < 3 || done == sim.trials) return;
+    std::fprintf(stderr, "saturn plan: simulated %d of %d trials in %s; about %s left\n", done, sim.trials,
+                 HumanSeconds(seconds).c_str(), HumanSeconds(seconds / done * (sim.trials - done)).c_str());
+  };
+  SimReport r = Simulate(*plan, sim);
   std::fputs(SimReportText(*plan, a.sim, r).c_str(), stdout);
   return Status::Ok();
 }

@@ -379,6 +379,10 @@ Result<Replanned> Replan(const Instance& base, const SweepState& state, const Re
   const double kept_seconds = EndOf(kept->res.inst, kept->res.kept);
   const Score kept_score = ResidualScore(kept->res.inst, kept->res.kept);
   Searched chosen = std::move(*kept);
+  // A move must gain its share of the best plan that keeps every running job where it is, not
+  // of the current plan: that one may be blocked (a waiting job on a device out of use), and a
+  // share of forever would bar every move.
+  const double need = std::max(1e-6, state.move_gain * chosen.score().primary);
   std::set<std::string> moved;
   // Greedy: each job in turn is moved when that alone, on top of the moves taken, gains enough.
   for (size_t i = 0; i < candidates.size(); ++i) {
@@ -388,7 +392,6 @@ Result<Replanned> Replan(const Instance& base, const SweepState& state, const Re
     trial.insert(candidates[i]);
     Result<Searched> s = Search(base, state, trial, opt, left / double(candidates.size() - i));
     if (!s.ok()) return s.status();
-    const double need = std::max(1e-6, state.move_gain * kept_score.primary);
     // Every job of the trial placed, and elsewhere than it runs: a search that left one where it
     // is would stop and relaunch it there for nothing.
     bool all_move = true;

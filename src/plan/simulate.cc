@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -186,6 +187,7 @@ SimReport Simulate(const Plan& plan, const SimOptions& opt) {
   SimReport r;
   r.planned = plan.makespan();
   std::mt19937_64 rng(opt.seed);
+  const auto t0 = std::chrono::steady_clock::now();
   for (int t = 0; t < opt.trials; ++t) {
     std::vector<Draw> draw(plan.instance.jobs.size());
     for (Draw& d : draw) d.factor = std::exp(opt.noise * Normal(rng) - opt.noise * opt.noise / 2);
@@ -194,6 +196,7 @@ SimReport Simulate(const Plan& plan, const SimOptions& opt) {
       for (Draw& d : draw)
         if (Uniform(rng) < opt.failures) d.crash = Uniform(rng);
     r.trials.push_back({AsPlanned(plan, draw), WithReplanning(plan, draw)});
+    if (opt.on_trial) opt.on_trial(t + 1, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return r;
 }

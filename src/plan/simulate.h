@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ struct SimOptions {
   // crash when it happens, as the orchestrator does.
   double failures = 0;
   int trials = 20;
+  // Called after each trial with how many are done and the seconds they took: re-planning at
+  // every job end costs about J^3 (J events, each a search over the jobs left that decodes them
+  // all per move), so a plan of thousands of jobs takes minutes a trial and the caller says so.
+  std::function<void(int done, double seconds)> on_trial;
 };
 
 struct SimTrial {
