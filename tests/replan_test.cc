@@ -84,6 +84,25 @@ SweepState StateAt(const Instance& inst, const Schedule& plan, double now, std::
   return s;
 }
 
+// On one node of `devices`: job0 of 100 steps, 1 s a step on one device or 0.4 s on two, and
+// `others` jobs of 10 s on one device.
+Instance WithMovable(int devices, int others) {
+  std::vector<std::vector<C>> jobs = {{{"ddp", 1, 1}, {"ddp", 2, 0.4}}};
+  jobs.resize(size_t(1 + others), {{"ddp", 1, 10}});
+  Instance inst = MakeInstance({devices}, jobs);
+  inst.jobs[0].steps = 100;
+  for (Config& c : inst.jobs[0].configs) c.seconds = c.step_seconds * 100;
+  return inst;
+}
+
+// job0 of WithMovable running ddp x1 on device 0 with 90 of its 100 steps (90 s) left, movable:
+// its stop takes 1 s, and a launch 4 s until it trains again.
+JobState MovableJob0() {
+  JobState run = Running("job0", 0, 90);
+  run.movable = true, run.remaining_fraction = 0.9, run.stop_seconds = 1, run.restart_seconds = 4;
+  return run;
+}
+
 }  // namespace
 
 TEST_CASE("re-planning keeps running jobs where they are and moves a waiting job to a device that freed early",
@@ -279,14 +298,10 @@ TEST_CASE("a movable running job is moved at its checkpoint when that ends the s
   // job0 runs ddp x1 on device 0 with 90 s left (90 of its 100 steps); device 1 is idle. Moved,
   // it stops within 1 s (device 0 held that long) and trains again 4 s after its launch: ddp x2
   // on both devices from 1 s takes 0.9 x 40 s + 5 s, so it ends at 42 s instead of 90 s.
-  Instance inst = MakeInstance({2}, {{{"ddp", 1, 1}, {"ddp", 2, 0.4}}, {{"ddp", 1, 10}}});
-  inst.jobs[0].steps = 100;
-  for (Config& c : inst.jobs[0].configs) c.seconds = c.step_seconds * 100;
+  const Instance inst = WithMovable(2, 1);
   SweepState s;
   s.now = 10;
-  JobState run = Running("job0", 0, 90);
-  run.movable = true, run.remaining_fraction = 0.9, run.stop_seconds = 1, run.restart_seconds = 4;
-  s.jobs = {run, Finished("job1")};
+  s.jobs = {MovableJob0(), Finished("job1")};
   Result<Replanned> r = Replan(inst, s, ReplanOptions());
   REQUIRE(r.ok());
   CHECK(r->kept_seconds == Approx(90));
@@ -347,14 +362,10 @@ TEST_CASE("a move is weighed against the best plan without moves, even while the
   // (movable, as in the case above: ddp x2 from its stop at 1 s ends at 42 s); job2 (10 s) waits
   // for device 2. Kept, job2 never starts; without moves it goes to device 1 and the sweep ends at
   // 90 s; moving job0 onto devices 0 and 1 ends it at 52 s at the latest, 42% sooner.
-  Instance inst = MakeInstance({3}, {{{"ddp", 1, 1}, {"ddp", 2, 0.4}}, {{"ddp", 1, 10}}, {{"ddp", 1, 10}}});
-  inst.jobs[0].steps = 100;
-  for (Config& c : inst.jobs[0].configs) c.seconds = c.step_seconds * 100;
+  const Instance inst = WithMovable(3, 2);
   SweepState s;
   s.now = 10;
-  JobState run = Running("job0", 0, 90);
-  run.movable = true, run.remaining_fraction = 0.9, run.stop_seconds = 1, run.restart_seconds = 4;
-  s.jobs = {run, Finished("job1"), Waiting("job2", 2, 10)};
+  s.jobs = {MovableJob0(), Finished("job1"), Waiting("job2", 2, 10)};
   s.excluded = {{"node0", {2}}};
   Result<Replanned> r = Replan(inst, s, ReplanOptions());
   REQUIRE(r.ok());

@@ -99,11 +99,16 @@ echo '{"version": 1, "sweep": "wide", "records": [{"job": "w", "technique": "fsd
 # Open MPI's shared-memory transport names its segments by host name and local rank, and both
 # "nodes" here are this one host: the ranks of different nodes would share segments. Across real
 # nodes the ranks talk over the network anyway; here TCP stands in for it.
-job=$(OMPI_MCA_btl=self,tcp sbatch --parsable --nodes=2 --ntasks=4 --overcommit --time=5 --output="$work/wide.out" \
-  --wrap "$saturn run $work/wide.yaml --plan $work/wide-plan.json --threads 1")
-wait_ended 900
-cat "$work/wide.out"
-[[ $state == COMPLETED ]] || fail "the wide job's batch job ended $state, not COMPLETED"
+# Runs the command $2 as a batch job over both nodes, 2 tasks each, TCP between them (output in
+# $work/$1.out; its id in $job) and fails unless it completed.
+batch_on_both() {
+  job=$(OMPI_MCA_btl=self,tcp sbatch --parsable --nodes=2 --ntasks=4 --overcommit --time=5 --output="$work/$1.out" \
+    --wrap "$2")
+  wait_ended 900
+  cat "$work/$1.out"
+  [[ $state == COMPLETED ]] || fail "the $1 batch job ended $state, not COMPLETED"
+}
+batch_on_both wide "$saturn run $work/wide.yaml --plan $work/wide-plan.json --threads 1"
 grep -q -- "--nodes=2 --ntasks=4 --ntasks-per-node=2 .*--nodelist=node1,node2 " "$work/wide/journal.jsonl" ||
   fail "job w was not launched as one step over both nodes"
 for node in node1 node2; do
@@ -114,11 +119,7 @@ cmp "$work/wide-alone/w/final/model.safetensors" "$work/wide/w/final/model.safet
   fail "w: final weights across two nodes differ from 4 ranks under mpirun"
 # The links across the allocation's two nodes: a trial within a node (2 ranks) and one over both
 # (4 ranks, an srun step on node1 and node2), stored with their scope.
-job=$(OMPI_MCA_btl=self,tcp sbatch --parsable --nodes=2 --ntasks=4 --overcommit --time=5 --output="$work/links.out" \
-  --wrap "$saturn profile $work/wide.yaml -o $work/links.json --links --links-max-bytes 65536 --threads 1")
-wait_ended 900
-cat "$work/links.out"
-[[ $state == COMPLETED ]] || fail "the links' batch job ended $state, not COMPLETED"
+batch_on_both links "$saturn profile $work/wide.yaml -o $work/links.json --links --links-max-bytes 65536 --threads 1"
 grep -q -- "--nodes=2 --ntasks=4 --ntasks-per-node=2 .*--nodelist=node1,node2 " "$work/wide/profile/links_x4_over_2_nodes.log" ||
   fail "the links across nodes were not one srun step over both nodes"
 python3 - "$work/links.json" <<'PY' || fail "the profile's links are not one trial within a node and one across both"
