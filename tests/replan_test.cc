@@ -1,6 +1,7 @@
 // Re-planning a running sweep (plan/replan.h): running jobs stay where they are, waiting jobs move
 // to devices that free early, the result is never predicted to end later than keeping the plan,
 // and `saturn plan --from-state` does the same from a file.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -379,6 +380,42 @@ TEST_CASE("a move is weighed against the best plan without moves, even while the
   REQUIRE(r.ok());
   CHECK(r->moved.empty());
   CHECK(r->new_seconds == Approx(90));
+}
+
+TEST_CASE("a job moved onto 3 devices and a waiting job beside it share the node without overlap", "[replan]") {
+  // One node of 4. job0 (100 steps: 1 s a step on one device, 0.3 s on three) runs on device 0
+  // with 90 s left; job2 (10 s on one device) waits for device 0 after it. Moved onto devices
+  // 1-3, which it holds from now (its 1 s stop counted in its time there, as the orchestrator
+  // holds them for it), job0 takes 1 + 0.9 x 30 + 4 s: the sweep ends at 32 s instead of 90 s,
+  // job2 runs on device 0 once job0's stop frees it, and no device holds two jobs at once.
+  Instance inst = MakeInstance({4}, {{{"ddp", 1, 1}, {"ddp", 3, 0.3}}, {{"ddp", 1, 10}}, {{"ddp", 1, 10}}});
+  inst.jobs[0].steps = 100;
+  for (Config& c : inst.jobs[0].configs) c.seconds = c.step_seconds * 100;
+  SweepState s;
+  s.now = 10;
+  s.jobs = {MovableJob0(), Finished("job1"), Waiting("job2", 0, 100)};
+  Result<Replanned> r = Replan(inst, s, ReplanOptions());
+  REQUIRE(r.ok());
+  CHECK(r->moved == std::vector<std::string>{"job0"});
+  CHECK(r->new_seconds == Approx(32));
+  const Plan& p = r->plan;
+  REQUIRE(CheckSchedule(p.instance, p.schedule).ok());
+  REQUIRE(p.instance.jobs.size() == 2);
+  std::map<std::string, size_t> at;
+  for (size_t j = 0; j < p.instance.jobs.size(); ++j) at[p.instance.jobs[j].name] = j;
+  const Assignment& moved = p.schedule.jobs[at.at("job0")];
+  const Assignment& beside = p.schedule.jobs[at.at("job2")];
+  CHECK(p.instance.jobs[at.at("job0")].configs[size_t(moved.config)].devices == 3);
+  REQUIRE(moved.device_ids.size() == 1);
+  CHECK(moved.device_ids[0].size() == 3);
+  CHECK(moved.start == Approx(0));
+  CHECK(moved.end == Approx(32));
+  // job2 overlaps job0's run, so its device is the one job0 does not take.
+  REQUIRE(beside.device_ids.size() == 1);
+  REQUIRE(beside.device_ids[0].size() == 1);
+  CHECK(beside.device_ids[0][0] == 0);
+  CHECK(beside.start == Approx(1));  // device 0 is held until job0's stop
+  CHECK(std::count(moved.device_ids[0].begin(), moved.device_ids[0].end(), 0) == 0);
 }
 
 // A sweep's tail: one to three jobs still run, each on one device (its one-device configuration,
