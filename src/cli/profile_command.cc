@@ -33,6 +33,7 @@
 #include "profile/trials.h"
 #include "technique/registry.h"
 #include "util/files.h"
+#include "util/heap.h"
 #include "util/subprocess.h"
 #include "util/suggest.h"
 #include "util/threads.h"
@@ -381,6 +382,10 @@ Status RunTrial(const TrialArgs& a) {
   opt.slots_by_local_rank = a.slots == "local";
   Result<World*> world = GetWorld();
   if (!world.ok()) return world.status();
+  // The heap policy `saturn run` trains under (util/heap.h): without it every step maps and
+  // faults in fresh pages for its large blocks, and on CPU the trial timed steps 3-5x slower
+  // than the run then took (bench/execute, 2026-12-03).
+  KeepLargeAllocationsInHeap();
   std::optional<StepTiming> timing;
   Status st = CatchTorchErrors(
       [&] {
