@@ -280,10 +280,10 @@ Status ProfileSweep(ProfileArgs& a) {
     a.opt.nodes = *nodes;
   }
   if (!a.no_links && HasBackend("MPI")) {
-    std::vector<Trial> links = LinkTrials(*sweep, WidestNodesWithinReach(*sweep, a.opt.nodes));
+    const int reach = WidestNodesWithinReach(*sweep, a.opt.nodes);
+    std::vector<Trial> links = LinkTrials(*sweep, reach);
     plan.trials.insert(plan.trials.end(), links.begin(), links.end());
-    const bool across = std::any_of(links.begin(), links.end(), [](const Trial& t) { return t.nodes > 1; });
-    if (!across && sweep->cluster.nodes.size() > 1 && !a.opt.quiet)
+    if (reach < 2 && sweep->cluster.nodes.size() > 1 && !a.opt.quiet)
       std::printf("profile: links across nodes not measured: the trials reach one node (name the nodes' hosts, or "
                   "profile inside a Slurm allocation of several nodes); estimates across nodes use the links within "
                   "a node\n");
