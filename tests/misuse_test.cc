@@ -147,6 +147,9 @@ TEST_CASE("misuse: sizes and counts out of range are refused at once", "[misuse]
   Run noise = Saturn("plan --simulate x.json --noise 10");
   CHECK(noise.code == 2);
   CHECK_THAT(noise.out, Catch::Contains("--noise must be between 0 and 1"));
+  Run budget = Saturn("plan --simulate x.json --search-budget -5");
+  CHECK(budget.code == 2);
+  CHECK_THAT(budget.out, Catch::Contains("--search-budget must be between 0 and 1e15"));
   Run limit = Saturn("eval --model m --tasks t -o o.json --limit 0");
   CHECK(limit.code == 2);
   CHECK_THAT(limit.out, Catch::Contains("--limit must be 1 or more"));

@@ -220,8 +220,69 @@ TEST_CASE("the packer finds the earliest start that brute force finds, on one no
       const double seconds = 1 + double(rng() % 10), from = double(rng() % 30);
       INFO("query " << q);
       CHECK(packer.EarliestStart(p, seconds, from) == NaiveEarliestStart(inst, busy, p, seconds, from));
+      CHECK(packer.StartBound(p) <= packer.EarliestStart(p, seconds, 0));
     }
   }
+}
+
+// The rule EarliestPlacement is defined by (plan/schedule.h), every option's finish computed.
+Choice PlainEarliestPlacement(const Instance& inst, const Packer& packer, int j, int config, double* finish) {
+  const PlanJob& job = inst.jobs[size_t(j)];
+  Choice best{j, config, -1};
+  *finish = INFINITY;
+  job.ForAlike(config, [&](int ci) {
+    const Config& c = job.configs[size_t(ci)];
+    for (int p = 0; p < int(c.placements.size()); ++p) {
+      const double f = packer.EarliestStart(c.placements[size_t(p)], c.seconds) + c.seconds;
+      if (f < *finish - 1e-9) *finish = f, best.config = ci, best.placement = p;
+    }
+  });
+  return best;
+}
+
+TEST_CASE("the earliest placement skips options without changing the choice, near-ties and node kinds included",
+          "[plan]") {
+  std::mt19937 rng(29);
+  // Six nodes of 4 devices, two kinds; every configuration alike on both kinds, 8 devices span two nodes.
+  std::vector<std::vector<C>> jobs;
+  for (int j = 0; j < 4; ++j) {
+    std::vector<C> cs;
+    for (int w : {1, 2, 4, 8})
+      for (int kind : {0, 1}) cs.push_back({"ddp", w, double(2 + (j + w + kind) % 7), kind});
+    jobs.push_back(cs);
+  }
+  Instance inst = MakeInstance({4, 4, 4, 4, 4, 4}, jobs, {0, 0, 0, 1, 1, 1});
+  int compared = 0, ties = 0;
+  for (int round = 0; round < 400; ++round) {
+    INFO("round " << round);
+    Packer packer(inst);
+    // Ends a few 1e-9 s apart: finishes that differ by less than the rule's 1e-9, or just more.
+    const int n = int(rng() % 30);
+    for (int i = 0; i < n; ++i) {
+      const double start = double(rng() % 20) + 0.7e-9 * double(rng() % 5);
+      packer.Block(int(rng() % 6), start, start + 1 + double(rng() % 9) + 0.7e-9 * double(rng() % 5), 1 + int(rng() % 4));
+    }
+    for (int j = 0; j < int(inst.jobs.size()); ++j)
+      for (int c = 0; c < int(inst.jobs[size_t(j)].configs.size()); ++c) {
+        double fast = 0, plain = 0;
+        const Choice a = EarliestPlacement(inst, packer, j, c, &fast), b = PlainEarliestPlacement(inst, packer, j, c, &plain);
+        INFO("job " << j << " config " << c);
+        CHECK(a.config == b.config);
+        CHECK(a.placement == b.placement);
+        CHECK(fast == plain);
+        ++compared;
+        // How often another option finished within 1e-9 of the choice: the rule's order decided.
+        const PlanJob& job = inst.jobs[size_t(j)];
+        int near = 0;
+        job.ForAlike(c, [&](int ci) {
+          for (const Placement& p : job.configs[size_t(ci)].placements)
+            near += std::fabs(packer.EarliestStart(p, job.configs[size_t(ci)].seconds) + job.configs[size_t(ci)].seconds - plain) < 1e-9;
+        });
+        ties += near > 1;
+      }
+  }
+  CHECK(compared == 400 * 32);
+  CHECK(ties > 1000);  // the tie-breaking was exercised, not only clear winners
 }
 
 // LowerBound's definition, evaluated directly at one C: each job has a configuration no longer
@@ -379,6 +440,31 @@ TEST_CASE("simulation without noise replays the plan / seeds are reproducible", 
   CHECK(a.mean_replanned() == b.mean_replanned());
   o.seed = 2;
   CHECK(Simulate(p, o).mean_as_planned() != a.mean_as_planned());
+}
+
+TEST_CASE("a simulated trial's re-plans search within the search budget", "[plan]") {
+  std::mt19937 rng(31);
+  Plan p = RunPolicy(RandomInstance(rng, {4, 4}, 24, {1, 2, 4}), "greedy");
+  SimOptions o;
+  o.trials = 3;
+  o.noise = 0.3;
+  SimReport full = Simulate(p, o);
+  CHECK(full.searched_share() == 1);
+  for (const SimTrial& t : full.trials) CHECK((t.replans > 0 && t.searched == t.wanted));
+  for (double budget : {20000.0, 0.0}) {
+    INFO("budget " << budget);
+    o.search_budget = budget;
+    SimReport thin = Simulate(p, o);
+    CHECK(thin.searched_share() < 1);
+    for (size_t k = 0; k < thin.trials.size(); ++k) {
+      const SimTrial& t = thin.trials[k];
+      CHECK(t.searched <= budget);
+      CHECK(t.replans > 0);
+      CHECK(t.as_planned == full.trials[k].as_planned);  // the same draws
+      CHECK(t.replanned > 0);
+    }
+    if (budget > 0) CHECK(thin.searched_share() > 0);
+  }
 }
 
 TEST_CASE("simulated crashes: each job run again from its start, and re-planning around them", "[plan]") {

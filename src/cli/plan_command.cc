@@ -47,6 +47,8 @@ Status RunSimulate(const PlanArgs& a) {
   if (!(a.sim.failures >= 0 && a.sim.failures <= 1))
     return Status::UserError("--failures must be between 0 and 1: the chance that a job crashes once and runs again "
                              "from its start");
+  if (!(a.sim.search_budget >= 0 && a.sim.search_budget <= 1e15))
+    return Status::UserError("--search-budget must be between 0 and 1e15 job decodes a trial");
   auto plan = LoadPlan(a.simulate);
   if (!plan.ok()) return plan.status();
   SimOptions sim = a.sim;
@@ -170,6 +172,9 @@ Action SetupPlanCommand(CLI::App* sub) {
   sub->add_option("--failures", a->sim.failures,
                   "chance that a job crashes once in --simulate and runs again from its start (default 0)");
   sub->add_option("--trials", a->sim.trials, "how many noisy replays --simulate averages (default 20)");
+  sub->add_option("--search-budget", a->sim.search_budget,
+                  "job decodes the re-plans of one --simulate trial may search (default 1e8: the full search "
+                  "up to a few hundred jobs; 0: no search, only the current order started as early as it can)");
   sub->add_flag("-v,--verbose", a->verbose, "print the solver's progress");
   sub->add_flag("-q,--quiet", a->quiet, "do not print the plan table");
   return [a] { return RunPlan(*a); };

@@ -324,7 +324,7 @@ Result<Searched> Search(const Instance& base, const SweepState& state, const std
   if (!inst.jobs.empty()) {
     auto t0 = std::chrono::steady_clock::now();
     consider(OnFront(inst, s.res.kept));
-    const long moves = opt.max_moves > 0 ? opt.max_moves : 4000L * long(inst.jobs.size());
+    const long moves = opt.max_moves != 0 ? opt.max_moves : 4000L * long(inst.jobs.size());
     consider(LocalSearchSchedule(inst, s.best, moves, std::max(0.0, seconds - SecondsSince(t0)), opt.seed));
   }
   return s;

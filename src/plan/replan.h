@@ -74,7 +74,9 @@ Result<SweepState> LoadSweepState(const std::string& path);
 
 struct ReplanOptions {
   double time_limit_seconds = 5;
-  long max_moves = 0;  // local-search moves; 0: 4000 per waiting job (deterministic below the time limit)
+  // Local-search moves; 0: 4000 per waiting job (deterministic below the time limit); negative:
+  // none (the current order re-decoded, each job starting as early as the devices free allow).
+  long max_moves = 0;
   uint64_t seed = 1;
 };
 

@@ -20,7 +20,9 @@ double Schedule::makespan() const {
   return m;
 }
 
-Packer::Packer(const Instance& inst) : inst_(inst), steps_(inst.nodes.size(), std::vector<Step>{{0.0, 0}}) {
+Packer::Packer(const Instance& inst)
+    : inst_(inst), steps_(inst.nodes.size(), std::vector<Step>{{0.0, 0}}), room_(inst.nodes.size()) {
+  for (size_t n = 0; n < inst.nodes.size(); ++n) room_[n].assign(size_t(std::max(inst.nodes[n].devices, 0)) + 1, 0);
   for (const Reservation& r : inst.reserved) Block(r.node, 0, r.until, int(r.device_ids.size()));
 }
 
@@ -32,17 +34,22 @@ size_t Packer::StepsUpTo(const std::vector<Step>& st, double t) {
 void Packer::Block(int node, double start, double end, int use) {
   if (!(end > start)) return;
   std::vector<Step>& st = steps_[node];
+  std::vector<size_t>& room = room_[node];
   // A breakpoint at `t`, holding the load that was there before it; returns its index.
-  auto split = [&st](double t) -> size_t {
+  auto split = [&](double t) -> size_t {
     const size_t k = StepsUpTo(st, t);
     if (k > 0 && st[k - 1].at == t) return k - 1;
     const int load = k > 0 ? st[k - 1].load : 0;
     st.insert(st.begin() + std::ptrdiff_t(k), Step{t, load});
+    for (size_t& r : room) r += r >= k;  // a copy of the step before k: no room where that had none
     return k;
   };
   const size_t a = split(start);
   const size_t b = split(end);
   for (size_t k = a; k < b; ++k) st[k].load += use;
+  const int devices = inst_.nodes[node].devices;
+  for (size_t u = 1; u < room.size(); ++u)  // loads only grow: each index only walks on
+    while (st[room[u]].load > devices - int(u)) ++room[u];  // stops at the last step, load 0
 }
 
 double Packer::node_end(int node) const {
@@ -57,8 +64,16 @@ double Packer::EarliestOn(int node, double from, double seconds, int use) const 
   // Loads are read at t + kEps, and a window [t, t + seconds) covers the steps met in
   // [t + kEps, t + seconds - kEps): a job may start within kEps of one ending.
   double t = from;
-  auto step_at = [&](double x) { return std::max<size_t>(StepsUpTo(st, x), 1) - 1; };
-  size_t k = step_at(t + kEps);
+  // The window's first step: the last beginning at or before t + kEps (most queries start at 0).
+  size_t k = st.size() > 1 && st[1].at <= t + kEps ? StepsUpTo(st, t + kEps) - 1 : 0;
+  // Every step before the first with room is full. The walk below would cross them one at a
+  // time; start where it would arrive: at step m, the last before that room which begins more
+  // than kEps after its predecessor (steps closer than kEps merge into one window start).
+  if (size_t m = room_[node][size_t(use)]; m > k) {
+    while (m > k + 1 && st[m].at - st[m - 1].at <= kEps) --m;
+    t = std::max(t, st[m].at);
+    for (k = m; k + 1 < st.size() && st[k + 1].at <= t + kEps;) ++k;
+  }
   for (;;) {
     bool fits = true;
     size_t i = k;
@@ -68,23 +83,40 @@ double Packer::EarliestOn(int node, double from, double seconds, int use) const 
         break;
       }
     if (fits) return t;
-    // Every start before the step after the full one still overlaps it.
+    // Every start before the step after the full one still overlaps it. That step begins after
+    // t (steps from k on begin past t - kEps), so the window's first step is found walking on
+    // from it: a node full for many steps costs one pass over them, not a search each.
     if (i + 1 >= st.size()) return INFINITY;  // not reached: the last step's load is 0
     t = std::max(t, st[i + 1].at);
-    k = step_at(t + kEps);
+    for (k = i + 1; k + 1 < st.size() && st[k + 1].at <= t + kEps;) ++k;
   }
 }
 
+double Packer::StartBound(const Placement& p) const {
+  double bound = 0;
+  for (size_t k = 0; k < p.nodes.size(); ++k) {
+    if (p.use[k] > inst_.nodes[p.nodes[k]].devices) return INFINITY;
+    const std::vector<Step>& st = steps_[p.nodes[k]];
+    // As EarliestOn's jump from 0: the start of the room's cluster of steps closer than kEps.
+    size_t m = room_[p.nodes[k]][size_t(p.use[k])];
+    while (m > 1 && st[m].at - st[m - 1].at <= kEps) --m;
+    bound = std::max(bound, st[m].at);
+  }
+  // On several nodes, a node reached from a later start than 0 may start up to kEps before its
+  // own jump (a window is read from t + kEps); the second kEps covers the subtraction's rounding.
+  return bound - 2 * kEps;
+}
+
 double Packer::EarliestStart(const Placement& p, double seconds, double from) const {
-  // Each node pushes t to its own earliest start from t, until every node agrees.
+  // Each node pushes t to its own earliest start from t, asked in turn, round and round, until
+  // every node in a row finds t fits (one node: once).
   double t = from;
-  for (bool moved = true; moved;) {
-    moved = false;
-    for (size_t k = 0; k < p.nodes.size(); ++k) {
-      const double e = EarliestOn(p.nodes[k], t, seconds, p.use[k]);
-      assert(std::isfinite(e) && "the last step is empty, so a start after it always fits");
-      if (e > t) t = e, moved = true;
-    }
+  const size_t n = p.nodes.size();
+  for (size_t k = 0, agreed = 0; agreed < n; k = (k + 1) % n) {
+    const double e = EarliestOn(p.nodes[k], t, seconds, p.use[k]);
+    assert(std::isfinite(e) && "the last step is empty, so a start after it always fits");
+    if (e > t) t = e, agreed = 1;
+    else ++agreed;
   }
   return t;
 }
@@ -108,18 +140,49 @@ Schedule SerialSchedule(const Instance& inst, const std::vector<Choice>& order) 
   return s;
 }
 
+// The rule: options (configuration, placement) in the order below, each taken when it finishes
+// more than 1e-9 s sooner than the one taken before it. Computed without every option's finish:
+// - an option whose bound (Packer::StartBound + seconds) is not 1e-9 below the finish taken so
+//   far cannot be taken;
+// - with F the earliest finish of all and F1 >= F the finish of the option with the least
+//   bound, an option bounded past F1 + kBand is skipped. It finishes past F + kBand, and every
+//   option finishing within a chain of gaps of at most kGap from F ends before F + kBand - kGap
+//   (fewer than kBand / kGap - 1 options). The first of that chain in order beats whatever came
+//   before it by more than 1e-9, and nothing past the chain beats it afterwards: skipping options
+//   past the chain changes nothing.
 Choice EarliestPlacement(const Instance& inst, const Packer& packer, int j, int config, double* finish) {
+  constexpr double kBand = 1e-3, kGap = 3e-9;
   const PlanJob& job = inst.jobs[j];
-  Choice best{j, config, -1};
-  *finish = INFINITY;
-  auto consider = [&](int ci) {
+  auto finish_of = [&](int ci, int p) {
+    const Config& c = job.configs[size_t(ci)];
+    return packer.EarliestStart(c.placements[size_t(p)], c.seconds) + c.seconds;
+  };
+  thread_local std::vector<double> bound;  // per option, in order (no allocation per call)
+  bound.clear();
+  size_t least = 0;
+  Choice first{j, config, -1};
+  job.ForAlike(config, [&](int ci) {
     const Config& c = job.configs[size_t(ci)];
     for (int p = 0; p < int(c.placements.size()); ++p) {
-      double f = packer.EarliestStart(c.placements[p], c.seconds) + c.seconds;
+      bound.push_back(packer.StartBound(c.placements[size_t(p)]) + c.seconds);
+      if (bound.size() == 1 || bound.back() < bound[least]) least = bound.size() - 1, first = {j, ci, p};
+    }
+  });
+  double least_finish = NAN, band_end = INFINITY;
+  if (first.placement >= 0 && double(bound.size()) + 1 < kBand / kGap) {
+    least_finish = finish_of(first.config, first.placement);
+    band_end = least_finish + kBand;
+  }
+  Choice best{j, config, -1};
+  *finish = INFINITY;
+  size_t i = 0;
+  job.ForAlike(config, [&](int ci) {
+    for (int p = 0; p < int(job.configs[size_t(ci)].placements.size()); ++p, ++i) {
+      if (bound[i] >= *finish - 1e-9 || bound[i] > band_end) continue;
+      const double f = i == least && !std::isnan(least_finish) ? least_finish : finish_of(ci, p);
       if (f < *finish - 1e-9) *finish = f, best.config = ci, best.placement = p;
     }
-  };
-  job.ForAlike(config, consider);
+  });
   return best;
 }
 

@@ -45,6 +45,8 @@ class Packer {
   void Block(int node, double start, double end, int use);
   // Earliest t >= from at which `p` has room for `seconds`.
   double EarliestStart(const Placement& p, double seconds, double from = 0) const;
+  // At most EarliestStart(p, seconds, 0) for every `seconds`, in time linear in p's nodes.
+  double StartBound(const Placement& p) const;
   void Place(const Placement& p, double start, double seconds);
   double node_end(int node) const;  // when the node's last interval ends
 
@@ -58,6 +60,9 @@ class Packer {
   double EarliestOn(int node, double from, double seconds, int use) const;
   const Instance& inst_;
   std::vector<std::vector<Step>> steps_;  // per node, ascending `at`; the last step's load is 0
+  // Per node and device count u (index u, 1..devices): the index of the first step with room for
+  // u devices. List scheduling packs nodes solid from time 0, so a query skips that prefix.
+  std::vector<std::vector<size_t>> room_;
 };
 
 // Serial schedule generation: places the choices one by one, in the order given, each at its
