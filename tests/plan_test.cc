@@ -225,6 +225,18 @@ TEST_CASE("the packer finds the earliest start that brute force finds, on one no
   }
 }
 
+TEST_CASE("the packer starts a job within kEps of the step that frees its devices, however close the steps", "[plan]") {
+  // A full step of 1e-6 s, then one of 1e-6 s more: a start at 2e-6 reads the load at 3e-6
+  // (free). Skipping to the first step with room, at 3e-6, would start a step late.
+  Instance inst = MakeInstance({1}, {});
+  Packer packer(inst);
+  packer.Block(0, 0, 2e-6, 1);
+  packer.Block(0, 2e-6, 3e-6, 1);
+  const Placement p{{0}, {1}};
+  CHECK(packer.EarliestStart(p, 10, 0) == 2e-6);
+  CHECK(packer.StartBound(p) <= 2e-6);
+}
+
 // The rule EarliestPlacement is defined by (plan/schedule.h), every option's finish computed.
 Choice PlainEarliestPlacement(const Instance& inst, const Packer& packer, int j, int config, double* finish) {
   const PlanJob& job = inst.jobs[size_t(j)];

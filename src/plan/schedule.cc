@@ -41,7 +41,9 @@ void Packer::Block(int node, double start, double end, int use) {
     if (k > 0 && st[k - 1].at == t) return k - 1;
     const int load = k > 0 ? st[k - 1].load : 0;
     st.insert(st.begin() + std::ptrdiff_t(k), Step{t, load});
-    for (size_t& r : room) r += r >= k;  // a copy of the step before k: no room where that had none
+    // A copy of the step before k has no room where that had none; a first step (a block
+    // before 0) is empty, and the walk below moves each index on from it.
+    for (size_t& r : room) r = k == 0 ? 0 : r + (r >= k);
     return k;
   };
   const size_t a = split(start);
@@ -66,13 +68,13 @@ double Packer::EarliestOn(int node, double from, double seconds, int use) const 
   double t = from;
   // The window's first step: the last beginning at or before t + kEps (most queries start at 0).
   size_t k = st.size() > 1 && st[1].at <= t + kEps ? StepsUpTo(st, t + kEps) - 1 : 0;
-  // Every step before the first with room is full. The walk below would cross them one at a
-  // time; start where it would arrive: at step m, the last before that room which begins more
-  // than kEps after its predecessor (steps closer than kEps merge into one window start).
-  if (size_t m = room_[node][size_t(use)]; m > k) {
-    while (m > k + 1 && st[m].at - st[m - 1].at <= kEps) --m;
-    t = std::max(t, st[m].at);
-    for (k = m; k + 1 < st.size() && st[k + 1].at <= t + kEps;) ++k;
+  // Every step before the first with room (r) is full, and the walk below would cross them one
+  // at a time. When r begins past every earlier step's window start (r-1's at + kEps, as the
+  // walk compares), the walk arrives exactly at r: start there. Else walk (rare: steps closer
+  // than kEps).
+  if (const size_t r = room_[node][size_t(use)]; r > k && st[r].at > st[r - 1].at + kEps) {
+    t = std::max(t, st[r].at);
+    for (k = r; k + 1 < st.size() && st[k + 1].at <= t + kEps;) ++k;
   }
   for (;;) {
     bool fits = true;
@@ -97,9 +99,11 @@ double Packer::StartBound(const Placement& p) const {
   for (size_t k = 0; k < p.nodes.size(); ++k) {
     if (p.use[k] > inst_.nodes[p.nodes[k]].devices) return INFINITY;
     const std::vector<Step>& st = steps_[p.nodes[k]];
-    // As EarliestOn's jump from 0: the start of the room's cluster of steps closer than kEps.
+    // The walk of EarliestOn from 0 arrives at step m or later: the first of the steps chained
+    // to the room's step by gaps within a window (at <= the previous at + kEps); a start
+    // before m would read a full step before it.
     size_t m = room_[p.nodes[k]][size_t(p.use[k])];
-    while (m > 1 && st[m].at - st[m - 1].at <= kEps) --m;
+    while (m > 1 && st[m].at <= st[m - 1].at + kEps) --m;
     bound = std::max(bound, st[m].at);
   }
   // On several nodes, a node reached from a later start than 0 may start up to kEps before its

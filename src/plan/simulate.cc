@@ -46,7 +46,8 @@ long SearchMoves(long left, long unended, double budget) {
   const double want = double(kMovesPerWaiting) * double(left);
   const double rest = std::max(want * double(left) * double(unended) / 3, want * double(left));
   const double share = rest <= budget ? 1.0 : std::max(budget, 0.0) / rest;
-  const long moves = long(std::floor(want * share));
+  // Each move decodes `left` jobs: never more moves than the budget left pays for.
+  const long moves = long(std::min(std::floor(want * share), std::floor(std::max(budget, 0.0) / double(left))));
   return moves > 0 ? moves : -1;
 }
 
