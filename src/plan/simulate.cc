@@ -255,9 +255,10 @@ std::string SimReportText(const Plan& plan, const SimOptions& opt, const SimRepo
   double replans = 0;
   for (const SimTrial& t : r.trials) replans += t.replans;
   std::snprintf(buf, sizeof buf,
-                "re-plans: %.0f a trial; their searches got %.3g%% of 50 moves per waiting job (--search-budget %.3g "
+                "re-plans: %.0f a trial; their searches got %.3g%% of %ld moves per waiting job (--search-budget %.3g "
                 "job decodes a trial)\n",
-                r.trials.empty() ? 0 : replans / double(r.trials.size()), 100 * r.searched_share(), opt.search_budget);
+                r.trials.empty() ? 0 : replans / double(r.trials.size()), 100 * r.searched_share(), kMovesPerWaiting,
+                opt.search_budget);
   out += buf;
   return out;
 }
