@@ -1,6 +1,8 @@
 // The launcher's command lines: mpirun for ranks on this node, srun job steps inside a Slurm
 // allocation (their own CPUs, pinned to this node, memory shared out so steps run side by side).
 // tests/scripts/slurm_profile.sh runs them under a real Slurm.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -209,4 +211,24 @@ TEST_CASE("a launch on another node: mpirun --host H:K (one rank too), srun --no
   CHECK_THAT(uneven, Catch::Contains("--nodes=2 --ntasks=3 ") && !Catch::Contains("--ntasks-per-node"));
   const std::string s = saturn::ShellLine(Launcher::Make("", Inside(8, 0)).Command(2, 4, prog, "j", "gpu2"));
   CHECK_THAT(s, Catch::Contains("--nodelist=gpu2") && !Catch::Contains("node7"));
+}
+
+TEST_CASE("each mpirun launch on this machine gets a session directory of its own / none for srun or other hosts",
+          "[launch]") {
+  const Launcher m = Launcher::Make("mpirun --oversubscribe", {});
+  const std::string var = "OMPI_MCA_orte_tmpdir_base=";
+  std::vector<std::string> dirs;
+  for (const std::vector<std::string>& hosts :
+       std::vector<std::vector<std::string>>{{""}, {"localhost"}, {"localhost", "127.0.0.1"}}) {
+    const std::vector<std::string> env = m.Environment(hosts);
+    REQUIRE(env.size() == 1);
+    REQUIRE(env[0].rfind(var, 0) == 0);
+    dirs.push_back(env[0].substr(var.size()));
+  }
+  CHECK(dirs[0] != dirs[1]);
+  CHECK(dirs[1] != dirs[2]);
+  // One root per process, so that it can be removed at exit.
+  for (const std::string& d : dirs) CHECK(d.rfind("/saturn-mpi." + std::to_string(::getpid()) + "/") != std::string::npos);
+  CHECK(m.Environment({"localhost", "gpu7"}).empty());
+  CHECK(Launcher::Make("srun", Inside(8, 0)).Environment({""}).empty());
 }

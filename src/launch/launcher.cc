@@ -7,12 +7,15 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <sstream>
 
 #include "util/subprocess.h"
 
 namespace saturn {
 namespace {
+
+namespace fs = std::filesystem;
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -38,6 +41,37 @@ bool Has(const std::vector<std::string>& argv, const std::string& flag) {
     if (a == flag || a.rfind(flag + "=", 0) == 0) return true;
   return false;
 }
+
+bool ThisMachine(const std::string& host) {
+  if (host.empty() || host == "localhost" || host == "127.0.0.1" || host == "::1") return true;
+  char name[256] = {};
+  return ::gethostname(name, sizeof name - 1) == 0 && host == name;
+}
+
+// This process's directory of session directory bases, made on first use, removed at exit.
+class SessionRoot {
+ public:
+  std::string Next() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (root_.empty()) {
+      std::error_code ec;
+      fs::path tmp = fs::temp_directory_path(ec);
+      if (ec) tmp = "/tmp";
+      root_ = (tmp / ("saturn-mpi." + std::to_string(::getpid()))).string();
+    }
+    return root_ + "/" + std::to_string(++launches_);  // mpirun makes it
+  }
+  ~SessionRoot() {
+    std::error_code ec;
+    if (!root_.empty() && owner_ == ::getpid()) fs::remove_all(root_, ec);
+  }
+
+ private:
+  std::mutex mu_;
+  std::string root_;
+  long long launches_ = 0;
+  const pid_t owner_ = ::getpid();
+};
 
 }  // namespace
 
@@ -123,6 +157,12 @@ std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std:
   }
   argv.insert(argv.end(), program.begin(), program.end());
   return argv;
+}
+
+std::vector<std::string> Launcher::Environment(const std::vector<std::string>& hosts) const {
+  if (kind_ != LaunchKind::kMpirun || !std::all_of(hosts.begin(), hosts.end(), ThisMachine)) return {};
+  static SessionRoot root;
+  return {"OMPI_MCA_orte_tmpdir_base=" + root.Next()};
 }
 
 Status Launcher::CheckUsable(int ranks_needed, bool remote_hosts) const {

@@ -47,6 +47,15 @@ class Launcher {
   std::vector<std::string> Command(int ranks, int node_slots, const std::vector<std::string>& program,
                                    const std::string& name, const std::vector<std::string>& hosts) const;
 
+  // What to add to the environment of one launch by Command() on `hosts` ("NAME=VALUE"). Open
+  // MPI 4's mpirun makes its session directory (TMPDIR/ompi.HOST.UID) as it starts and removes it
+  // as it ends; two starting at once on a machine race there, and one fails at start ("File
+  // exists", orte_init failed). So each launch on this machine ("", localhost, its host name) gets
+  // a session directory base of its own, under one of this process's, removed when it exits. Call
+  // it once per launch. Nothing for srun, and nothing where a host is another machine (mpirun
+  // would make the directory there and nobody would remove it).
+  std::vector<std::string> Environment(const std::vector<std::string>& hosts) const;
+
   // The launcher is a command here (always true when no launch needs it: `ranks_needed` <= 1 on
   // this machine outside Slurm), and srun runs inside an allocation. The error says what to do.
   Status CheckUsable(int ranks_needed, bool remote_hosts = false) const;

@@ -256,10 +256,15 @@ class Profiler {
       if (knobs != "{}") argv.insert(argv.end(), {"--knobs", knobs});
       if (opt_.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(opt_.threads)});
     }
-    std::vector<std::string> hosts;
-    for (const Part& p : parts) hosts.push_back(Host(p.node));
+    const std::vector<std::string> hosts = Hosts(parts);
     if (hosts.size() == 1) return opt_.launcher.Command(t.devices, node_slots, argv, "saturn-" + FileSafe(t.label()), hosts[0]);
     return opt_.launcher.Command(t.devices, node_slots, argv, "saturn-" + FileSafe(t.label()), hosts);
+  }
+
+  std::vector<std::string> Hosts(const std::vector<Part>& parts) const {
+    std::vector<std::string> hosts;
+    for (const Part& p : parts) hosts.push_back(Host(p.node));
+    return hosts;
   }
 
   std::string Host(int node) const {
@@ -349,7 +354,7 @@ class Profiler {
       log << kLaunchLine << ShellLine(argv) << "\n";
       if (!log.flush()) return Status::UserError(r->log + ": cannot write a trial's log");
     }
-    Result<Subprocess> p = Subprocess::Start(argv, r->log);
+    Result<Subprocess> p = Subprocess::Start(argv, r->log, SIGTERM, opt_.launcher.Environment(Hosts(r->parts)));
     if (!p.ok()) return Status::UserError("cannot start a trial (" + ShellLine(argv) + "): " + p.status().message());
     r->proc = std::move(*p);
     r->start = Clock::now();

@@ -188,6 +188,12 @@ class Orchestrator {
     return opt_.nodes.nodes[node].reachable;
   }
 
+  std::vector<std::string> Hosts(const Job& j) const {
+    std::vector<std::string> hosts;
+    for (const Part& p : j.parts) hosts.push_back(opt_.nodes.nodes[p.node].host);
+    return hosts;
+  }
+
   std::vector<std::string> Command(const Job& j) const {
     std::vector<std::string> argv = {opt_.saturn, "run", sweep_.path, "--only", j.spec->name, "--technique",
                                      j.config->technique};
@@ -200,8 +206,7 @@ class Orchestrator {
     if (opt_.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(opt_.threads)});
     if (j.resume) argv.push_back("--resume");
     else if (j.restart) argv.push_back("--restart");
-    std::vector<std::string> hosts;
-    for (const Part& p : j.parts) hosts.push_back(opt_.nodes.nodes[p.node].host);
+    const std::vector<std::string> hosts = Hosts(j);
     if (hosts.size() == 1)
       return opt_.launcher.Command(j.config->devices, NodeSlots(j), argv, "saturn-" + j.spec->name, hosts[0]);
     return opt_.launcher.Command(j.config->devices, NodeSlots(j), argv, "saturn-" + j.spec->name, hosts);
@@ -627,7 +632,7 @@ class Orchestrator {
       std::fclose(f);
     }
     // Should the orchestrator die, its jobs checkpoint and stop rather than train on unwatched.
-    Result<Subprocess> p = f ? Subprocess::Start(argv, j.log, SIGUSR1)
+    Result<Subprocess> p = f ? Subprocess::Start(argv, j.log, SIGUSR1, opt_.launcher.Environment(Hosts(j)))
                              : Result<Subprocess>(Status::UserError(j.log + ": cannot write the job's log"));
     if (!p.ok()) {  // this job cannot start; the others go on
       j.state = State::kFailed;

@@ -6,17 +6,40 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <sstream>
 #include <thread>
 
+extern char** environ;
+
 namespace saturn {
+namespace {
+
+// This process's environment with `extra` ("NAME=VALUE") added, each replacing any variable of its
+// name. Built before fork: the child may call nothing that allocates.
+std::vector<std::string> MergedEnvironment(const std::vector<std::string>& extra) {
+  auto name = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string kv = *e;
+    bool replaced = false;
+    for (const auto& x : extra) replaced = replaced || name(x) == name(kv);
+    if (!replaced) out.push_back(kv);
+  }
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
+}  // namespace
 
 Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const std::string& log_path,
-                                     int death_signal) {
+                                     int death_signal, const std::vector<std::string>& env) {
   if (argv.empty()) return Status::UserError("an empty command line");
+  for (const auto& kv : env)
+    assert(kv.find('=') != std::string::npos && kv[0] != '=' && "an environment entry is NAME=VALUE");
   const bool inherit = log_path.empty();
   int log = inherit ? -1 : ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0 && !inherit) return Status::UserError(log_path + ": cannot open for writing: " + std::strerror(errno));
@@ -29,6 +52,10 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const std::vector<std::string> merged = env.empty() ? std::vector<std::string>{} : MergedEnvironment(env);
+  std::vector<char*> envp;
+  for (const auto& kv : merged) envp.push_back(const_cast<char*>(kv.c_str()));
+  envp.push_back(nullptr);
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
@@ -45,7 +72,8 @@ Result<Subprocess> Subprocess::Start(const std::vector<std::string>& argv, const
     if (log >= 0) ::dup2(log, 1), ::dup2(log, 2);
     int null = ::open("/dev/null", O_RDONLY);
     if (null >= 0) ::dup2(null, 0);
-    ::execvp(args[0], args.data());
+    if (env.empty()) ::execvp(args[0], args.data());
+    else ::execvpe(args[0], args.data(), envp.data());
     int e = errno;
     ssize_t ignored = ::write(report[1], &e, sizeof e);
     (void)ignored;

@@ -18,8 +18,10 @@ class Subprocess {
   // process's own stdout and stderr). A command
   // that cannot start is a user error naming it. The child gets `death_signal` when this process
   // dies (SIGTERM: mpirun and srun stop their ranks; SIGUSR1: saturn's trainers checkpoint first).
+  // `env` ("NAME=VALUE") is added to this process's environment for the child, replacing a
+  // variable of the same name.
   static Result<Subprocess> Start(const std::vector<std::string>& argv, const std::string& log_path,
-                                  int death_signal = 15 /* SIGTERM */);
+                                  int death_signal = 15 /* SIGTERM */, const std::vector<std::string>& env = {});
 
   Subprocess() = default;  // no child: exited() is false, Poll() true
   Subprocess(Subprocess&& o) noexcept { *this = std::move(o); }
