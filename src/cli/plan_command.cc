@@ -105,7 +105,7 @@ Status RunFromState(const PlanArgs& a, std::chrono::steady_clock::time_point sta
 }
 
 Status RunPlan(const PlanArgs& a) {
-  const auto started = std::chrono::steady_clock::now();  // --time-limit bounds the whole command
+  const auto started = ProcessStart();  // --time-limit bounds the whole command, start-up included
   if (a.objective != "makespan" && (!a.simulate.empty() || !a.from_state.empty()))
     return Status::UserError("--objective applies when planning a sweep; --simulate and --from-state keep the "
                              "objective their plan was made for");

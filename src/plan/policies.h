@@ -24,8 +24,9 @@ Schedule GreedySchedule(const Instance& inst);
 Schedule GroupPackSchedule(const Instance& inst, double target);
 
 // The best, by the instance's Score (plan/objective.h), of several moldable list-scheduling
-// heuristics over the Pareto fronts: the milp policy's starting incumbent. Within about `seconds` (past them only to finish the candidate
-// under way, and never before one schedule exists).
+// heuristics over the Pareto fronts, and of the three baselines (greedy, uniform, current
+// practice), which always run: the milp policy's starting incumbent, never worse than a
+// baseline. The rest within about `seconds` (past them only to finish the candidate under way).
 // `lower_bound`: the instance's LowerBound when the caller has it (< 0: computed here).
 Schedule HeuristicSchedule(const Instance& inst, double seconds = std::numeric_limits<double>::infinity(),
                            double lower_bound = -1);

@@ -1,8 +1,53 @@
 #include "util/clock.h"
 
+#include <time.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <exception>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
 
 namespace saturn {
+
+namespace {
+
+// Seconds since this process started, or -1 where /proc cannot say.
+double ProcessAgeSeconds() {
+  std::ifstream in("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');  // the command name may hold spaces and parentheses
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(paren + 1));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {  // field 22: start time, clock ticks after boot
+    if (i < 22) continue;
+    timespec now{};
+    const long ticks = sysconf(_SC_CLK_TCK);
+    if (ticks <= 0 || clock_gettime(CLOCK_BOOTTIME, &now) != 0) return -1;
+    return double(now.tv_sec) + 1e-9 * double(now.tv_nsec) - std::stod(field) / double(ticks);
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::chrono::steady_clock::time_point ProcessStart() {
+  static const std::chrono::steady_clock::time_point start = [] {
+    const auto now = std::chrono::steady_clock::now();
+    double age = -1;
+    try {
+      age = ProcessAgeSeconds();
+    } catch (const std::exception&) {  // std::stod on a field that is not a number
+    }
+    // /proc's start time and CLOCK_BOOTTIME share their origin, in a time namespace too.
+    if (!(age >= 0)) return now;
+    return now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(age));
+  }();
+  return start;
+}
 
 std::string HumanSeconds(double s) {
   char buf[32];
