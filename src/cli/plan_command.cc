@@ -77,10 +77,10 @@ Status RunFromState(const PlanArgs& a, std::chrono::steady_clock::time_point sta
   SATURN_RETURN_IF_ERROR(CheckWritable(SvgPathFor(a.output), "the Gantt chart"));
   Result<Plan> base = LoadPlan(state->plan);
   if (!base.ok()) return base.status();
-  // --time-limit bounds the whole command: what loading took, and writing will take (about 2 ms
-  // a job, as for planning), comes off the search.
+  // --time-limit bounds the whole command: what loading took, and writing and exit will take,
+  // come off the search.
   const double limit = a.time_limit > 0 ? a.time_limit : 2;
-  const double writing = std::min(0.25 * limit, 2e-3 * double(base->instance.jobs.size()));
+  const double writing = FinishReserve(base->instance.jobs.size(), limit);
   ReplanOptions opt;
   opt.time_limit_seconds = std::max(0.05 * limit, limit - SecondsSince(started) - writing);
   Result<Replanned> r = Replan(base->instance, *state, opt);

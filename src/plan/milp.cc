@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -155,6 +156,7 @@ struct CbcOutcome {
   bool has_solution = false, optimal = false, infeasible = false;
   double best_possible = 0;
   int nodes = 0;
+  long peak_mb = 0;  // the solver process's peak resident set (it shares the parent's pages)
   std::vector<double> x;
 };
 
@@ -215,9 +217,11 @@ CbcOutcome SolveIsolated(Cbc_Model* m, int ncols, double hard_seconds, bool verb
   }
   if (!ready) {
     ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
+    rusage ru{};
+    ::wait4(pid, nullptr, 0, &ru);
     ::close(fds[0]);
-    if (verbose) std::fprintf(stderr, "milp: CBC ran past its %.1f s and was stopped\n", hard_seconds);
+    if (verbose)
+      std::fprintf(stderr, "milp: CBC ran past its %.1f s and was stopped (peak %ld MB)\n", hard_seconds, ru.ru_maxrss / 1024);
     return out;
   }
   double head[5];
@@ -228,7 +232,9 @@ CbcOutcome SolveIsolated(Cbc_Model* m, int ncols, double hard_seconds, bool verb
   }
   ::close(fds[0]);
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  rusage ru{};
+  ::wait4(pid, &status, 0, &ru);
+  out.peak_mb = ru.ru_maxrss / 1024;
   if (!ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::fprintf(stderr, "saturn plan: warning: the CBC process for one model failed (%s); keeping the best plan so far\n",
                  WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "no result");
@@ -460,7 +466,9 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
     if (out.infeasible && verbose) std::fprintf(stderr, "milp bound: CBC claimed a feasible model infeasible; no bound taken\n");
     res.bound = std::max(0.0, b) * slot;
     res.status = out.optimal ? "optimal" : "bound";
-    if (verbose) std::fprintf(stderr, "milp bound: %d columns, %d slots of %.1f s: bound %.1f s (%s)\n", ncols, slots, slot, res.bound, res.status.c_str());
+    if (verbose)
+      std::fprintf(stderr, "milp bound: %d columns, %d slots of %.1f s: bound %.1f s (%s, peak %ld MB)\n", ncols, slots,
+                   slot, res.bound, res.status.c_str(), out.peak_mb);
     Cbc_deleteModel(m);
     return res;
   }
@@ -486,9 +494,9 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
     }
   }
   if (verbose)
-    std::fprintf(stderr, "milp: %d jobs, %d columns, %d rows, %d slots of %.1f s: %s C=%.0f bound=%.2f (%d nodes)\n", J,
-                 ncols, nrows, slots, slot, res.solved ? res.status.c_str() : "no solution", x ? x[ncols - 1] : -1.0,
-                 out.best_possible, out.nodes);
+    std::fprintf(stderr, "milp: %d jobs, %d columns, %d rows, %d slots of %.1f s: %s C=%.0f bound=%.2f (%d nodes, peak %ld MB)\n",
+                 J, ncols, nrows, slots, slot, res.solved ? res.status.c_str() : "no solution", x ? x[ncols - 1] : -1.0,
+                 out.best_possible, out.nodes, out.peak_mb);
   Cbc_deleteModel(m);
   return res;
 }
