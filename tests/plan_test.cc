@@ -535,3 +535,21 @@ TEST_CASE("the Gantt chart of a large cluster: a band per node, its height indep
   const std::string small = PlanSvg(RunPolicy(MakeInstance({2}, {{{"ddp", 1, 10}}, {{"ddp", 1, 10}}}), "greedy"));
   CHECK(small.find(">10.0s<") == small.rfind(">10.0s<"));
 }
+
+TEST_CASE("a CBC process out of memory costs its model and not the plan", "[plan]") {
+  std::mt19937 rng(11);
+  Instance inst = RandomInstance(rng, {4, 4}, 6, {1, 2, 4, 8});
+  Schedule start = HeuristicSchedule(inst);
+  MilpOptions mo;
+  mo.time_limit_seconds = 5;
+  SolverInfo roomy, starved;
+  Schedule solved = MilpSchedule(inst, start, mo, &roomy);
+  REQUIRE(CheckSchedule(inst, solved).ok());
+  REQUIRE(roomy.status == "optimal");  // with room, CBC proves this instance
+  mo.cbc_memory_mb = 0;  // no allocation past what the process inherits: every model is dropped
+  Schedule kept = MilpSchedule(inst, start, mo, &starved);
+  REQUIRE(CheckSchedule(inst, kept).ok());
+  CHECK(kept.makespan() == start.makespan());
+  CHECK(starved.status != "optimal");
+  CHECK(starved.best_bound < roomy.best_bound);  // only the area bound: no model proved more
+}

@@ -5,9 +5,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <limits>
+#include <new>
 #include <numeric>
+#include <string>
 
 #include <poll.h>
 #include <sys/resource.h>
@@ -170,12 +174,32 @@ bool ReadAll(int fd, void* buf, size_t n) {
   return true;
 }
 
+// MilpOptions::cbc_memory_mb: what one CBC process may allocate beyond what it inherits. CBC's preprocessing alone took
+// about 650 MB on a 3,106-column grid (bench/plan one-node-4, 512 slots; 200 MB with it off),
+// and a 17k-column grid (saturn-1x8-12) reached 1.3 GB without an answer. A model that needs
+// more than this is dropped like one past its time: memory stays bounded by the input's size.
+constexpr int kOutOfMemoryExit = 3;
+
+// Caps this process's data segment (RLIMIT_DATA: heap and private mappings, not the libraries'
+// code) at what it holds now plus `mb`.
+void CapDataGrowth(long mb) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  long data_kb = -1;
+  while (std::getline(status, line))
+    if (line.rfind("VmData:", 0) == 0) data_kb = std::atol(line.c_str() + 7);
+  if (data_kb < 0) return;
+  rlimit lim{};
+  lim.rlim_cur = lim.rlim_max = rlim_t(data_kb + mb * 1024) * 1024;
+  ::setrlimit(RLIMIT_DATA, &lim);
+}
+
 // Runs CBC in a child process. CBC 2.10 has been seen to crash when a time limit lands at an
 // unlucky moment, and it reads the clock only between nodes, so a root LP or cut round can run
 // far past its limit. A crash, or a child still running `hard_seconds` after the start (then
 // killed), costs this one model (no solution, no bound), not the plan: the parent keeps its
 // incumbent either way, and the plan's time limit holds.
-CbcOutcome SolveIsolated(Cbc_Model* m, int ncols, double hard_seconds, bool verbose) {
+CbcOutcome SolveIsolated(Cbc_Model* m, int ncols, double hard_seconds, bool verbose, long memory_mb) {
   CbcOutcome out;
   std::fflush(stdout), std::fflush(stderr);
   int fds[2];
@@ -193,7 +217,13 @@ CbcOutcome SolveIsolated(Cbc_Model* m, int ncols, double hard_seconds, bool verb
       ::dup2(2, 1);
       std::setvbuf(stdout, nullptr, _IOLBF, 0);
     }
-    Cbc_solve(m);
+    CapDataGrowth(memory_mb);
+    try {
+      Cbc_solve(m);
+    } catch (const std::bad_alloc&) {
+      std::fflush(stdout);
+      ::_exit(kOutOfMemoryExit);
+    }
     std::fflush(stdout);
     const double* x = Cbc_bestSolution(m);
     double head[5] = {x ? 1.0 : 0.0, double(Cbc_isProvenOptimal(m)), double(Cbc_isProvenInfeasible(m)),
@@ -235,6 +265,10 @@ CbcOutcome SolveIsolated(Cbc_Model* m, int ncols, double hard_seconds, bool verb
   rusage ru{};
   ::wait4(pid, &status, 0, &ru);
   out.peak_mb = ru.ru_maxrss / 1024;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kOutOfMemoryExit) {
+    if (verbose) std::fprintf(stderr, "milp: CBC needed more than %ld MB and was stopped\n", memory_mb);
+    return out;
+  }
   if (!ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::fprintf(stderr, "saturn plan: warning: the CBC process for one model failed (%s); keeping the best plan so far\n",
                  WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "no result");
@@ -267,8 +301,9 @@ struct RegionResult {
 // down to the grid, stays feasible there (jobs sharing a slot all ran together just before its
 // end) and no longer, so that model's proven bound is a lower bound for every schedule.
 RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vector<Choice>& warm, double horizon,
-                         double lower_bound, int max_columns, int max_slots, double seconds, bool verbose,
+                         double lower_bound, int max_columns, int max_slots, double seconds, const MilpOptions& opt,
                          bool relax = false) {
+  const bool verbose = opt.verbose;
   RegionResult res;
   const bool weighted = inst.objective == "mean-completion";
   const std::vector<std::vector<int>> classes = InterchangeableClasses(inst, r);
@@ -455,7 +490,7 @@ RegionResult SolveRegion(const Instance& inst, const Region& r, const std::vecto
       Cbc_setMIPStartI(m, int(idx.size()), idx.data(), val.data());
     }
   }
-  CbcOutcome out = SolveIsolated(m, ncols, seconds, verbose);
+  CbcOutcome out = SolveIsolated(m, ncols, seconds, verbose, opt.cbc_memory_mb);
   const double* x = out.has_solution ? out.x.data() : nullptr;
   if (relax) {
     // Only the bound counts. The incumbent (makespan `horizon`), rounded down, is a solution of
@@ -560,7 +595,7 @@ Schedule WeightedMilp(const Instance& inst, const Schedule& incumbent, const Mil
     double left = opt.time_limit_seconds - SecondsSince(t0);
     if (left < 0.5) break;
     RegionResult res = SolveRegion(inst, whole, ChoicesByStart(best), best.makespan(), 0, opt.max_columns, slots,
-                                   slots * 2 <= opt.max_slots ? left * 0.4 : left, opt.verbose);
+                                   slots * 2 <= opt.max_slots ? left * 0.4 : left, opt);
     if (res.slot == 0) break;  // finer grids are larger still
     info->method = "time-indexed MILP of weighted end times (whole instance)";
     ++info->subproblems;
@@ -600,7 +635,7 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
     if (left < 0.5) break;
     double budget = slots * 2 <= opt.max_slots ? left * 0.4 : left;
     RegionResult res = SolveRegion(inst, whole, ChoicesByStart(best), best.makespan(), lb, opt.max_columns, slots,
-                                   budget, opt.verbose);
+                                   budget, opt);
     if (!res.solved) continue;
     whole_fits = true;
     ++info->subproblems;
@@ -625,7 +660,7 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
       double left = opt.time_limit_seconds - SecondsSince(t0);
       if (left < 0.5 || info->best_bound >= best.makespan() - 1e-6) break;
       RegionResult rb = SolveRegion(inst, whole, {}, best.makespan(), 0, opt.max_columns, slots,
-                                    slots * 2 <= opt.max_slots ? left * 0.5 : left, opt.verbose, true);
+                                    slots * 2 <= opt.max_slots ? left * 0.5 : left, opt, true);
       if (rb.slot == 0) break;
       ++info->subproblems;
       info->best_bound = std::max(info->best_bound, rb.bound);
@@ -658,7 +693,7 @@ Schedule MilpSchedule(const Instance& inst, const Schedule& incumbent, const Mil
           if (left < 0.5) break;
           Region r = NodeRegion(inst, best, nodes);
           RegionResult rr = SolveRegion(inst, r, RegionOrder(r, best), RegionEnd(r, best.jobs), 0,
-                                        opt.neighbourhood_columns, opt.max_slots, std::min(left, 10.0), opt.verbose);
+                                        opt.neighbourhood_columns, opt.max_slots, std::min(left, 10.0), opt);
           ++info->subproblems;
           if (rr.solved && ApplyRegion(inst, r, rr.order, &best)) {
             improved = true;

@@ -14,6 +14,9 @@ struct MilpOptions {
   int max_slots = 512;          // finest time grid tried
   int neighbourhood_columns = 8000;
   double lower_bound = -1;      // the instance's LowerBound when the caller has it; < 0: computed here
+  // What each CBC process may allocate beyond what it inherits; a model needing more is dropped
+  // like one past its time (milp.cc: CBC's preprocessing alone has taken 650 MB).
+  long cbc_memory_mb = 512;
   bool verbose = false;
 };
 

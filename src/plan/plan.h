@@ -62,7 +62,8 @@ struct PlanOptions {
 
 // Seconds of a command's --time-limit kept back for what follows the search: checking and
 // writing the plan file and its chart (under a millisecond a job here, doubled) and the
-// process's exit (libtorch unregisters its operators: 0.2 s here), never more than a quarter.
+// process's exit (libtorch unregisters its operators: 0.2-0.25 s here, taken as 0.5), never more
+// than a quarter.
 double FinishReserve(size_t jobs, double limit);
 
 // The policies `saturn plan --policy` accepts, in the order --help lists them.

@@ -17,7 +17,7 @@ const std::vector<std::string>& PolicyNames() {
   return names;
 }
 
-double FinishReserve(size_t jobs, double limit) { return std::min(0.25 * limit, 0.3 + 2e-3 * double(jobs)); }
+double FinishReserve(size_t jobs, double limit) { return std::min(0.25 * limit, 0.5 + 2e-3 * double(jobs)); }
 
 Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
   auto t0 = std::chrono::steady_clock::now();
