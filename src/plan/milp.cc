@@ -174,10 +174,11 @@ bool ReadAll(int fd, void* buf, size_t n) {
   return true;
 }
 
-// MilpOptions::cbc_memory_mb: what one CBC process may allocate beyond what it inherits. CBC's preprocessing alone took
-// about 650 MB on a 3,106-column grid (bench/plan one-node-4, 512 slots; 200 MB with it off),
-// and a 17k-column grid (saturn-1x8-12) reached 1.3 GB without an answer. A model that needs
-// more than this is dropped like one past its time: memory stays bounded by the input's size.
+// MilpOptions::cbc_memory_mb caps what one CBC process may allocate beyond what it inherits.
+// CBC's preprocessing alone took about 650 MB on a 3,106-column grid (bench/plan one-node-4,
+// 512 slots; 200 MB with it off), and a 17k-column grid (saturn-1x8-12) reached 1.3 GB without
+// an answer. A model that needs more is dropped like one past its time, so the planner's memory
+// stays bounded whatever CBC does.
 constexpr int kOutOfMemoryExit = 3;
 
 // Caps this process's data segment (RLIMIT_DATA: heap and private mappings, not the libraries'

@@ -202,7 +202,7 @@ Schedule HeuristicSchedule(const Instance& inst, double seconds, double lower_bo
     return out;
   };
   // The baselines first, whatever the time: the optimizing policy never returns a plan worse
-  // than one of them, and each is one list schedule (about a second each at 10,000 jobs).
+  // than one of them, and each is a single list schedule.
   consider(OnFront(inst, GreedySchedule(inst)));
   consider(OnFront(inst, UniformSchedule(inst)));
   consider(OnFront(inst, CurrentPracticeSchedule(inst)));
