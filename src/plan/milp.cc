@@ -5,8 +5,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <map>
 #include <limits>
 #include <new>
@@ -28,6 +26,7 @@
 #include "plan/objective.h"
 #include "plan/policies.h"
 #include "util/clock.h"
+#include "util/heap.h"
 
 namespace saturn {
 namespace {
@@ -184,14 +183,10 @@ constexpr int kOutOfMemoryExit = 3;
 // Caps this process's data segment (RLIMIT_DATA: heap and private mappings, not the libraries'
 // code) at what it holds now plus `mb`.
 void CapDataGrowth(long mb) {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  long data_kb = -1;
-  while (std::getline(status, line))
-    if (line.rfind("VmData:", 0) == 0) data_kb = std::atol(line.c_str() + 7);
-  if (data_kb < 0) return;
+  const unsigned long long data = ProcStatusBytes("VmData");
+  if (data == 0) return;  // unknown: no cap
   rlimit lim{};
-  lim.rlim_cur = lim.rlim_max = rlim_t(data_kb + mb * 1024) * 1024;
+  lim.rlim_cur = lim.rlim_max = rlim_t(data + (unsigned long long)mb * 1024 * 1024);
   ::setrlimit(RLIMIT_DATA, &lim);
 }
 
@@ -250,9 +245,10 @@ CbcOutcome SolveIsolated(Cbc_Model* m, int ncols, double hard_seconds, bool verb
     ::kill(pid, SIGKILL);
     rusage ru{};
     ::wait4(pid, nullptr, 0, &ru);
+    out.peak_mb = ru.ru_maxrss / 1024;
     ::close(fds[0]);
     if (verbose)
-      std::fprintf(stderr, "milp: CBC ran past its %.1f s and was stopped (peak %ld MB)\n", hard_seconds, ru.ru_maxrss / 1024);
+      std::fprintf(stderr, "milp: CBC ran past its %.1f s and was stopped (peak %ld MB)\n", hard_seconds, out.peak_mb);
     return out;
   }
   double head[5];

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <exception>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -22,14 +22,14 @@ double ProcessAgeSeconds() {
   if (paren == std::string::npos) return -1;
   std::istringstream fields(stat.substr(paren + 1));
   std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i) {  // field 22: start time, clock ticks after boot
-    if (i < 22) continue;
-    timespec now{};
-    const long ticks = sysconf(_SC_CLK_TCK);
-    if (ticks <= 0 || clock_gettime(CLOCK_BOOTTIME, &now) != 0) return -1;
-    return double(now.tv_sec) + 1e-9 * double(now.tv_nsec) - std::stod(field) / double(ticks);
-  }
-  return -1;
+  for (int i = 3; i <= 22; ++i)  // field 22: the start time, in clock ticks after boot
+    if (!(fields >> field)) return -1;
+  char* end = nullptr;
+  const double start_ticks = std::strtod(field.c_str(), &end);
+  timespec now{};
+  const long ticks = sysconf(_SC_CLK_TCK);
+  if (end == field.c_str() || ticks <= 0 || clock_gettime(CLOCK_BOOTTIME, &now) != 0) return -1;
+  return double(now.tv_sec) + 1e-9 * double(now.tv_nsec) - start_ticks / double(ticks);
 }
 
 }  // namespace
@@ -37,11 +37,7 @@ double ProcessAgeSeconds() {
 std::chrono::steady_clock::time_point ProcessStart() {
   static const std::chrono::steady_clock::time_point start = [] {
     const auto now = std::chrono::steady_clock::now();
-    double age = -1;
-    try {
-      age = ProcessAgeSeconds();
-    } catch (const std::exception&) {  // std::stod on a field that is not a number
-    }
+    const double age = ProcessAgeSeconds();
     // /proc's start time and CLOCK_BOOTTIME share their origin, in a time namespace too.
     if (!(age >= 0)) return now;
     return now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(age));

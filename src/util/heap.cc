@@ -46,13 +46,16 @@ unsigned long long PeakResidentBytes() {
   return (unsigned long long)u.ru_maxrss * 1024ull;  // Linux reports KiB
 }
 
-unsigned long long ResidentPeakSinceReset() {
+unsigned long long ProcStatusBytes(const std::string& key) {
   std::ifstream in("/proc/self/status");
   std::string line;
+  const std::string prefix = key + ":";
   while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024ull;  // "VmHWM:  1234 kB"
+    if (line.rfind(prefix, 0) == 0) return std::stoull(line.substr(prefix.size())) * 1024ull;  // "VmHWM:  1234 kB"
   return 0;
 }
+
+unsigned long long ResidentPeakSinceReset() { return ProcStatusBytes("VmHWM"); }
 
 bool ResetResidentPeak() {
   std::ofstream out("/proc/self/clear_refs");

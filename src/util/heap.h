@@ -1,6 +1,8 @@
 // The process heap's policy for large blocks (glibc; elsewhere a no-op).
 #pragma once
 
+#include <string>
+
 namespace saturn {
 
 // From now on, keep allocations of up to 1 GiB in the heap and keep freed heap memory for reuse,
@@ -25,6 +27,8 @@ unsigned long long PeakResidentBytes();
 // reset by writing 5 to /proc/self/clear_refs), in bytes; 0 where unknown. What `saturn
 // profile` reports as a CPU rank's peak: the timed steps' own, not the model build's.
 unsigned long long ResidentPeakSinceReset();
+// A "Key:  N kB" line of /proc/self/status (VmHWM, VmData, ...), in bytes; 0 where absent.
+unsigned long long ProcStatusBytes(const std::string& key);
 // Starts a new peak at the current resident set; false where the kernel does not support it.
 bool ResetResidentPeak();
 
