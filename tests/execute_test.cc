@@ -15,7 +15,10 @@
 
 #include "cli_util.h"
 #include "data/tokenizer.h"
+#include "config/sweep.h"
+#include "plan/plan.h"
 #include "run/journal.h"
+#include "run/report.h"
 #include "run_util.h"
 #include "util/files.h"
 
@@ -821,6 +824,33 @@ TEST_CASE("saturn run --replan-move moves a running job at a checkpoint when tha
   }
   REQUIRE(report["plans_adopted"].size() >= 1);
   CHECK(report["plans_adopted"][0]["moved"] == json::array({"long"}));
+
+  // Had a sweep-wide stop (Slurm's SIGTERM) caught long on its way, the orchestrator would have
+  // placed it where it was moved, and --resume would launch it there: the report says so too,
+  // from this journal cut after the move and ended as that stop would end it.
+  {
+    std::vector<json> cut;
+    for (const json& e : *events) {
+      cut.push_back(e);
+      if (e.value("event", "") == "move") break;
+    }
+    REQUIRE(cut.back()["event"] == "move");
+    const double t = cut.back()["time"].get<double>();
+    cut.push_back({{"event", "signal"}, {"signal", "SIGTERM"}, {"time", t + 0.1}});
+    cut.push_back({{"event", "stopped"}, {"job", "long"}, {"attempt", 1}, {"signal", "SIGTERM"}, {"time", t + 0.2}});
+    const auto loaded_sweep = saturn::LoadSweep(sweep);
+    const auto loaded_plan = saturn::LoadPlan(d / "plan.json");
+    REQUIRE(loaded_sweep.ok());
+    REQUIRE(loaded_plan.ok());
+    const json caught = saturn::RunReport(*loaded_sweep, *loaded_plan, d / "plan.json", cut);
+    for (const json& j : caught["job_results"]) {
+      if (j["job"] != "long") continue;
+      CHECK(j["state"] == "interrupted");
+      CHECK(j["devices"] == 2);
+      CHECK(j["launches"][0]["ended"] == "stopped");
+      CHECK(j["planned_devices"] == 1);
+    }
+  }
 
   // What it learned: every step once, and the losses of the job trained alone on one device
   // (ddp on two ranks sums its gradients in another order: equal to float rounding).

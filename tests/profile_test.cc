@@ -80,6 +80,13 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   CHECK(p["sweep"] == "prof");
   CHECK(p["measured"]["device"] == "cpu");
   CHECK(p["measured"]["timed_steps"] == 2);
+  // Where it was measured: this CPU's model, and the cores the node's 4 slots shared.
+  const std::string cpuinfo = *saturn::ReadFile("/proc/cpuinfo");
+  REQUIRE(p["measured"]["device_name"].is_string());
+  CHECK_FALSE(p["measured"]["device_name"].get<std::string>().empty());
+  CHECK(cpuinfo.find(p["measured"]["device_name"].get<std::string>()) != std::string::npos);
+  CHECK(p["measured"]["cores"].get<int>() >= 1);
+  CHECK(p["measured"]["device_slots"] == 4);
   REQUIRE(p["records"].size() == 18);
   // One job per cost key is measured (the first of each); the others share its records.
   std::set<std::string> jobs;
@@ -150,6 +157,15 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   CHECK_THAT(wrong.out, Catch::Contains("sweep 'prof'") && Catch::Contains(out));
   CHECK(Load(out)["records"] == p["records"]);
 
+  // --resume of a profile measured on another machine's CPU: step times would mix; exit 2.
+  json elsewhere = p;
+  elsewhere["measured"]["device_name"] = "Imaginary CPU 9000";
+  const std::string moved = d.write("elsewhere.json", elsewhere.dump());
+  Run mixed = Saturn("profile " + sweep + " -o " + moved + " --resume " + kMpirun);
+  CHECK(mixed.code == 2);
+  CHECK_THAT(mixed.out, Catch::Contains("measured on Imaginary CPU 9000") && Catch::Contains("--restart"));
+  CHECK(Load(moved) == elsewhere);
+
   // --estimate on the same jobs on two such nodes: 8 devices cannot be measured on one node, so
   // the model fills them in, marked; the plan says how many records are estimates.
   Variant(d, Variant(d, sweep, "two.yaml", "nodes: [{name: n, devices: 4}]",
@@ -170,12 +186,36 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
     CHECK(rec["devices"] == 8);
     CHECK(rec["step_seconds"].get<double>() > 0);
     CHECK(rec["estimate"]["comm_seconds"].get<double>() > 0);
+    // Its inputs: the one-device record it started from, and the cores 4 ranks a node shared.
+    const json& from = rec["estimate"]["from"];
+    CHECK(from["devices"] == 1);
+    for (const json& m : with_estimates["records"])
+      if (m["job"] == rec["job"] && m["technique"] == from["technique"] && m["devices"] == 1)
+        CHECK(m["step_seconds"] == from["step_seconds"]);
+    const int cores = with_estimates["measured"]["cores"];
+    CHECK(rec["estimate"]["core_share"] == (cores >= 4 ? 1 : (4 + cores - 1) / cores));
+    CHECK(rec["estimate"]["link_fits"].size() >= 1);
   }
   CHECK(estimated == 4);  // ddp and fsdp x8 for both cost keys (offload has no model)
   Run ep = Saturn("plan " + (d / "two.yaml") + " --profile " + est + " -o " + (d / "plan2.json") + " --time-limit 5");
   INFO(ep.out);
   REQUIRE(ep.code == 0);
   CHECK_THAT(ep.out, Catch::Contains("4 of its 16 feasible records are estimates"));
+  // And how many of its jobs run on them: each marked in the plan, counted, and said. Allowed
+  // 8 devices alone, every job runs on an estimate; allowed 1 and 2 alone, none does.
+  for (const auto& [devices, want] : {std::make_pair("[8]", 4), std::make_pair("[1, 2]", 0)}) {
+    Variant(d, d / "two.yaml", "narrow.yaml", "devices: [1, 2, 4, 8]", std::string("devices: ") + devices);
+    Run np = Saturn("plan " + (d / "narrow.yaml") + " --profile " + est + " -o " + (d / "plan3.json") +
+                    " --time-limit 2");
+    INFO(np.out);
+    REQUIRE(np.code == 0);
+    const json narrow = Load(d / "plan3.json");
+    int on_estimates = 0;
+    for (const json& j : narrow["jobs"]) on_estimates += j.value("estimated", false);
+    CHECK(on_estimates == want);
+    CHECK(narrow["estimated_jobs"] == want);
+    CHECK((np.out.find("4 jobs run on configurations the analytic model estimated") != std::string::npos) == (want == 4));
+  }
 
   // A plan refuses a measured profile whose jobs changed cost key or whose devices differ.
   Variant(d, sweep, "changed.yaml", "batch_size: 8", "batch_size: 4");
@@ -531,6 +571,11 @@ TEST_CASE("the analytic model: compute split over ranks, collectives by the fitt
   saturn::Estimate ddp = model.Predict(job, shape, "ddp", 8);
   REQUIRE(ddp.ok);
   CHECK(ddp.compute_seconds == Approx(0.25));
+  CHECK(ddp.core_share == 1);  // the profile says nothing of cores
+  CHECK(ddp.from_technique == "ddp");
+  CHECK(ddp.from_seconds == Approx(2.0));
+  REQUIRE(ddp.fits.count("all_reduce") == 1);
+  CHECK(ddp.fits.at("all_reduce").busbw == Approx(1e9));
   CHECK(ddp.comm_seconds == Approx(1e-4 + P4 * 1.75 / 1e9));
   CHECK(ddp.peak_memory_bytes == 5000000000LL);  // the one-device peak: replicated state
 
@@ -543,13 +588,39 @@ TEST_CASE("the analytic model: compute split over ranks, collectives by the fitt
   REQUIRE(pipe.ok);
   const int m = 4;  // batch 8 in micro-batches of 2
   CHECK(pipe.compute_seconds == Approx(2.0 / 4 * (m + 3) / m));
+  CHECK(pipe.micro_batches == m);
   CHECK(pipe.comm_seconds == Approx(2.0 * (m + 2) * (1e-4 + 2.0 * 100 * 1000 * 4 / 1e9)));
   CHECK_FALSE(model.Predict(job, shape, "pipeline", 11).ok);  // more stages than blocks
   CHECK_THAT(model.Predict(job, shape, "offload", 2).why, Catch::Contains("no model"));
   job.name = "other";
   CHECK_THAT(model.Predict(job, shape, "ddp", 2).why, Catch::Contains("one-device measurement"));
+
+  // A CPU node of 8 device slots on 3 cores: ranks on slots 0..k-1 sit on core s mod 3, so the
+  // busiest core runs ceil(k / 3) of them, each as slow as the one-device trial on its own core.
+  job.name = "j";
+  p.measured.present = true;
+  p.measured.device = "cpu";
+  p.measured.cores = 3;
+  p.measured.device_slots = 8;
+  saturn::Estimator shared(p, 8);
+  CHECK(shared.CoreShare(1) == 1);
+  CHECK(shared.CoreShare(3) == 1);
+  CHECK(shared.CoreShare(4) == 2);
+  CHECK(shared.CoreShare(8) == 3);
+  saturn::Estimate crowded = shared.Predict(job, shape, "ddp", 8);
+  REQUIRE(crowded.ok);
+  CHECK(crowded.core_share == 3);
+  CHECK(crowded.compute_seconds == Approx(0.25 * 3));
+  CHECK(crowded.comm_seconds == Approx(ddp.comm_seconds));  // links measured under the same sharing
+  // 16 ranks span two nodes of 8: 8 a node, as crowded as 8 on one.
+  CHECK(shared.Predict(job, shape, "ddp", 16).compute_seconds == Approx(2.0 / 16 * 3));
+  p.measured.cores = 8;  // a core per slot: no sharing
+  CHECK(saturn::Estimator(p, 8).Predict(job, shape, "ddp", 8).compute_seconds == Approx(0.25));
+  p.measured.cores = 3;
+  p.measured.device = "cuda";  // GPUs do not share cores
+  CHECK(saturn::Estimator(p, 8).Predict(job, shape, "ddp", 8).compute_seconds == Approx(0.25));
+
   p.links.clear();
   saturn::Estimator no_links(p, 8);
-  job.name = "j";
   CHECK_THAT(no_links.Predict(job, shape, "ddp", 2).why, Catch::Contains("saturn profile --links"));
 }

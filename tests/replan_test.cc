@@ -297,8 +297,9 @@ TEST_CASE("re-planning widens a lone waiting job when devices free, and scales a
 TEST_CASE("a movable running job is moved at its checkpoint when that ends the sweep sooner by the gain asked",
           "[replan]") {
   // job0 runs ddp x1 on device 0 with 90 s left (90 of its 100 steps); device 1 is idle. Moved,
-  // it stops within 1 s (device 0 held that long) and trains again 4 s after its launch: ddp x2
-  // on both devices from 1 s takes 0.9 x 40 s + 5 s, so it ends at 42 s instead of 90 s.
+  // it stops within 1 s (device 0 held that long, and it starts anew no sooner) and trains again
+  // 4 s after its launch: ddp x2 on both devices from 1 s takes 0.9 x 40 s + 4 s, so it ends at
+  // 41 s instead of 90 s. The stop counts once, though job0 moves onto its own device too.
   const Instance inst = WithMovable(2, 1);
   SweepState s;
   s.now = 10;
@@ -306,7 +307,7 @@ TEST_CASE("a movable running job is moved at its checkpoint when that ends the s
   Result<Replanned> r = Replan(inst, s, ReplanOptions());
   REQUIRE(r.ok());
   CHECK(r->kept_seconds == Approx(90));
-  CHECK(r->new_seconds == Approx(42));
+  CHECK(r->new_seconds == Approx(41));
   CHECK(r->moved == std::vector<std::string>{"job0"});
   const Plan& p = r->plan;
   REQUIRE(CheckSchedule(p.instance, p.schedule).ok());
@@ -314,11 +315,19 @@ TEST_CASE("a movable running job is moved at its checkpoint when that ends the s
   CHECK(p.instance.jobs[0].steps == 90);
   const Config& c = p.instance.jobs[0].configs[p.schedule.jobs[0].config];
   CHECK(c.devices == 2);
-  CHECK(c.seconds == Approx(41));
+  CHECK(c.seconds == Approx(40));
+  CHECK(p.instance.jobs[0].release == Approx(1));
   CHECK(p.schedule.jobs[0].start == Approx(1));
   REQUIRE(p.instance.reserved.size() == 1);  // device 0 until the stop
   CHECK(p.instance.reserved[0].until == Approx(1));
   CHECK(p.lower_bound <= r->new_seconds + 1e-9);
+  // The release travels in the plan file, and the plan check holds the job to it.
+  Result<Plan> reread = ParsePlan(PlanToJson(p), "plan-1.json");
+  REQUIRE(reread.ok());
+  CHECK(reread->instance.jobs[0].release == Approx(1));
+  Schedule early = p.schedule;
+  early.jobs[0].start -= 1, early.jobs[0].end -= 1;
+  CHECK_THAT(CheckSchedule(p.instance, early).message(), Catch::Contains("job0: starts before its release"));
 
   // Kept where it is: not movable, moving costs more than it gains, or gains less than asked.
   SweepState fixed = s;
@@ -326,7 +335,7 @@ TEST_CASE("a movable running job is moved at its checkpoint when that ends the s
   SweepState dear = s;
   dear.jobs[0].restart_seconds = 60;  // 36 + 61 s from 1 s: later than 90 s
   SweepState modest = s;
-  modest.move_gain = 0.6;  // 48 s of 90 s is 0.53
+  modest.move_gain = 0.6;  // 49 s of 90 s is 0.54
   for (const SweepState* k : {&fixed, &dear, &modest}) {
     Result<Replanned> kept = Replan(inst, *k, ReplanOptions());
     REQUIRE(kept.ok());
@@ -360,7 +369,7 @@ TEST_CASE("a move is weighed against the best plan without moves, even while the
           "device out of use",
           "[replan]") {
   // One node of 3 devices, device 2 out of use. job0 runs ddp x1 on device 0 with 90 s left
-  // (movable, as in the case above: ddp x2 from its stop at 1 s ends at 42 s); job2 (10 s) waits
+  // (movable, as in the case above: ddp x2 from its stop at 1 s ends at 41 s); job2 (10 s) waits
   // for device 2. Kept, job2 never starts; without moves it goes to device 1 and the sweep ends at
   // 90 s; moving job0 onto devices 0 and 1 ends it at 52 s at the latest, 42% sooner.
   const Instance inst = WithMovable(3, 2);
@@ -384,10 +393,11 @@ TEST_CASE("a move is weighed against the best plan without moves, even while the
 
 TEST_CASE("a job moved onto 3 devices and a waiting job beside it share the node without overlap", "[replan]") {
   // One node of 4. job0 (100 steps: 1 s a step on one device, 0.3 s on three) runs on device 0
-  // with 90 s left; job2 (10 s on one device) waits for device 0 after it. Moved onto devices
-  // 1-3, which it holds from now (its 1 s stop counted in its time there, as the orchestrator
-  // holds them for it), job0 takes 1 + 0.9 x 30 + 4 s: the sweep ends at 32 s instead of 90 s,
-  // job2 runs on device 0 once job0's stop frees it, and no device holds two jobs at once.
+  // with 90 s left; job2 (10 s on one device) waits for device 0 after it. Moved onto 3 devices,
+  // job0 starts anew once its 1 s stop is done and takes 0.9 x 30 + 4 s: the sweep ends at 32 s
+  // instead of 90 s. Its own device is free when it starts anew, so it takes that one and two
+  // others (the stop counted once), job2 starts at once on the fourth, and no device holds two
+  // jobs at once.
   Instance inst = MakeInstance({4}, {{{"ddp", 1, 1}, {"ddp", 3, 0.3}}, {{"ddp", 1, 10}}, {{"ddp", 1, 10}}});
   inst.jobs[0].steps = 100;
   for (Config& c : inst.jobs[0].configs) c.seconds = c.step_seconds * 100;
@@ -408,14 +418,14 @@ TEST_CASE("a job moved onto 3 devices and a waiting job beside it share the node
   CHECK(p.instance.jobs[at.at("job0")].configs[size_t(moved.config)].devices == 3);
   REQUIRE(moved.device_ids.size() == 1);
   CHECK(moved.device_ids[0].size() == 3);
-  CHECK(moved.start == Approx(0));
+  CHECK(moved.start == Approx(1));
   CHECK(moved.end == Approx(32));
+  CHECK(std::count(moved.device_ids[0].begin(), moved.device_ids[0].end(), 0) == 1);
   // job2 overlaps job0's run, so its device is the one job0 does not take.
   REQUIRE(beside.device_ids.size() == 1);
   REQUIRE(beside.device_ids[0].size() == 1);
-  CHECK(beside.device_ids[0][0] == 0);
-  CHECK(beside.start == Approx(1));  // device 0 is held until job0's stop
-  CHECK(std::count(moved.device_ids[0].begin(), moved.device_ids[0].end(), 0) == 0);
+  CHECK(beside.start == Approx(0));
+  CHECK(std::count(moved.device_ids[0].begin(), moved.device_ids[0].end(), beside.device_ids[0][0]) == 0);
 }
 
 // A sweep's tail: one to three jobs still run, each on one device (its one-device configuration,

@@ -76,9 +76,6 @@ Result<JobShape> ShapeOf(const Sweep& sweep, const JobSpec& j) {
 std::string WhyNot(const Sweep& sweep, const JobSpec& job, const std::string& name, int devices) {
   Result<const Technique*> t = FindTechnique(name);
   if (!t.ok()) return t.status().message();
-  if (devices > 1 && !HasBackend("MPI")) return "this saturn was built without MPI, so it cannot start several ranks";
-  if (devices > 1 && sweep.cluster.device == "cuda" && !HasBackend("NCCL"))
-    return "this saturn was built without NCCL, so CUDA ranks cannot exchange tensors (build with SATURN_USE_NCCL)";
   Feasibility f = (*t)->Feasible(job, sweep.cluster, devices);
   if (!f.ok) return f.reason;
   Result<JobShape> shape = ShapeOf(sweep, job);
@@ -92,6 +89,24 @@ std::string WhyNot(const Sweep& sweep, const JobSpec& job, const std::string& na
                 need / kGiB, 8 + shape->optimizer_bytes_per_parameter, (long long)shape->parameters, name == "ddp" || devices == 1 ? "" : (" / " + std::to_string(devices)).c_str(),
                 sweep.cluster.device_memory_gib);
   return why;
+}
+
+// A sweep that asks for several ranks where this build cannot start or connect them is the
+// user's to change (or the build's): no trial of it could be measured.
+Status CheckBackends(const Sweep& sweep) {
+  const bool mpi = HasBackend("MPI"), nccl = sweep.cluster.device != "cuda" || HasBackend("NCCL");
+  if (mpi && nccl) return Status::Ok();
+  for (const JobSpec& j : sweep.jobs) {
+    const int widest = j.devices.empty() ? 1 : *std::max_element(j.devices.begin(), j.devices.end());
+    if (widest <= 1) continue;
+    const std::string why = !mpi ? "this saturn was built without MPI, so it cannot start several ranks (build with "
+                                   "-DSATURN_USE_MPI=ON and Open MPI installed"
+                                 : "this saturn was built without NCCL, so CUDA ranks cannot exchange tensors (build "
+                                   "with -DSATURN_USE_NCCL=ON";
+    return Status::UserError(j.loc.str() + ": job '" + j.name + "' allows " + std::to_string(widest) +
+                             " devices, but " + why + "), or allow it devices: [1]");
+  }
+  return Status::Ok();
 }
 
 // Tokenizes each job's data into the sweep's cache once, before trials that share it start at
@@ -118,6 +133,23 @@ std::string Num(double v, const char* fmt = "%.4g") {
   char buf[32];
   std::snprintf(buf, sizeof buf, fmt, v);
   return buf;
+}
+
+// What a record keeps of its estimate: the parts, and the inputs that make them again.
+std::string EstimateJson(const Estimate& e, const JobShape& shape) {
+  nlohmann::json fits = nlohmann::json::object();
+  for (const auto& [c, f] : e.fits) fits[c] = {{"alpha_seconds", f.alpha}, {"busbw", f.busbw}};
+  nlohmann::json j = {{"compute_seconds", e.compute_seconds},
+                      {"comm_seconds", e.comm_seconds},
+                      {"links", e.links},
+                      {"from", {{"technique", e.from_technique}, {"devices", 1}, {"step_seconds", e.from_seconds}}},
+                      {"parameters", shape.parameters},
+                      {"layers", shape.layers},
+                      {"core_share", e.core_share},
+                      {"link_fits", fits},
+                      {"model", "docs/profile.md#estimates"}};
+  if (e.micro_batches > 0) j["micro_batches"] = e.micro_batches;
+  return j.dump();
 }
 
 // --estimate: the analytic model (profile/estimate.h) fills in every allowed technique and
@@ -176,9 +208,7 @@ Status EstimateMissing(const Sweep& sweep, const std::string& out, const std::st
         else r.reason = "the estimate needs more than device_memory_gib";
         r.peak_memory_bytes = e.peak_memory_bytes;
         r.estimated = true;
-        r.estimate_json = nlohmann::json({{"compute_seconds", e.compute_seconds}, {"comm_seconds", e.comm_seconds},
-                                          {"links", e.links}, {"model", "docs/profile.md#estimates"}})
-                              .dump();
+        r.estimate_json = EstimateJson(e, shape);
         added.push_back(r);
       }
     }
@@ -258,6 +288,7 @@ Status ProfileSweep(ProfileArgs& a) {
   if (a.opt.links_min_bytes < 4 || a.opt.links_max_bytes < a.opt.links_min_bytes || a.opt.links_max_bytes > (16LL << 30))
     return Status::UserError("--links-max-bytes must be at least 4 (and the smallest size) and at most 16 GiB");
   TrialPlan plan;
+  if (!a.links_only) SATURN_RETURN_IF_ERROR(CheckBackends(*sweep));
   if (!a.links_only)
     plan = PlanTrials(
         *sweep, [&](const JobSpec& j, const std::string& t, int k) { return WhyNot(*sweep, j, t, k); },
@@ -296,7 +327,12 @@ Status ProfileSweep(ProfileArgs& a) {
   // CPU devices are cores: with fewer cores than device slots, packed trials would share cores
   // and measure step times that trials alone would not see (bench/profile).
   const SlurmAllocation slurm = SlurmAllocation::FromEnvironment();
-  const int cores = slurm.cpus_on_node > 0 ? slurm.cpus_on_node : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = slurm.cpus_on_node > 0 ? slurm.cpus_on_node : AllowedCores();
+  a.opt.cores = cores;
+  // Provenance only: a GPU that cannot be asked its name leaves the name out; its trials will say
+  // what is wrong with it.
+  Result<std::string> device_name = DeviceName(sweep->cluster.device);
+  a.opt.device_name = device_name.ok() ? *device_name : "";
   if (a.pack && a.opt.serial) return Status::UserError("--pack and --serial contradict each other; pick one");
   if (sweep->cluster.device == "cpu" && cores < sweep->cluster.max_node_devices() && !a.pack && !a.opt.serial) {
     a.opt.serial = true;

@@ -14,4 +14,11 @@ Status CudaSetDevice(int index) {
   return Status::Ok();
 }
 
+Status CudaDeviceName(int index, std::string* name) {
+  cudaDeviceProp p;
+  SATURN_CUDA_CHECK(cudaGetDeviceProperties(&p, index));
+  *name = p.name;
+  return Status::Ok();
+}
+
 }  // namespace saturn

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "comm/thread_group.h"
+#include "util/threads.h"
 
 #ifdef SATURN_USE_MPI
 #include <mpi.h>
@@ -18,6 +19,7 @@ Result<std::shared_ptr<ProcessGroup>> MakeMpiWorldGroup();
 #endif
 #ifdef SATURN_USE_CUDA
 Status CudaSetDevice(int index);
+Status CudaDeviceName(int index, std::string* name);
 #endif
 #ifdef SATURN_TORCH_CUDA
 long long TorchCudaPeakReservedBytes(int device);
@@ -115,6 +117,17 @@ Status BindCudaDevice(int index) {
 #else
   (void)index;
   return Status::Ok();
+#endif
+}
+
+Result<std::string> DeviceName(const std::string& device) {
+  if (device != "cuda") return CpuModelName();
+#ifdef SATURN_USE_CUDA
+  std::string name;
+  SATURN_RETURN_IF_ERROR(CudaDeviceName(0, &name));
+  return name;
+#else
+  return std::string();
 #endif
 }
 

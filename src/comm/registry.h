@@ -41,6 +41,11 @@ Result<std::shared_ptr<ProcessGroup>> MakeTensorGroup(World& world, const std::s
 // build has no CUDA runtime (LibTorch still places tensors by their device index).
 Status BindCudaDevice(int index);
 
+// What a profile says it measured on: the model of this machine's CPU ("cpu") or of its first
+// visible GPU ("cuda"); "" where it cannot tell (a build without CUDA, no "model name" in
+// /proc/cpuinfo).
+Result<std::string> DeviceName(const std::string& device);
+
 // The most memory LibTorch's CUDA caching allocator reserved on `device` since the last
 // ResetCudaPeak (what must fit on the GPU, the CUDA context aside), in bytes; 0 (unknown) where
 // LibTorch was built without CUDA.

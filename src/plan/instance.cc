@@ -262,6 +262,7 @@ Result<Instance> BuildInstance(const Sweep& sweep, const Profile& profile) {
       c.seconds = r->step_seconds * double(j.steps);
       c.peak_memory_bytes = r->peak_memory_bytes;
       c.knobs_json = r->knobs_json;
+      c.estimated = r->estimated;
       feasible.push_back(c);
     }
     pj.configs = feasible;

@@ -54,6 +54,7 @@ struct Config {
   double seconds = 0;          // steps x step_seconds: the job's duration in this configuration
   long long peak_memory_bytes = 0;
   std::string knobs_json = "{}";
+  bool estimated = false;      // its record is the analytic model's (saturn profile --estimate), not measured
   Placements placements;
   int width() const;  // devices actually held (whole nodes for a multi-node configuration)
 };
@@ -63,6 +64,8 @@ struct PlanJob {
   long long steps = 0;
   double weight = 1;           // its priority: the weight of its end time (plan/objective.h)
   double deadline = INFINITY;  // seconds from the plan's time 0 by which it must end
+  double release = 0;          // seconds from the plan's time 0 before which it cannot start (a
+                               // re-plan's moved job: until it has stopped where it runs)
   // Every feasible configuration the job allows, ordered by width, duration, technique
   // preference (TechniqueNames), device count. Schedules refer to configurations by this index.
   std::vector<Config> configs;

@@ -63,7 +63,8 @@ std::vector<Assignment> PackRegion(const Instance& inst, const Region& r, const 
     const Config& cfg = inst.jobs[c.job].configs[c.config];
     const Placement& p = cfg.placements[c.placement];
     double d = dur(cfg.seconds);
-    double t = packer.EarliestStart(p, d);
+    const double release = inst.jobs[c.job].release;
+    double t = packer.EarliestStart(p, d, slot > 0 ? std::ceil(release / slot - 1e-9) : release);
     packer.Place(p, t, d);
     out[c.job] = {c.config, c.placement, t, t + d, {}};
   }

@@ -50,6 +50,12 @@ struct Plan {
       if (!r.out_of_use) m = std::max(m, r.until);
     return m;
   }
+  // How many jobs the schedule runs on configurations the analytic model estimated.
+  int estimated_jobs() const {
+    int n = 0;
+    for (size_t j = 0; j < schedule.jobs.size(); ++j) n += instance.jobs[j].configs[schedule.jobs[j].config].estimated;
+    return n;
+  }
 };
 
 struct PlanOptions {

@@ -45,8 +45,10 @@ std::string PlanToJson(const Plan& p) {
     // Node kinds appear only where the sweep names them: one-kind plans read as before.
     const std::string& kind = p.instance.kinds[size_t(c.kind)];
     if (!kind.empty()) e["kind"] = kind;
+    if (c.estimated) e["estimated"] = true;
     doc["jobs"].push_back(std::move(e));
   }
+  doc["estimated_jobs"] = p.estimated_jobs();
   json nodes = json::array(), jobs = json::array();
   for (const auto& n : p.instance.nodes) {
     json e = {{"name", n.name}, {"devices", n.devices}};
@@ -66,6 +68,7 @@ std::string PlanToJson(const Plan& p) {
       json e = {{"technique", c.technique}, {"devices", c.devices}, {"step_seconds", c.step_seconds},
                 {"peak_memory_bytes", c.peak_memory_bytes}, {"knobs", json::parse(c.knobs_json)}};
       if (!p.instance.kinds[size_t(c.kind)].empty()) e["kind"] = p.instance.kinds[size_t(c.kind)];
+      if (c.estimated) e["estimated"] = true;
       cs.push_back(std::move(e));
     }
     json e = {{"job", j.name}, {"steps", j.steps}};
@@ -80,6 +83,7 @@ std::string PlanToJson(const Plan& p) {
     if (j.weight != 1) e["priority"] = j.weight;
     // From the sweep's start, as written in the sweep (a re-plan's own time 0 is offset_seconds).
     if (std::isfinite(j.deadline)) e["deadline_seconds"] = j.deadline + p.offset_seconds;
+    if (j.release > 0) e["release_seconds"] = j.release;  // from the re-plan's time 0
     jobs.push_back(std::move(e));
   }
   doc["instance"] = {{"nodes", nodes}, {"jobs", jobs}};
@@ -168,6 +172,7 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
         pj.weight = w.get<double>();
       }
       if (j.contains("deadline_seconds")) pj.deadline = Seconds(j, "deadline_seconds", 3.6e8) - p.offset_seconds;
+      if (j.contains("release_seconds")) pj.release = Seconds(j, "release_seconds", 3.6e8);
       // A shared set (durations step_seconds x steps), or the job's own list (durations given).
       const bool shared = j.contains("config_set");
       const json* list = &j.at(shared ? "config_set" : "configs");
@@ -185,6 +190,7 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
           throw BadValue("job '" + pj.name + "': step_seconds x steps is past 1e12 seconds");
         cfg.peak_memory_bytes = c.contains("peak_memory_bytes") ? Integer(c, "peak_memory_bytes", 0, 1LL << 62) : 0;
         cfg.knobs_json = c.value("knobs", json::object()).dump();
+        cfg.estimated = c.value("estimated", false);
         const std::string kind = c.value("kind", "");
         cfg.kind = KindIndex(p.instance, kind);
         if (cfg.kind < 0)

@@ -112,7 +112,7 @@ Schedule CurrentPracticeSchedule(const Instance& inst) {
       for (int p = 0; p < int(c.placements.size()); ++p) {
         Placement whole = c.placements[p];
         for (size_t k = 0; k < whole.nodes.size(); ++k) whole.use[k] = inst.nodes[whole.nodes[k]].devices;
-        double t = packer.EarliestStart(whole, c.seconds);
+        double t = packer.EarliestStart(whole, c.seconds, inst.jobs[j].release);
         if (t < best_t - 1e-9) best_t = t, best_p = p, ci = k_ci;
       }
     }

@@ -113,6 +113,9 @@ std::string PlanTable(const Plan& p) {
   }
   for (const std::string& miss : MissedDeadlines(p.instance, p.schedule, p.offset_seconds))
     o << "deadline missed: " << miss << "\n";
+  if (const int n = p.estimated_jobs())
+    o << n << " of the " << p.schedule.jobs.size()
+      << " jobs run on configurations the analytic model estimated (saturn profile --estimate), not measured\n";
   return o.str();
 }
 

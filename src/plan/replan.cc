@@ -177,10 +177,11 @@ Result<Instance> OnNodes(const Instance& base, std::vector<std::string> names, b
 // How a residual job's configurations are timed. A job not moved: the profile's time scaled by
 // the fraction of steps left. A moved one: its measured time left over the profile's time for
 // its current configuration scales every configuration of it (a job running slower than
-// profiled is taken to be slower everywhere), plus what stopping and restarting it cost.
+// profiled is taken to be slower everywhere), plus what restarting it costs; it starts no
+// sooner than its stop is done (`release`), wherever it goes.
 struct Timing {
   bool moved = false;
-  double drift = 1, extra = 0;
+  double drift = 1, extra = 0, release = 0;
   double Seconds(double profiled, long long steps_left, long long steps) const {
     return moved ? profiled * drift + extra : profiled * double(steps_left) / double(steps);
   }
@@ -198,7 +199,8 @@ Result<Timing> HoldRunning(const PlanJob& job, const JobState& js, const Checked
   Timing t;
   t.moved = moved;
   if (moved) {
-    t.extra = js.stop_seconds + js.restart_seconds;
+    t.extra = js.restart_seconds;
+    t.release = js.stop_seconds;
     t.drift = js.remaining_seconds / std::max(1e-9, job.configs[choice.config].seconds);
   }
   return t;
@@ -220,7 +222,7 @@ Schedule KeptSchedule(const Residual& r) {
     const Checked& ch = r.choice[j];
     const Config& c = r.inst.jobs[j].configs[ch.config];
     const std::vector<int>& nodes = c.placements[ch.placement].nodes;
-    double start = 0;
+    double start = r.inst.jobs[j].release;
     for (size_t k = 0; k < nodes.size(); ++k)
       for (int d : ch.device_ids[k]) start = std::max(start, free_at[nodes[k]][d]);
     for (size_t k = 0; k < nodes.size(); ++k)
@@ -278,6 +280,7 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st, const
     }
     PlanJob left = job;
     left.deadline = job.deadline - st.now;  // the residual's time 0 is now
+    left.release = timing.release;
     left.steps = std::max(1LL, (long long)std::llround(double(job.steps) * js.remaining_fraction));
     for (Config& c : left.configs) c.seconds = timing.Seconds(c.seconds, left.steps, job.steps);
     // Every configuration scaled alike: the same order, but a tie may fall otherwise. Placements

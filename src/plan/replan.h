@@ -37,9 +37,9 @@ struct JobState {
   double remaining_fraction = 1;
   // Running: whether it may be moved. Its time under another choice is the profile's for that
   // choice scaled by remaining_seconds over the profile's for the current one (the job runs as
-  // much faster or slower than profiled everywhere), plus what moving costs: stop_seconds (to its
-  // next step boundary and the checkpoint there; its devices stay held that long) and
-  // restart_seconds (a launch until it trains again).
+  // much faster or slower than profiled everywhere), plus restart_seconds (a launch until it
+  // trains again), started no sooner than stop_seconds (to its next step boundary and the
+  // checkpoint there; its devices stay held that long).
   bool movable = false;
   double stop_seconds = 0, restart_seconds = 0;
   double order = 0;               // waiting: its planned start in the current plan (sweep seconds)

@@ -136,7 +136,7 @@ Schedule SerialSchedule(const Instance& inst, const std::vector<Choice>& order) 
   for (const Choice& c : order) {
     const Config& cfg = inst.jobs[c.job].configs[c.config];
     const Placement& p = cfg.placements[c.placement];
-    double t = packer.EarliestStart(p, cfg.seconds);
+    double t = packer.EarliestStart(p, cfg.seconds, inst.jobs[c.job].release);
     packer.Place(p, t, cfg.seconds);
     s.jobs[c.job] = {c.config, c.placement, t, t + cfg.seconds, {}};
   }
@@ -159,7 +159,7 @@ Choice EarliestPlacement(const Instance& inst, const Packer& packer, int j, int 
   const PlanJob& job = inst.jobs[j];
   auto finish_of = [&](int ci, int p) {
     const Config& c = job.configs[size_t(ci)];
-    return packer.EarliestStart(c.placements[size_t(p)], c.seconds) + c.seconds;
+    return packer.EarliestStart(c.placements[size_t(p)], c.seconds, job.release) + c.seconds;
   };
   thread_local std::vector<double> bound;  // per option, in order (no allocation per call)
   bound.clear();
@@ -168,7 +168,7 @@ Choice EarliestPlacement(const Instance& inst, const Packer& packer, int j, int 
   job.ForAlike(config, [&](int ci) {
     const Config& c = job.configs[size_t(ci)];
     for (int p = 0; p < int(c.placements.size()); ++p) {
-      bound.push_back(packer.StartBound(c.placements[size_t(p)]) + c.seconds);
+      bound.push_back(std::max(packer.StartBound(c.placements[size_t(p)]), job.release) + c.seconds);
       if (bound.size() == 1 || bound.back() < bound[least]) least = bound.size() - 1, first = {j, ci, p};
     }
   });
@@ -256,7 +256,8 @@ Status CheckSchedule(const Instance& inst, const Schedule& s) {
     if (a.config < 0 || a.config >= int(pj.configs.size())) return fail(pj.name + ": no valid configuration");
     const Config& c = pj.configs[a.config];
     if (a.placement < 0 || a.placement >= int(c.placements.size())) return fail(pj.name + ": no valid placement");
-    if (a.start < -kEps) return fail(pj.name + ": starts before 0");
+    if (a.start < std::max(0.0, pj.release) - kEps)
+      return fail(pj.name + (pj.release > 0 ? ": starts before its release" : ": starts before 0"));
     if (std::fabs((a.end - a.start) - c.seconds) > 1e-6 * std::max(1.0, c.seconds))
       return fail(pj.name + ": lasts " + std::to_string(a.end - a.start) + " s, profile says " + std::to_string(c.seconds));
     const Placement& p = c.placements[a.placement];

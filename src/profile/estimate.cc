@@ -30,7 +30,7 @@ Estimator::Estimator(const Profile& p, int node_devices) : profile_(p), node_dev
       if (!small || l.bytes < small->bytes) small = &l;
       if (!large || l.bytes > large->bytes) large = &l;
     }
-    Fit f;
+    LinkFit f;
     f.alpha = small->seconds;
     f.busbw = large->bytes > small->bytes && large->seconds > small->seconds
                   ? double(large->bytes - small->bytes) * BusFactor(group.first, n) / (large->seconds - small->seconds)
@@ -39,12 +39,23 @@ Estimator::Estimator(const Profile& p, int node_devices) : profile_(p), node_dev
   }
 }
 
-double Estimator::CollectiveSeconds(const std::string& c, int ranks, double bytes, bool across) const {
-  if (ranks <= 1) return 0;
+const LinkFit* Estimator::FitOf(const std::string& c, bool across) const {
   auto it = fits_.find({c, across});
   if (it == fits_.end()) it = fits_.find({c, false});
-  if (it == fits_.end() || !(it->second.busbw > 0)) return -1;
-  return it->second.alpha + bytes * BusFactor(c, ranks) / it->second.busbw;
+  return it == fits_.end() || !(it->second.busbw > 0) ? nullptr : &it->second;
+}
+
+double Estimator::CollectiveSeconds(const std::string& c, int ranks, double bytes, bool across) const {
+  if (ranks <= 1) return 0;
+  const LinkFit* f = FitOf(c, across);
+  return f ? f->alpha + bytes * BusFactor(c, ranks) / f->busbw : -1;
+}
+
+int Estimator::CoreShare(int ranks_on_node) const {
+  const Provenance& m = profile_.measured;
+  if (m.device != "cpu" || m.cores <= 0 || m.device_slots <= m.cores) return 1;
+  const int n = std::min(std::max(1, ranks_on_node), m.device_slots);
+  return (n + m.cores - 1) / m.cores;
 }
 
 Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std::string& technique, int k) const {
@@ -60,7 +71,12 @@ Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std
     e.why = "no feasible one-device measurement of " + job.name + " to start from";
     return e;
   }
-  const double t1 = one->step_seconds;
+  e.from_technique = one->technique;
+  e.from_seconds = one->step_seconds;
+  // Ranks sharing a core run as many times slower than the one-device trial did on its own.
+  const int nodes = node_devices_ > 0 ? (k + node_devices_ - 1) / node_devices_ : 1;
+  e.core_share = CoreShare((k + nodes - 1) / nodes);
+  const double t1 = one->step_seconds * e.core_share;
   const double params = double(shape.parameters);
   const double state = 16.0 * params;  // fp32 weights, gradients, two Adam moments
   // Runtime and activations at one device; unknown (0) when the measurement has no peak.
@@ -72,6 +88,7 @@ Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std
   // Seconds of one collective on `ranks` ranks of this job's placement.
   auto coll = [&](const std::string& c, double bytes, int ranks) {
     double s = CollectiveSeconds(c, ranks, bytes, across);
+    if (const LinkFit* f = ranks > 1 ? FitOf(c, across) : nullptr) e.fits[c] = *f;
     if (s < 0) e.why = "the profile has no " + c + " link measurements (saturn profile --links)";
     else if (across && !MeasuredAcross(c)) e.links = "node (none measured across nodes)";
     return std::max(0.0, s);
@@ -91,6 +108,7 @@ Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std
     }
     const int micro = job.micro_batch_size > 0 ? std::min(job.micro_batch_size, job.batch_size) : job.batch_size;
     const int m = std::max(1, job.batch_size / micro);
+    e.micro_batches = m;
     e.compute_seconds = t1 / k * double(m + k - 1) / m;
     const double act = double(micro) * job.seq_len * shape.hidden * shape.bytes_per_activation;
     // Across nodes every hop is priced as one between nodes: the slowest hop paces the pipeline.

@@ -3,7 +3,9 @@
 // step time, communication from the measured links, memory from parameter and optimizer sizes
 // added to the measured one-device peak. Assumptions (docs/profile.md, "Estimates"):
 // - compute divides evenly over ranks (data-parallel: each rank takes batch / k; pipeline:
-//   stages of equal cost, with the 1F1B bubble (k - 1) / (m + k - 1) of m micro-batches);
+//   stages of equal cost, with the 1F1B bubble (k - 1) / (m + k - 1) of m micro-batches), each
+//   rank on a core set of its own; on a CPU node with fewer cores than device slots, ranks
+//   that share a core take as many times longer (the one-device measurement had its core alone);
 // - a collective of B bytes over k ranks takes alpha + B x factor(k) / busbw, alpha and busbw
 //   fitted per collective and scope on the widest rank count measured: the links within a node
 //   for k up to a node's devices, those across nodes above (a ring is as fast as its slowest
@@ -33,6 +35,11 @@ struct JobShape {
   int optimizer_bytes_per_parameter = 8;  // Adam's two fp32 moments; SGD's momentum: 4
 };
 
+// A collective's fitted cost: alpha + bytes x factor(ranks) / busbw seconds.
+struct LinkFit {
+  double alpha = 0, busbw = 0;
+};
+
 struct Estimate {
   bool ok = false;
   std::string why;  // when !ok: what is missing
@@ -42,6 +49,15 @@ struct Estimate {
   // The links the communication was priced by: "node", "nodes", or "node (none measured across
   // nodes)" when the ranks span nodes but only links within one were measured.
   std::string links;
+  // The model's inputs, kept in the record: the one-device record it starts from (technique,
+  // seconds), how many ranks share a core at the widest (CPU nodes with fewer cores than device
+  // slots; 1 elsewhere), pipeline micro-batches (0: not pipeline), and the fit of each
+  // collective it priced.
+  std::string from_technique;
+  double from_seconds = 0;
+  int core_share = 1;
+  int micro_batches = 0;
+  std::map<std::string, LinkFit> fits;
 };
 
 // What every rank of `technique` on `devices` devices holds at the least, whatever the knobs: the
@@ -63,14 +79,16 @@ class Estimator {
   // nodes when `across` and measured; < 0 when the profile has no links for it.
   double CollectiveSeconds(const std::string& collective, int ranks, double bytes, bool across = false) const;
   bool MeasuredAcross(const std::string& collective) const { return fits_.count({collective, true}) > 0; }
+  // How many of `ranks_on_node` ranks share the busiest core, as BindToSlotCores places them on
+  // the profile's CPU nodes (ranks on slots 0, 1, ..., slot s on core s mod cores when there are
+  // fewer cores than slots); 1 on GPUs and where the profile does not say its cores.
+  int CoreShare(int ranks_on_node) const;
 
  private:
-  struct Fit {
-    double alpha = 0, busbw = 0;
-  };
+  const LinkFit* FitOf(const std::string& collective, bool across) const;
   const Profile& profile_;
   const int node_devices_;
-  std::map<std::pair<std::string, bool>, Fit> fits_;  // by collective, across nodes
+  std::map<std::pair<std::string, bool>, LinkFit> fits_;  // by collective, across nodes
 };
 
 }  // namespace saturn

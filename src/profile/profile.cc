@@ -113,17 +113,21 @@ Status ParseProvenance(const json& m, const std::string& path, Provenance* out) 
   for (auto it = m.begin(); it != m.end(); ++it) {
     const std::string& k = it.key();
     const json& v = it.value();
-    if (k == "saturn" || k == "device" || k == "host" || k == "date" || k == "launcher") {
+    if (k == "saturn" || k == "device" || k == "host" || k == "date" || k == "launcher" || k == "device_name") {
       if (!v.is_string()) return bad("\"" + k + "\" must be a string");
-      (k == "saturn" ? out->saturn_version
-       : k == "device" ? out->device
-       : k == "host"   ? out->host
-       : k == "date"   ? out->date
-                       : out->launcher) = v.get<std::string>();
-    } else if (k == "warmup_steps" || k == "timed_steps") {
+      (k == "saturn"        ? out->saturn_version
+       : k == "device"      ? out->device
+       : k == "host"        ? out->host
+       : k == "date"        ? out->date
+       : k == "device_name" ? out->device_name
+                            : out->launcher) = v.get<std::string>();
+    } else if (k == "warmup_steps" || k == "timed_steps" || k == "cores" || k == "device_slots") {
       if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1000000)
         return bad("\"" + k + "\" must be a non-negative integer");
-      (k == "warmup_steps" ? out->warmup_steps : out->timed_steps) = v.get<int>();
+      (k == "warmup_steps" ? out->warmup_steps
+       : k == "timed_steps" ? out->timed_steps
+       : k == "cores"       ? out->cores
+                            : out->device_slots) = v.get<int>();
     } else if (k == "cost_keys") {
       if (!v.is_object()) return bad("\"cost_keys\" must map job names to cost keys");
       for (auto c = v.begin(); c != v.end(); ++c) {
@@ -131,7 +135,8 @@ Status ParseProvenance(const json& m, const std::string& path, Provenance* out) 
         out->cost_keys[c.key()] = c.value().get<std::string>();
       }
     } else {
-      static const std::vector<std::string> keys = {"saturn", "device", "host", "date", "launcher",
+      static const std::vector<std::string> keys = {"saturn",       "device",      "host",  "date",
+                                                    "launcher",     "device_name", "cores", "device_slots",
                                                     "warmup_steps", "timed_steps", "cost_keys"};
       return bad("unknown key \"" + k + "\"" + DidYouMean(k, keys));
     }
@@ -292,6 +297,8 @@ std::string ProfileToJson(const Profile& p) {
                {"date", m.date},            {"warmup_steps", m.warmup_steps}, {"timed_steps", m.timed_steps},
                {"cost_keys", m.cost_keys}};
     if (!m.launcher.empty()) mj["launcher"] = m.launcher;
+    if (!m.device_name.empty()) mj["device_name"] = m.device_name;
+    if (m.cores > 0) mj["cores"] = m.cores, mj["device_slots"] = m.device_slots;
     out += ",\n \"measured\": " + mj.dump();
   }
   if (!p.links.empty()) {

@@ -32,8 +32,13 @@ struct ProfileRecord {
 struct Provenance {
   bool present = false;
   std::string saturn_version, device, host, date;
+  std::string device_name;  // the CPU's or GPU's model where saturn profile ran ("": not said)
   std::string launcher;  // how trials started their ranks: "mpirun", "srun in Slurm job 12" ("": not said)
   int warmup_steps = 0, timed_steps = 0;
+  // CPU devices: the cores a node's trials shared out among its `device_slots` device slots
+  // (util/threads.h BindToSlotCores); 0: not said. With fewer cores than slots, ranks share cores,
+  // which the analytic model counts (profile/estimate.h).
+  int cores = 0, device_slots = 0;
   std::map<std::string, std::string> cost_keys;  // measured job -> its cost key (JobSpec::cost_key)
 };
 

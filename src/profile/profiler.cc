@@ -86,6 +86,11 @@ Result<std::map<Key, ProfileRecord>> KeptRecords(const Sweep& sweep, const Profi
   if (old->measured.present && old->measured.device != sweep.cluster.device)
     return Status::UserError(opt.out + ": --resume: measured on " + old->measured.device + " devices, but the cluster has " +
                              sweep.cluster.device + "; pass another -o, or --restart to overwrite it");
+  if (!old->measured.device_name.empty() && !opt.device_name.empty() && old->measured.device_name != opt.device_name)
+    return Status::UserError(opt.out + ": --resume: measured on " + old->measured.device_name + ", but this machine's " +
+                             sweep.cluster.device + " is " + opt.device_name +
+                             ": step times would mix two machines; resume where it was measured, pass another -o, or "
+                             "--restart to measure everything here");
   for (const ProfileRecord& r : old->records) {
     const JobSpec* j = sweep.find_job(r.job);
     if (!j)
@@ -546,6 +551,9 @@ class Profiler {
     p.measured.date = NowUtc();
     p.measured.warmup_steps = opt_.warmup;
     p.measured.timed_steps = opt_.timed;
+    p.measured.device_name = opt_.device_name;
+    if (sweep_.cluster.device == "cpu" && opt_.cores > 0)
+      p.measured.cores = opt_.cores, p.measured.device_slots = sweep_.cluster.max_node_devices();
     std::map<std::string, size_t> job_index;
     for (size_t i = 0; i < sweep_.jobs.size(); ++i) job_index[sweep_.jobs[i].name] = i;
     const auto& names = TechniqueNames();

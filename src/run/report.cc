@@ -151,14 +151,19 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
         end = at(e), state = "finished";
       } else if (ev == "stopped") {
         // Stopped to move (an adopted re-plan moved it): it waits to go on where it was moved.
+        // Stopped by a signal while a move was under way: the orchestrator has placed it where
+        // it was moved too, and --resume launches it there (Orchestrator::Ended).
         const bool moved = e.value("moved", json()) == json(true);
         close(at(e), moved ? "moved" : "stopped");
-        if (moved && moving) MoveBy(*moving, pj.name, &j);
+        if (moving) MoveBy(*moving, pj.name, &j);
         moving = nullptr;
         state = moved ? "waiting" : "interrupted";
       } else if (ev == "fail") {
         close(at(e), "failed");
         state = e.value("retry", false) ? "retrying" : "failed";
+        // A retry goes where a move under way was taking it; a job given up on stays put.
+        if (state == "retrying" && moving) MoveBy(*moving, pj.name, &j);
+        moving = nullptr;
         end = state == "failed" ? json(at(e)) : json();
       }
     }

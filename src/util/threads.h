@@ -15,4 +15,10 @@ Status CheckThreadCount(int threads);
 // (the thread count that fills them). A slot outside [0, slots) is an invariant violation.
 Result<int> BindToSlotCores(int slot, int slots);
 
+// The cores this process may run on (its affinity), which BindToSlotCores shares out.
+int AllowedCores();
+
+// The CPU's model as /proc/cpuinfo names it ("model name"); "" when it does not.
+std::string CpuModelName();
+
 }  // namespace saturn
