@@ -148,6 +148,16 @@ TEST_CASE("saturn run --plan runs every job on its planned devices, and the weig
     CHECK(j["final_loss"].is_number());
     CHECK(j["actual_end_seconds"].get<double>() > j["actual_start_seconds"].get<double>());
   }
+  // Idle device-seconds: the node's 4 devices over the makespan, less what each launch held.
+  double busy = 0;
+  for (const json& j : report["job_results"]) {
+    const double held = j["devices"].get<int>() * (j["actual_end_seconds"].get<double>() - j["actual_start_seconds"].get<double>());
+    CHECK(j["device_seconds"].get<double>() == Approx(held));
+    busy += held;
+  }
+  const double makespan = report["actual_makespan_seconds"].get<double>();
+  CHECK(report["idle_device_seconds"].get<double>() == Approx(4 * makespan - busy).margin(1e-6));
+  CHECK(report["idle_device_seconds"].get<double>() >= 0);
   // The journal: the run, three starts, each job's checkpoints at steps 3 and 6 (once each, the
   // newest first seen: at least one a job), three finishes, the end.
   const std::string journal = *saturn::ReadFile(d / "runs/journal.jsonl");
@@ -197,6 +207,7 @@ TEST_CASE("saturn run --plan: SIGTERM checkpoints every job and exits 143 / --re
   TrainAlone(d, 15);
   const std::string args = "run " + sweep + " --plan " + plan + " --threads 1 " + kMpirun;
 
+  const auto began = std::chrono::steady_clock::now();
   Background(d, args, d / "rc1");
   // Every job has logged a step, and none is near its end (b's on one rank run faster than a on
   // two, the more so on a loaded machine: waiting for a's first checkpoint let one b finish).
@@ -209,6 +220,11 @@ TEST_CASE("saturn run --plan: SIGTERM checkpoints every job and exits 143 / --re
   INFO(running.out);
   CHECK(running.code == 3);
   CHECK_THAT(running.out, Catch::Contains("running") && Catch::Contains("being run by saturn pid"));
+  // The makespan so far, against the plan's: seconds since the run began.
+  std::smatch so_far;
+  REQUIRE(std::regex_search(running.out, so_far, std::regex("planned makespan [0-9]+s, ([0-9]+)s so far")));
+  const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  CHECK(std::stoi(so_far[1]) <= since + 1);
   Shell("pkill -TERM -f '[s]aturn run " + sweep + " --plan'");
   CHECK(ExitCode(d / "rc1") == 143);
   INFO(*saturn::ReadFile(d / "bg.out"));

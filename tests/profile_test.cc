@@ -581,7 +581,8 @@ TEST_CASE("the analytic model: compute split over ranks, collectives by the fitt
 
   saturn::Estimate fsdp = model.Predict(job, shape, "fsdp", 8);
   REQUIRE(fsdp.ok);  // from ddp's one-device time, as fsdp has none of its own
-  CHECK(fsdp.comm_seconds == Approx(3 * (1e-4 + P4 * 0.875 / 1e9)));
+  // Each of the 10 blocks gathered twice and reduce-scattered once (no parts outside blocks here).
+  CHECK(fsdp.comm_seconds == Approx(3 * 10 * (1e-4 + P4 / 10 * 0.875 / 1e9)));
   CHECK(double(fsdp.peak_memory_bytes) == Approx(5e9 - 1.6e9 + 1.6e9 / 8 + 2 * P4 / 10));
 
   saturn::Estimate pipe = model.Predict(job, shape, "pipeline", 4);
@@ -589,6 +590,16 @@ TEST_CASE("the analytic model: compute split over ranks, collectives by the fitt
   const int m = 4;  // batch 8 in micro-batches of 2
   CHECK(pipe.compute_seconds == Approx(2.0 / 4 * (m + 3) / m));
   CHECK(pipe.micro_batches == m);
+  // A model whose blocks hold half the parameters and whose head shares the embedding (1e7 of
+  // them): fsdp gathers the other half once a step; the pipeline's end stages swap its gradient.
+  saturn::JobShape tied = shape;
+  tied.block_parameters = 5000000;
+  tied.tied_parameters = 10000000;
+  const double B4 = 4.0 * 5e6, O4 = 4.0 * 5e7;
+  CHECK(model.Predict(job, tied, "fsdp", 8).comm_seconds ==
+        Approx(2 * 10 * (1e-4 + B4 * 0.875 / 1e9) + 10 * (1e-4 + B4 * 0.875 / 1e9) + 2 * (1e-4 + O4 * 0.875 / 1e9)));
+  CHECK(model.Predict(job, tied, "pipeline", 4).comm_seconds ==
+        Approx(pipe.comm_seconds + 1e-4 + 4.0 * 1e7 / 1e9));
   CHECK(pipe.comm_seconds == Approx(2.0 * (m + 2) * (1e-4 + 2.0 * 100 * 1000 * 4 / 1e9)));
   CHECK_FALSE(model.Predict(job, shape, "pipeline", 11).ok);  // more stages than blocks
   CHECK_THAT(model.Predict(job, shape, "offload", 2).why, Catch::Contains("no model"));

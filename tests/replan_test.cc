@@ -280,6 +280,10 @@ TEST_CASE("re-planning widens a lone waiting job when devices free, and scales a
   REQUIRE(r.ok());
   CHECK(r->kept_seconds == Approx(10));
   CHECK(r->new_seconds == Approx(6.5));
+  // Adopted only when it gains the share asked (--replan-threshold): 3.5 s of 10 s.
+  CHECK(r->Worth(0.05));
+  CHECK(r->Worth(0.35));
+  CHECK_FALSE(r->Worth(0.36));
   const Plan& p = r->plan;
   CHECK(p.instance.jobs[0].configs[p.schedule.jobs[0].config].devices == 2);
   CHECK(p.schedule.jobs[0].start == Approx(1));

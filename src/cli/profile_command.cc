@@ -64,6 +64,8 @@ Result<JobShape> ShapeOf(const Sweep& sweep, const JobSpec& j) {
   if (!cfg.ok()) return cfg.status();
   JobShape shape;
   shape.parameters = cfg->parameter_count();
+  shape.block_parameters = cfg->block_parameter_count();
+  shape.tied_parameters = cfg->tie_word_embeddings ? (long long)cfg->vocab_size * cfg->hidden : 0;
   shape.layers = cfg->layers;
   shape.hidden = cfg->hidden;
   shape.bytes_per_activation = j.precision == "bf16" || (j.precision == "auto" && sweep.cluster.device == "cuda") ? 2 : 4;
@@ -144,6 +146,8 @@ std::string EstimateJson(const Estimate& e, const JobShape& shape) {
                       {"links", e.links},
                       {"from", {{"technique", e.from_technique}, {"devices", 1}, {"step_seconds", e.from_seconds}}},
                       {"parameters", shape.parameters},
+                      {"block_parameters", shape.block_parameters},
+                      {"tied_parameters", shape.tied_parameters},
                       {"layers", shape.layers},
                       {"core_share", e.core_share},
                       {"link_fits", fits},
@@ -398,6 +402,7 @@ Status RunLinksTrial(const LinksArgs& a) {
 
 struct TrialArgs {
   std::string sweep, job, technique, slots, result, knobs;
+  int node_slots = 0;
   int warmup = 2, steps = 5, threads = 0;
 };
 
@@ -416,6 +421,7 @@ Status RunTrial(const TrialArgs& a) {
   if (!slots.ok()) return slots.status();
   opt.slots = *slots;
   opt.slots_by_local_rank = a.slots == "local";
+  opt.node_slots = a.node_slots;
   Result<World*> world = GetWorld();
   if (!world.ok()) return world.status();
   // The heap policy `saturn run` trains under (util/heap.h): without it every step maps and
@@ -487,6 +493,7 @@ Action SetupProfileTrialCommand(CLI::App* sub) {
   sub->add_option("--job", a->job)->required();
   sub->add_option("--technique", a->technique)->required();
   sub->add_option("--slots", a->slots);
+  sub->add_option("--node-slots", a->node_slots);
   sub->add_option("--knobs", a->knobs);
   sub->add_option("--result", a->result)->required();
   sub->add_option("--warmup", a->warmup);

@@ -267,6 +267,10 @@ Action SetupRunCommand(CLI::App* sub) {
                   "each rank's device slot on its node, e.g. 0,1 (its GPU; on cpu its share of the cores), or 'local': "
                   "its local rank, cores bound too; default: its local rank on cuda, no binding on cpu. --plan passes the "
                   "plan's devices");
+  sub->add_option("--node-slots", a->opt.node_slots,
+                  "the device slots of the node --slots are on, whose cores they share (default: the sweep's widest "
+                  "node's); --plan passes it for narrower nodes")
+      ->check(CLI::Range(1, 1 << 20));
   sub->add_option("--plan", a->plan,
                   "execute this plan (saturn plan -o): every job on its planned technique and devices, each started "
                   "as soon as its devices are free, in the plan's order (docs/run.md)");

@@ -260,7 +260,10 @@ class JobRun {
     int threads = opt_.threads > 0 ? opt_.threads : DefaultThreads();
     if (slot >= 0 && opt_.device == "cpu") {
       // By local rank, the job has the whole node: its ranks share the cores (nodes may differ in size).
-      const int node_slots = std::max(opt_.slots_by_local_rank ? LocalRanks() : sweep_.cluster.max_node_devices(), slot + 1);
+      const int node_slots = std::max(opt_.slots_by_local_rank ? LocalRanks()
+                                      : opt_.node_slots > 0  ? opt_.node_slots
+                                                             : sweep_.cluster.max_node_devices(),
+                                      slot + 1);
       Result<int> cores = BindToSlotCores(slot, node_slots);
       if (!cores.ok()) return cores.status();
       if (opt_.threads == 0) threads = *cores;

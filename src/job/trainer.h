@@ -32,6 +32,9 @@ struct RunOptions {
   // Each rank's slot is its local rank, cores bound too: a job that has every device of its
   // nodes (the orchestrator's jobs across nodes, `--slots local`).
   bool slots_by_local_rank = false;
+  // The device slots of the node those slots are on, whose cores they share out; 0: the sweep's
+  // widest node's (the orchestrator and profiler say so where a node is narrower).
+  int node_slots = 0;
 };
 
 // The job's directory: <sweep output_dir>/<job name>.

@@ -188,26 +188,27 @@ int ModelConfig::rotary_dims() const {
   return static_cast<int>(head_dim() * rotary_pct);  // int() truncation, as transformers does
 }
 
-int64_t ModelConfig::parameter_count() const {
-  const int64_t V = vocab_size, H = hidden, I = intermediate, L = layers, P = max_positions;
+int64_t ModelConfig::block_parameter_count() const {
+  const int64_t H = hidden, I = intermediate;
   const int64_t q = static_cast<int64_t>(heads) * head_dim();
   const int64_t kv = static_cast<int64_t>(kv_heads > 0 ? kv_heads : heads) * head_dim();
-  int64_t total = V * H + (tie_word_embeddings ? 0 : V * H);
-  int64_t layer = 0;
-  if (model_type == "gpt2") {
-    total += P * H + 2 * H;                                  // wpe, ln_f
-    layer = 4 * H + (H * 3 * H + 3 * H) + (H * H + H) + (H * I + I) + (I * H + H);
-  } else if (model_type == "gpt_neox") {
-    total += 2 * H;                                          // final_layer_norm
-    int64_t attn_bias = attention_bias ? 3 * H + H : 0;
-    layer = 4 * H + 3 * H * H + H * H + attn_bias + (H * I + I) + (I * H + H);
-  } else {
-    total += H;                                              // model.norm
-    int64_t attn_bias = attention_bias ? q + 2 * kv + H : 0;
-    int64_t mlp_b = mlp_bias ? 2 * I + H : 0;
-    layer = 2 * H + H * q + 2 * H * kv + q * H + attn_bias + 3 * H * I + mlp_b;
+  if (model_type == "gpt2") return 4 * H + (H * 3 * H + 3 * H) + (H * H + H) + (H * I + I) + (I * H + H);
+  if (model_type == "gpt_neox") {
+    const int64_t attn_bias = attention_bias ? 3 * H + H : 0;
+    return 4 * H + 3 * H * H + H * H + attn_bias + (H * I + I) + (I * H + H);
   }
-  return total + L * layer;
+  const int64_t attn_bias = attention_bias ? q + 2 * kv + H : 0;
+  const int64_t mlp_b = mlp_bias ? 2 * I + H : 0;
+  return 2 * H + H * q + 2 * H * kv + q * H + attn_bias + 3 * H * I + mlp_b;
+}
+
+int64_t ModelConfig::parameter_count() const {
+  const int64_t V = vocab_size, H = hidden, L = layers, P = max_positions;
+  int64_t total = V * H + (tie_word_embeddings ? 0 : V * H);
+  if (model_type == "gpt2") total += P * H + 2 * H;  // wpe, ln_f
+  else if (model_type == "gpt_neox") total += 2 * H;  // final_layer_norm
+  else total += H;                                    // model.norm
+  return total + L * block_parameter_count();
 }
 
 Result<ModelConfig> LoadModelConfig(const std::string& path) {

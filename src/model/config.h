@@ -34,6 +34,7 @@ struct ModelConfig {
   // Rotated dims of each head: int(head_dim * rotary_pct) for gpt_neox, head_dim for llama, 0 for gpt2.
   int rotary_dims() const;
   int64_t parameter_count() const;  // exact, as the built model has
+  int64_t block_parameter_count() const;  // one transformer block's; the rest is embeddings, norm, head
 };
 
 // A job's `model:` is a config.json or a directory holding one (and weights): the config's path.

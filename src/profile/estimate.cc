@@ -99,7 +99,13 @@ Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std
     e.peak_memory_bytes = (long long)(rest + state);
   } else if (technique == "fsdp") {
     e.compute_seconds = t1 / k;
-    comm = 2 * coll("all_gather", 4 * params, k) + coll("reduce_scatter", 4 * params, k);
+    // A unit per block, gathered for its forward and again for its backward, and one for the
+    // rest, gathered once a step; each unit's gradient reduce-scattered once.
+    const int layers = std::max(1, shape.layers);
+    const double block = shape.block_parameters > 0 ? double(shape.block_parameters) : params / layers;
+    const double outer = std::max(0.0, params - layers * block);
+    comm = 2 * layers * coll("all_gather", 4 * block, k) + layers * coll("reduce_scatter", 4 * block, k);
+    if (outer > 0) comm += coll("all_gather", 4 * outer, k) + coll("reduce_scatter", 4 * outer, k);
     e.peak_memory_bytes = (long long)(rest + state / k + 2 * 4 * params / std::max(1, shape.layers));
   } else if (technique == "pipeline") {
     if (k > shape.layers) {
@@ -113,6 +119,8 @@ Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std
     const double act = double(micro) * job.seq_len * shape.hidden * shape.bytes_per_activation;
     // Across nodes every hop is priced as one between nodes: the slowest hop paces the pipeline.
     comm = k > 1 ? 2.0 * (m + k - 2) * coll("send_recv", act, 2) : 0;
+    // The first and last stage swap their gradients of the tied embedding, at once both ways.
+    if (k > 1 && shape.tied_parameters > 0) comm += coll("send_recv", 4.0 * double(shape.tied_parameters), 2);
     e.peak_memory_bytes = (long long)(rest + state / k);
   } else {
     e.why = "no model for " + technique + " yet";

@@ -6,6 +6,10 @@
 //   stages of equal cost, with the 1F1B bubble (k - 1) / (m + k - 1) of m micro-batches), each
 //   rank on a core set of its own; on a CPU node with fewer cores than device slots, ranks
 //   that share a core take as many times longer (the one-device measurement had its core alone);
+// - communication is what each technique sends: ddp all-reduces the gradients; fsdp gathers the
+//   parts outside the blocks once a step and each block twice (forward and backward), and
+//   reduce-scatters every gradient; a pipeline sends activations and their gradients between
+//   stages, and its first and last stage exchange the tied embedding's gradient;
 // - a collective of B bytes over k ranks takes alpha + B x factor(k) / busbw, alpha and busbw
 //   fitted per collective and scope on the widest rank count measured: the links within a node
 //   for k up to a node's devices, those across nodes above (a ring is as fast as its slowest
@@ -29,6 +33,8 @@ namespace saturn {
 // What the model needs of a job's model and batch.
 struct JobShape {
   long long parameters = 0;
+  long long block_parameters = 0;  // one transformer block's (0: unknown, taken as parameters / layers)
+  long long tied_parameters = 0;   // the embedding the head shares (0: untied)
   int layers = 1;
   int hidden = 0;
   int bytes_per_activation = 4;  // 2 under bf16

@@ -255,6 +255,8 @@ class Profiler {
     } else {
       argv.insert(argv.end(), {opt_.saturn, "profile-trial", sweep_.path, "--job", t.job->name, "--technique", t.technique});
       argv.insert(argv.end(), slots.begin(), slots.end());
+      // The node's own slots: the trial reads the whole sweep, whose widest node may be another.
+      if (parts.size() == 1) argv.insert(argv.end(), {"--node-slots", std::to_string(node_slots)});
       // Across nodes each rank binds to its local rank's cores, as `saturn run --plan` runs it.
       if (parts.size() > 1) argv.insert(argv.end(), {"--slots", "local"});
       argv.insert(argv.end(), {"--warmup", std::to_string(opt_.warmup), "--steps", std::to_string(opt_.timed), "--result", result});

@@ -200,6 +200,9 @@ class Orchestrator {
     // Across nodes a job has every device of each (plan/instance.cc), so each rank's slot is its
     // local rank; the order of ranks over nodes is the launcher's.
     argv.insert(argv.end(), {"--slots", j.parts.size() == 1 ? FormatSlots(j.parts[0].slots) : "local"});
+    // The trainer shares out the widest node's cores unless told its node is narrower.
+    if (j.parts.size() == 1 && NodeSlots(j) != sweep_.cluster.max_node_devices())
+      argv.insert(argv.end(), {"--node-slots", std::to_string(NodeSlots(j))});
     if (j.config->knobs_json != "{}" && !j.config->knobs_json.empty())
       argv.insert(argv.end(), {"--knobs", j.config->knobs_json});
     if (sweep_.cluster.device == "cuda") argv.insert(argv.end(), {"--device", "cuda"});

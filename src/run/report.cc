@@ -201,6 +201,9 @@ json RunReport(const Sweep& sweep, const Plan& plan, const std::string& plan_pat
             {"jobs", int(plan.schedule.jobs.size())},
             {"planned_makespan_seconds", plan.makespan()},
             {"actual_makespan_seconds", finished == int(plan.schedule.jobs.size()) ? json(makespan) : json()},
+            // When the first run began (seconds since the epoch): what a sweep still under way
+            // measures its time so far from.
+            {"started_epoch_seconds", origin >= 0 ? json(origin) : json()},
             {"runs", std::count_if(events.begin(), events.end(),
                                    [](const json& e) { return e.value("event", "") == "run"; })},
             {"job_results", jobs}};

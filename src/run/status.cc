@@ -127,7 +127,13 @@ Result<SweepStatus> GetSweepStatus(const std::string& arg) {
   std::snprintf(line, sizeof line, "%d of %d jobs finished, %d failed; planned makespan %s", finished, total, failed,
                 Secs(r["planned_makespan_seconds"]).c_str());
   out << line;
-  if (r["actual_makespan_seconds"].is_number()) out << ", actual " << Secs(r["actual_makespan_seconds"]);
+  if (r["actual_makespan_seconds"].is_number()) {
+    out << ", actual " << Secs(r["actual_makespan_seconds"]);
+  } else if (r["started_epoch_seconds"].is_number()) {
+    // The makespan so far: since the first run began, downtime between runs included.
+    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    out << ", " << Secs(json(std::max(0.0, now - r["started_epoch_seconds"].get<double>()))) << " so far";
+  }
   out << (holder.empty() ? "; no orchestrator is running" : "; being run by " + holder) << "\n";
   SweepStatus s;
   s.text = out.str();

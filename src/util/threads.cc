@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -32,6 +33,12 @@ Result<int> BindToSlotCores(int slot, int slots) {
     if (CPU_ISSET(c, &allowed)) cores.push_back(c);
   if (cores.empty()) return Status::Internal("sched_getaffinity: no core allowed");
   const int n = int(cores.size());
+  // A Slurm task bound to CPUs of its own (srun --cpus-per-task under task/affinity or cgroups)
+  // already has its slot's share: splitting it again would idle the rest.
+  if (const char* per_task = std::getenv("SLURM_CPUS_PER_TASK"); per_task && std::getenv("SLURM_STEP_ID")) {
+    const int c = std::atoi(per_task);
+    if (c > 0 && n <= c) return n;
+  }
   cpu_set_t mine;
   CPU_ZERO(&mine);
   int count = 0;

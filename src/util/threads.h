@@ -9,10 +9,12 @@ namespace saturn {
 // cores (and a typo such as 100000 would stall the machine creating them).
 Status CheckThreadCount(int threads);
 
-// Binds this process to the cores of device slot `slot` of `slots` on a CPU node: the cores it
-// may run on (its affinity when it started) split evenly, slot s taking the s-th share, or one
-// core each, round robin, when there are more slots than cores. Returns how many cores it got
-// (the thread count that fills them). A slot outside [0, slots) is an invariant violation.
+// Binds the calling thread (and the threads it starts later, such as LibTorch's pool) to the
+// cores of device slot `slot` of `slots` on a CPU node: the cores it may run on (its affinity
+// when it started) split evenly, slot s taking the s-th share, or one core each, round robin,
+// when there are more slots than cores. A Slurm task already bound to at most its
+// SLURM_CPUS_PER_TASK CPUs keeps them. Returns how many cores it got (the thread count that
+// fills them). A slot outside [0, slots) is an invariant violation.
 Result<int> BindToSlotCores(int slot, int slots);
 
 // The cores this process may run on (its affinity), which BindToSlotCores shares out.
