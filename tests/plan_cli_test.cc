@@ -110,6 +110,9 @@ TEST_CASE("saturn plan refuses bad profiles with exit 2 and writes nothing", "[c
   {"job": "big", "technique": "fsdp", "devices": 8, "feasible": true, "step_seconds": 15.0})"),
        "second record for job 'big'"},
       {"broken json", "{\"version\": 1, \"records\": [\n  {\"job\": }", "profile.json:2:"},
+      {"newer version", "{\"version\": 3, \"records\": []}", "this saturn reads profile versions 1 and 2"},
+      {"measured in version 1", "{\"version\": 1, \"measured\": {}, \"records\": []}",
+       "\"measured\" needs \"version\": 2"},
   };
   for (const auto& c : cases) {
     INFO(c.name);

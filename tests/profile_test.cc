@@ -5,6 +5,7 @@
 #include <csignal>
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -75,6 +76,11 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   INFO(r.out);
   REQUIRE(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("[15/15]") && Catch::Contains("12 of 18 records feasible"));
+  // Packed: trials ran at the same time on disjoint slots, so their times add up to more than
+  // the profile's wall time.
+  std::smatch packing;
+  REQUIRE(std::regex_search(r.out, packing, std::regex("\\(([0-9.]+)x from packing\\)")));
+  CHECK(std::stod(packing[1]) > 1.0);
   json p = Load(out);
   CHECK(p["version"] == 2);
   CHECK(p["sweep"] == "prof");
@@ -346,6 +352,15 @@ TEST_CASE("profile user errors: exit 2 naming the place, nothing written", "[pro
   Run many = Saturn("profile " + (d / "many.yaml") + " -o " + out + " " + kMpirun);
   CHECK(many.code == 2);
   CHECK_THAT(many.out, Catch::Contains("many.yaml:"));
+  // A model directory whose weights do not load (a file cut short): exit 2 before any trial.
+  fs::create_directories(d / "cut");
+  fs::copy_file(SATURN_SOURCE_DIR "/models/gpt2-tiny.json", d / "cut/config.json");
+  d.write("cut/model.safetensors", std::string("\x40\0\0\0\0\0\0\0{\"wte.weight\"", 20));
+  Variant(d, sweep, "cut.yaml", SATURN_SOURCE_DIR "/models/gpt2-tiny.json", d / "cut");
+  Run cut = Saturn("profile " + (d / "cut.yaml") + " -o " + out + " " + kMpirun);
+  CHECK(cut.code == 2);
+  CHECK_THAT(cut.out, Catch::Contains("cut.yaml:") && Catch::Contains("cut/model.safetensors") &&
+                          Catch::Contains("weights"));
   CHECK_FALSE(fs::exists(out));
 }
 

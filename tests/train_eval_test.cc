@@ -10,7 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
+#include "config/sweep.h"
 #include "data/tokenizer.h"
+#include "plan/plan.h"
+#include "run/report.h"
+#include "run/report_views.h"
 #include "run_util.h"
 #include "util/files.h"
 
@@ -91,6 +95,26 @@ TEST_CASE("eval.every_steps: the job's ranks score each checkpoint and the final
   }
   // Training moved the weights between evaluations.
   CHECK(evals[2]["eval"]["lambada"] != evals[5]["eval"]["lambada"]);
+
+  // The report of a plan of this sweep carries the latest scores, the final weights', in
+  // report.json and report.md's Evaluation table.
+  const std::string profile = d.write("ev-profile.json", R"({"version": 1, "sweep": "ev", "records": [
+ {"job": "a", "technique": "fsdp", "devices": 2, "feasible": true, "step_seconds": 0.1}]})");
+  Run planned = Saturn("plan " + sweep + " --profile " + profile + " -o " + (d / "plan.json") + " --time-limit 2");
+  INFO(planned.out);
+  REQUIRE(planned.code == 0);
+  const auto loaded_sweep = saturn::LoadSweep(sweep);
+  const auto loaded_plan = saturn::LoadPlan(d / "plan.json");
+  REQUIRE(loaded_sweep.ok());
+  REQUIRE(loaded_plan.ok());
+  const json report = saturn::RunReport(*loaded_sweep, *loaded_plan, d / "plan.json", {});
+  const json& a = report["job_results"][0];
+  CHECK(a["eval"] == evals[5]["eval"]);
+  CHECK(a["eval_step"] == 5);
+  CHECK(a["eval_final"] == true);
+  const std::string md = saturn::ReportMarkdown(report);
+  CHECK_THAT(md, Catch::Contains("## Evaluation") && Catch::Contains("| a | 5 (final) | copa |") &&
+                     Catch::Contains("| a | 5 (final) | lambada |"));
 }
 
 TEST_CASE("eval.every_steps: a job stopped during its final evaluation evaluates its final weights on --resume, and one "

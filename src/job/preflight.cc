@@ -2,9 +2,11 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "data/tokenizer.h"
 #include "model/config.h"
+#include "model/safetensors.h"
 
 namespace saturn {
 namespace {
@@ -24,6 +26,7 @@ Status CheckReadable(const JobSpec& job, const std::string& field, const std::st
 
 Status CheckJobInputs(const Sweep& sweep, const std::vector<const JobSpec*>& jobs) {
   std::map<std::string, Status> tokenizers;  // spec -> how it loaded (shared by most jobs)
+  std::set<std::string> weights;              // model directories checked
   for (const JobSpec* j : jobs) {
     const std::string config = ModelConfigPath(j->model);
     std::error_code ec;
@@ -32,6 +35,11 @@ Status CheckJobInputs(const Sweep& sweep, const std::vector<const JobSpec*>& job
                                ": no such file or directory; give a config.json or a model directory");
     Result<ModelConfig> cfg = LoadModelConfig(config);
     if (!cfg.ok()) return Status::UserError(j->loc.str() + ": job '" + j->name + "': " + cfg.status().message());
+    // A model directory's weights: every file there, its header and offsets (mapped, not read).
+    if (fs::is_directory(j->model, ec) && weights.insert(j->model).second)
+      if (Status st = ReadSafetensorsDir(j->model).status(); !st.ok())
+        return Status::UserError(j->loc.str() + ": job '" + j->name + "': " + st.message() +
+                                 "; fix or fetch the model's weights again");
     auto t = tokenizers.find(j->tokenizer);
     if (t == tokenizers.end()) t = tokenizers.emplace(j->tokenizer, Tokenizer::Load(j->tokenizer).status()).first;
     if (!t->second.ok()) return Status::UserError(j->loc.str() + ": job '" + j->name + "': " + t->second.message());
