@@ -25,7 +25,7 @@ TEST_CASE("mpirun launches side by side keep their session directories apart", "
   std::vector<Subprocess> procs;
   std::vector<std::string> logs, bases;
   for (int k = 0; k < 3; ++k) {
-    const std::vector<std::string> env = l.Environment({""});
+    const std::vector<std::string> env = l.Environment({""}, 1);
     REQUIRE(env.size() == 1);
     bases.push_back(env[0].substr(env[0].find('=') + 1));
     logs.push_back(d / ("launch-" + std::to_string(k) + ".log"));

@@ -213,14 +213,15 @@ TEST_CASE("a launch on another node: mpirun --host H:K (one rank too), srun --no
   CHECK_THAT(s, Catch::Contains("--nodelist=gpu2") && !Catch::Contains("node7"));
 }
 
-TEST_CASE("each mpirun launch on this machine gets a session directory of its own / none for srun or other hosts",
+TEST_CASE("each mpirun launch on this machine gets a session directory of its own / none for other hosts / srun "
+          "steps with CPUs of their own say so",
           "[launch]") {
   const Launcher m = Launcher::Make("mpirun --oversubscribe", {});
   const std::string var = "OMPI_MCA_orte_tmpdir_base=";
   std::vector<std::string> dirs;
   for (const std::vector<std::string>& hosts :
        std::vector<std::vector<std::string>>{{""}, {"localhost"}, {"localhost", "127.0.0.1"}}) {
-    const std::vector<std::string> env = m.Environment(hosts);
+    const std::vector<std::string> env = m.Environment(hosts, 4);
     REQUIRE(env.size() == 1);
     REQUIRE(env[0].rfind(var, 0) == 0);
     dirs.push_back(env[0].substr(var.size()));
@@ -229,6 +230,9 @@ TEST_CASE("each mpirun launch on this machine gets a session directory of its ow
   CHECK(dirs[1] != dirs[2]);
   // One root per process, so that it can be removed at exit.
   for (const std::string& d : dirs) CHECK(d.rfind("/saturn-mpi." + std::to_string(::getpid()) + "/") != std::string::npos);
-  CHECK(m.Environment({"localhost", "gpu7"}).empty());
-  CHECK(Launcher::Make("srun", Inside(8, 0)).Environment({""}).empty());
+  CHECK(m.Environment({"localhost", "gpu7"}, 4).empty());
+  // srun: --exact steps with CPUs of their own (8 CPUs, 4 slots) tell their ranks to keep the CPUs
+  // Slurm bound them to; steps that share the node's 2 CPUs (--overlap) do not.
+  CHECK(Launcher::Make("srun", Inside(8, 0)).Environment({""}, 4) == std::vector<std::string>{"SATURN_CPUS_BOUND=1"});
+  CHECK(Launcher::Make("srun", Inside(2, 0)).Environment({""}, 4).empty());
 }

@@ -134,7 +134,8 @@ TEST_CASE("the model prices a job that spans nodes by the links across them, and
   CHECK(e.links == "node");
   CHECK(e.comm_seconds == Approx(1e-5 + P4 * 2 * 3 / 4 / 1e10));
   e = both.Predict(job, shape, "fsdp", 8);
-  CHECK(e.comm_seconds == Approx(3 * 16 * (1e-4 + P4 / 16 * 7 / 8 / 1e9)));  // 16 blocks: 2 gathers, 1 scatter each
+  // 16 blocks: 2 gathers (the last 1) and 1 reduce-scatter each.
+  CHECK(e.comm_seconds == Approx((2 * 16 - 1 + 16) * (1e-4 + P4 / 16 * 7 / 8 / 1e9)));
   // A pipeline over nodes: every hop priced as one between nodes.
   e = both.Predict(job, shape, "pipeline", 8);
   REQUIRE(e.ok);

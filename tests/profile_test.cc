@@ -86,11 +86,12 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   CHECK(p["sweep"] == "prof");
   CHECK(p["measured"]["device"] == "cpu");
   CHECK(p["measured"]["timed_steps"] == 2);
-  // Where it was measured: this CPU's model, and the cores the node's 4 slots shared.
+  // Where it was measured: this CPU's model (where /proc/cpuinfo names one), and the cores the
+  // node's 4 slots shared.
   const std::string cpuinfo = *saturn::ReadFile("/proc/cpuinfo");
-  REQUIRE(p["measured"]["device_name"].is_string());
-  CHECK_FALSE(p["measured"]["device_name"].get<std::string>().empty());
-  CHECK(cpuinfo.find(p["measured"]["device_name"].get<std::string>()) != std::string::npos);
+  const bool named = cpuinfo.find("model name") != std::string::npos;
+  CHECK(p["measured"].contains("device_name") == named);
+  if (named) CHECK(cpuinfo.find(p["measured"]["device_name"].get<std::string>()) != std::string::npos);
   CHECK(p["measured"]["cores"].get<int>() >= 1);
   CHECK(p["measured"]["device_slots"] == 4);
   REQUIRE(p["records"].size() == 18);
@@ -164,13 +165,15 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   CHECK(Load(out)["records"] == p["records"]);
 
   // --resume of a profile measured on another machine's CPU: step times would mix; exit 2.
-  json elsewhere = p;
-  elsewhere["measured"]["device_name"] = "Imaginary CPU 9000";
-  const std::string moved = d.write("elsewhere.json", elsewhere.dump());
-  Run mixed = Saturn("profile " + sweep + " -o " + moved + " --resume " + kMpirun);
-  CHECK(mixed.code == 2);
-  CHECK_THAT(mixed.out, Catch::Contains("measured on Imaginary CPU 9000") && Catch::Contains("--restart"));
-  CHECK(Load(moved) == elsewhere);
+  if (named) {
+    json elsewhere = p;
+    elsewhere["measured"]["device_name"] = "Imaginary CPU 9000";
+    const std::string moved = d.write("elsewhere.json", elsewhere.dump());
+    Run mixed = Saturn("profile " + sweep + " -o " + moved + " --resume " + kMpirun);
+    CHECK(mixed.code == 2);
+    CHECK_THAT(mixed.out, Catch::Contains("measured on Imaginary CPU 9000") && Catch::Contains("--restart"));
+    CHECK(Load(moved) == elsewhere);
+  }
 
   // --estimate on the same jobs on two such nodes: 8 devices cannot be measured on one node, so
   // the model fills them in, marked; the plan says how many records are estimates.
@@ -596,8 +599,9 @@ TEST_CASE("the analytic model: compute split over ranks, collectives by the fitt
 
   saturn::Estimate fsdp = model.Predict(job, shape, "fsdp", 8);
   REQUIRE(fsdp.ok);  // from ddp's one-device time, as fsdp has none of its own
-  // Each of the 10 blocks gathered twice and reduce-scattered once (no parts outside blocks here).
-  CHECK(fsdp.comm_seconds == Approx(3 * 10 * (1e-4 + P4 / 10 * 0.875 / 1e9)));
+  // Each of the 10 blocks gathered twice (the last once) and reduce-scattered once (no parts
+  // outside blocks here).
+  CHECK(fsdp.comm_seconds == Approx((2 * 10 - 1 + 10) * (1e-4 + P4 / 10 * 0.875 / 1e9)));
   CHECK(double(fsdp.peak_memory_bytes) == Approx(5e9 - 1.6e9 + 1.6e9 / 8 + 2 * P4 / 10));
 
   saturn::Estimate pipe = model.Predict(job, shape, "pipeline", 4);
@@ -612,7 +616,7 @@ TEST_CASE("the analytic model: compute split over ranks, collectives by the fitt
   tied.tied_parameters = 10000000;
   const double B4 = 4.0 * 5e6, O4 = 4.0 * 5e7;
   CHECK(model.Predict(job, tied, "fsdp", 8).comm_seconds ==
-        Approx(2 * 10 * (1e-4 + B4 * 0.875 / 1e9) + 10 * (1e-4 + B4 * 0.875 / 1e9) + 2 * (1e-4 + O4 * 0.875 / 1e9)));
+        Approx(19 * (1e-4 + B4 * 0.875 / 1e9) + 10 * (1e-4 + B4 * 0.875 / 1e9) + 2 * (1e-4 + O4 * 0.875 / 1e9)));
   CHECK(model.Predict(job, tied, "pipeline", 4).comm_seconds ==
         Approx(pipe.comm_seconds + 1e-4 + 4.0 * 1e7 / 1e9));
   CHECK(pipe.comm_seconds == Approx(2.0 * (m + 2) * (1e-4 + 2.0 * 100 * 1000 * 4 / 1e9)));

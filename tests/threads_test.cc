@@ -49,6 +49,7 @@ TEST_CASE("CPU device slots: each takes its share of the cores or one core round
     CHECK(count == 1);
     CHECK(cores == std::vector<int>{all[size_t(s)]});
   }
+  ::unsetenv("SATURN_CPUS_BOUND");
   // One slot: every core.
   auto [whole, count] = BoundOnThread(0, 1);
   CHECK(whole == all);
@@ -59,21 +60,23 @@ TEST_CASE("CPU device slots: each takes its share of the cores or one core round
   CHECK(Allowed() == all);
 }
 
-TEST_CASE("a Slurm task bound to its own CPUs keeps them", "[cores]") {
+TEST_CASE("a task of saturn's srun step that Slurm bound to its own CPUs keeps them", "[cores]") {
   const std::vector<int> all = Allowed();
   const int n = int(all.size());
   if (n < 2) {
     WARN("one core here: nothing to tell apart");
     return;
   }
-  ::setenv("SLURM_STEP_ID", "0", 1);
   ::setenv("SLURM_CPUS_PER_TASK", std::to_string(n).c_str(), 1);
+  // Without saturn's word (SLURM_ variables a process inherited from an outer step, say): split.
+  CHECK(BoundOnThread(1, 2).first.size() == size_t(n / 2));
+  ::setenv("SATURN_CPUS_BOUND", "1", 1);
   auto [kept, count] = BoundOnThread(1, 2);
   CHECK(kept == all);  // not halved again
   CHECK(count == n);
-  // A task given fewer CPUs than it can run on (Slurm did not bind it): its slot's share as usual.
+  // A task allowed more CPUs than it was given (Slurm did not bind it): its slot's share as usual.
   ::setenv("SLURM_CPUS_PER_TASK", "1", 1);
   CHECK(BoundOnThread(1, n).first == std::vector<int>{all[1]});
   ::unsetenv("SLURM_CPUS_PER_TASK");
-  ::unsetenv("SLURM_STEP_ID");
+  ::unsetenv("SATURN_CPUS_BOUND");
 }

@@ -130,7 +130,7 @@ std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std:
     // disjoint slots run side by side. With fewer CPUs than device slots (CPU devices sharing
     // cores) no step can have CPUs of its own: steps share them (--overlap), and ranks beyond the
     // CPUs need --overcommit.
-    const bool sharing = slurm_.cpus_on_node > 0 && slurm_.cpus_on_node < node_slots;
+    const bool sharing = SharesCpus(node_slots);
     if (!sharing) argv.push_back("--exact");
     argv.insert(argv.end(), {"--nodes=" + std::to_string(nodes), "--ntasks=" + std::to_string(ranks)});
     // Uneven: Slurm's block distribution fills the first nodes first, as the host list above.
@@ -159,8 +159,12 @@ std::vector<std::string> Launcher::Command(int ranks, int node_slots, const std:
   return argv;
 }
 
-std::vector<std::string> Launcher::Environment(const std::vector<std::string>& hosts) const {
-  if (kind_ != LaunchKind::kMpirun || !std::all_of(hosts.begin(), hosts.end(), ThisMachine)) return {};
+std::vector<std::string> Launcher::Environment(const std::vector<std::string>& hosts, int node_slots) const {
+  if (kind_ == LaunchKind::kSrun) {
+    if (SharesCpus(node_slots)) return {};
+    return {"SATURN_CPUS_BOUND=1"};
+  }
+  if (!std::all_of(hosts.begin(), hosts.end(), ThisMachine)) return {};
   static SessionRoot root;
   return {"OMPI_MCA_orte_tmpdir_base=" + root.Next()};
 }

@@ -52,9 +52,15 @@ class Launcher {
   // as it ends; two starting at once on a machine race there, and one fails at start ("File
   // exists", orte_init failed). So each launch on this machine ("", localhost, its host name) gets
   // a session directory base of its own, under one of this process's, removed when it exits. Call
-  // it once per launch. Nothing for srun, and nothing where a host is another machine (mpirun
-  // would make the directory there and nobody would remove it).
-  std::vector<std::string> Environment(const std::vector<std::string>& hosts) const;
+  // it once per launch. Nothing where a host is another machine (mpirun would make the directory
+  // there and nobody would remove it). For srun steps that get CPUs of their own (--exact
+  // --cpus-per-task, a node of `node_slots` device slots with a CPU each at least):
+  // SATURN_CPUS_BOUND=1, so that a rank Slurm bound to those CPUs keeps them
+  // (util/threads.h BindToSlotCores).
+  std::vector<std::string> Environment(const std::vector<std::string>& hosts, int node_slots) const;
+  // Inside Slurm: a node of `node_slots` device slots has fewer CPUs than slots, so steps on it
+  // share CPUs (srun --overlap) rather than get their own (--exact).
+  bool SharesCpus(int node_slots) const { return slurm_.cpus_on_node > 0 && slurm_.cpus_on_node < node_slots; }
 
   // The launcher is a command here (always true when no launch needs it: `ranks_needed` <= 1 on
   // this machine outside Slurm), and srun runs inside an allocation. The error says what to do.

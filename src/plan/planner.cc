@@ -21,10 +21,12 @@ double FinishReserve(size_t jobs, double limit) { return std::min(0.25 * limit, 
 
 Result<Plan> MakePlan(const Instance& inst, const PlanOptions& opt) {
   auto t0 = std::chrono::steady_clock::now();
-  // The MILP and group packing know nothing of reservations: a running sweep is re-planned by
-  // Replan (plan/replan.h).
-  assert(inst.reserved.empty());
-  if (!inst.reserved.empty()) return Status::Internal("MakePlan: an instance with reservations; use Replan");
+  // The MILP and group packing know nothing of reservations or release times: a running sweep
+  // is re-planned by Replan (plan/replan.h).
+  const bool released = std::any_of(inst.jobs.begin(), inst.jobs.end(), [](const PlanJob& j) { return j.release > 0; });
+  assert(inst.reserved.empty() && !released);
+  if (!inst.reserved.empty() || released)
+    return Status::Internal("MakePlan: an instance with reservations or release times; use Replan");
   Plan plan;
   plan.policy = opt.policy;
   plan.sweep = inst.sweep;

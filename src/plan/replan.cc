@@ -280,7 +280,8 @@ Result<Residual> BuildResidual(const Instance& full, const SweepState& st, const
     }
     PlanJob left = job;
     left.deadline = job.deadline - st.now;  // the residual's time 0 is now
-    left.release = timing.release;
+    // A moved job starts once stopped; another keeps what is left of a release the base gave it.
+    left.release = timing.moved ? timing.release : std::max(0.0, job.release - st.now);
     left.steps = std::max(1LL, (long long)std::llround(double(job.steps) * js.remaining_fraction));
     for (Config& c : left.configs) c.seconds = timing.Seconds(c.seconds, left.steps, job.steps);
     // Every configuration scaled alike: the same order, but a tie may fall otherwise. Placements

@@ -65,7 +65,7 @@ double AsPlanned(const Plan& p, const std::vector<Draw>& draw) {
     const Assignment& a = p.schedule.jobs[c.job];
     const Config& cfg = inst.jobs[c.job].configs[a.config];
     const Placement& pl = cfg.placements[a.placement];
-    double start = 0;
+    double start = inst.jobs[c.job].release;
     for (size_t k = 0; k < pl.nodes.size(); ++k)
       for (int d : a.device_ids[k]) start = std::max(start, free_at[pl.nodes[k]][d]);
     const Draw& dr = draw[c.job];
@@ -127,7 +127,7 @@ double WithReplanning(const Plan& p, const std::vector<Draw>& draw, double budge
       for (size_t k = 0; k < nodes_of(jobs[j]).size(); ++k)
         for (int d : jobs[j].ids[k]) head.emplace(std::make_pair(nodes_of(jobs[j])[k], d), j);
     for (int j : waiting) {
-      bool ready = true;
+      bool ready = inst.jobs[j].release <= now + kEps;
       for (size_t k = 0; k < nodes_of(jobs[j]).size() && ready; ++k)
         for (int d : jobs[j].ids[k])
           ready = ready && head[{nodes_of(jobs[j])[k], d}] == j && busy_until[nodes_of(jobs[j])[k]][d] <= now + kEps;
@@ -146,6 +146,8 @@ double WithReplanning(const Plan& p, const std::vector<Draw>& draw, double budge
     for (const auto& node : busy_until)
       for (double t : node)
         if (t > now + kEps) next = std::min(next, t);
+    for (int j = 0; j < J; ++j)
+      if (jobs[j].s == S::kWaiting && inst.jobs[j].release > now + kEps) next = std::min(next, inst.jobs[j].release);
     assert(std::isfinite(next));
     now = next;
     for (Job& jb : jobs)

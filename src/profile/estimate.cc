@@ -99,12 +99,14 @@ Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std
     e.peak_memory_bytes = (long long)(rest + state);
   } else if (technique == "fsdp") {
     e.compute_seconds = t1 / k;
-    // A unit per block, gathered for its forward and again for its backward, and one for the
-    // rest, gathered once a step; each unit's gradient reduce-scattered once.
+    // A unit per block, gathered for its forward and again for its backward (but the last
+    // block, kept from its forward), and one for the rest, gathered once a step; each unit's
+    // gradient reduce-scattered once.
     const int layers = std::max(1, shape.layers);
-    const double block = shape.block_parameters > 0 ? double(shape.block_parameters) : params / layers;
-    const double outer = std::max(0.0, params - layers * block);
-    comm = 2 * layers * coll("all_gather", 4 * block, k) + layers * coll("reduce_scatter", 4 * block, k);
+    const bool known = shape.block_parameters > 0;
+    const double block = known ? double(shape.block_parameters) : params / layers;
+    const double outer = known ? std::max(0.0, params - layers * block) : 0.0;
+    comm = (2 * layers - 1) * coll("all_gather", 4 * block, k) + layers * coll("reduce_scatter", 4 * block, k);
     if (outer > 0) comm += coll("all_gather", 4 * outer, k) + coll("reduce_scatter", 4 * outer, k);
     e.peak_memory_bytes = (long long)(rest + state / k + 2 * 4 * params / std::max(1, shape.layers));
   } else if (technique == "pipeline") {

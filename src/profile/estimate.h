@@ -7,7 +7,8 @@
 //   rank on a core set of its own; on a CPU node with fewer cores than device slots, ranks
 //   that share a core take as many times longer (the one-device measurement had its core alone);
 // - communication is what each technique sends: ddp all-reduces the gradients; fsdp gathers the
-//   parts outside the blocks once a step and each block twice (forward and backward), and
+//   parts outside the blocks once a step and each block twice (forward and backward; the last
+//   block once, kept for its backward), and
 //   reduce-scatters every gradient; a pipeline sends activations and their gradients between
 //   stages, and its first and last stage exchange the tied embedding's gradient;
 // - a collective of B bytes over k ranks takes alpha + B x factor(k) / busbw, alpha and busbw

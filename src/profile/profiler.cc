@@ -361,7 +361,8 @@ class Profiler {
       log << kLaunchLine << ShellLine(argv) << "\n";
       if (!log.flush()) return Status::UserError(r->log + ": cannot write a trial's log");
     }
-    Result<Subprocess> p = Subprocess::Start(argv, r->log, SIGTERM, opt_.launcher.Environment(Hosts(r->parts)));
+    const int node_slots = int(free_[size_t(r->parts[0].node)].size());
+    Result<Subprocess> p = Subprocess::Start(argv, r->log, SIGTERM, opt_.launcher.Environment(Hosts(r->parts), node_slots));
     if (!p.ok()) return Status::UserError("cannot start a trial (" + ShellLine(argv) + "): " + p.status().message());
     r->proc = std::move(*p);
     r->start = Clock::now();

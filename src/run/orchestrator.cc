@@ -635,7 +635,7 @@ class Orchestrator {
       std::fclose(f);
     }
     // Should the orchestrator die, its jobs checkpoint and stop rather than train on unwatched.
-    Result<Subprocess> p = f ? Subprocess::Start(argv, j.log, SIGUSR1, opt_.launcher.Environment(Hosts(j)))
+    Result<Subprocess> p = f ? Subprocess::Start(argv, j.log, SIGUSR1, opt_.launcher.Environment(Hosts(j), NodeSlots(j)))
                              : Result<Subprocess>(Status::UserError(j.log + ": cannot write the job's log"));
     if (!p.ok()) {  // this job cannot start; the others go on
       j.state = State::kFailed;

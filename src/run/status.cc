@@ -129,8 +129,9 @@ Result<SweepStatus> GetSweepStatus(const std::string& arg) {
   out << line;
   if (r["actual_makespan_seconds"].is_number()) {
     out << ", actual " << Secs(r["actual_makespan_seconds"]);
-  } else if (r["started_epoch_seconds"].is_number()) {
-    // The makespan so far: since the first run began, downtime between runs included.
+  } else if (r["started_epoch_seconds"].is_number() && (!holder.empty() || finished + failed < total)) {
+    // The makespan so far, while the sweep is under way or can go on (--resume): since the first
+    // run began, downtime between runs included. A sweep that ended with failures has none.
     const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     out << ", " << Secs(json(std::max(0.0, now - r["started_epoch_seconds"].get<double>()))) << " so far";
   }

@@ -33,12 +33,12 @@ Result<int> BindToSlotCores(int slot, int slots) {
     if (CPU_ISSET(c, &allowed)) cores.push_back(c);
   if (cores.empty()) return Status::Internal("sched_getaffinity: no core allowed");
   const int n = int(cores.size());
-  // A Slurm task bound to CPUs of its own (srun --cpus-per-task under task/affinity or cgroups)
+  // A Slurm task that saturn's srun step gave CPUs of its own (launch/launcher.h Environment), and
+  // that Slurm bound to them (task/affinity or cgroups: no more than SLURM_CPUS_PER_TASK allowed),
   // already has its slot's share: splitting it again would idle the rest.
-  if (const char* per_task = std::getenv("SLURM_CPUS_PER_TASK"); per_task && std::getenv("SLURM_STEP_ID")) {
-    const int c = std::atoi(per_task);
-    if (c > 0 && n <= c) return n;
-  }
+  const char* bound = std::getenv("SATURN_CPUS_BOUND");
+  const char* per_task = std::getenv("SLURM_CPUS_PER_TASK");
+  if (bound && std::string(bound) == "1" && per_task && std::atoi(per_task) > 0 && n <= std::atoi(per_task)) return n;
   cpu_set_t mine;
   CPU_ZERO(&mine);
   int count = 0;

@@ -12,8 +12,8 @@ Status CheckThreadCount(int threads);
 // Binds the calling thread (and the threads it starts later, such as LibTorch's pool) to the
 // cores of device slot `slot` of `slots` on a CPU node: the cores it may run on (its affinity
 // when it started) split evenly, slot s taking the s-th share, or one core each, round robin,
-// when there are more slots than cores. A Slurm task already bound to at most its
-// SLURM_CPUS_PER_TASK CPUs keeps them. Returns how many cores it got (the thread count that
+// when there are more slots than cores. A task of saturn's srun step (SATURN_CPUS_BOUND=1) that
+// Slurm bound to at most its SLURM_CPUS_PER_TASK CPUs keeps them. Returns how many cores it got (the thread count that
 // fills them). A slot outside [0, slots) is an invariant violation.
 Result<int> BindToSlotCores(int slot, int slots);
 
