@@ -91,6 +91,33 @@ TEST_CASE("the profile keeps each link's scope and node count, and refuses ones 
   CHECK_THAT(parse(base + "\"scope\": \"rack\"}").status().message(), Contains("\"scope\" must be \"node\""));
 }
 
+TEST_CASE("the profile keeps one machine a node kind, and refuses a kind listed twice or an unknown key", "[links]") {
+  Profile p;
+  p.sweep = "links";
+  p.measured.present = true;
+  p.measured.device = "cpu";
+  p.measured.machines = {{"", "Some CPU", 2, 4}, {"big", "Other CPU", 64, 8}};
+  Result<Profile> back = ParseProfile(ProfileToJson(p), "p.json");
+  REQUIRE(back.ok());
+  REQUIRE(back->measured.machines.size() == 2);
+  REQUIRE(back->measured.machine("big") != nullptr);
+  CHECK(back->measured.machine("big")->device_name == "Other CPU");
+  CHECK(back->measured.machine("big")->cores == 64);
+  CHECK(back->measured.machine("big")->device_slots == 8);
+  CHECK(back->measured.machine("")->cores == 2);
+  CHECK(back->measured.machine("small") == nullptr);
+  auto parse = [](const std::string& machines) {
+    return ParseProfile("{\"version\": 2, \"sweep\": \"links\", \"measured\": {\"device\": \"cpu\", \"machines\": " +
+                            machines + "}, \"records\": []}",
+                        "p.json");
+  };
+  CHECK_THAT(parse("[{\"kind\": \"a\"}, {\"kind\": \"a\"}]").status().message(),
+             Contains("p.json: \"measured\": \"machines\" lists kind 'a' twice"));
+  CHECK_THAT(parse("[{\"core\": 2}]").status().message(),
+             Contains("\"machines\"[0]: unknown key \"core\"") && Contains("cores"));
+  CHECK_THAT(parse("{}").status().message(), Contains("must be a list"));
+}
+
 TEST_CASE("the model prices a job that spans nodes by the links across them, and says when none were measured",
           "[links]") {
   Profile p;

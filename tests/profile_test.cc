@@ -21,6 +21,7 @@
 #include "run_util.h"
 #include "util/files.h"
 #include "util/subprocess.h"
+#include "util/threads.h"
 
 namespace {
 
@@ -90,10 +91,16 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   // node's 4 slots shared.
   const std::string cpuinfo = *saturn::ReadFile("/proc/cpuinfo");
   const bool named = cpuinfo.find("model name") != std::string::npos;
-  CHECK(p["measured"].contains("device_name") == named);
-  if (named) CHECK(cpuinfo.find(p["measured"]["device_name"].get<std::string>()) != std::string::npos);
-  CHECK(p["measured"]["cores"].get<int>() >= 1);
-  CHECK(p["measured"]["device_slots"] == 4);
+  REQUIRE(p["measured"]["machines"].size() == 1);
+  const json& machine = p["measured"]["machines"][0];
+  CHECK_FALSE(machine.contains("kind"));  // nodes of no kind
+  CHECK(machine.contains("device_name") == named);
+  if (named) CHECK(cpuinfo.find(machine["device_name"].get<std::string>()) != std::string::npos);
+  // Packed (--pack) onto fewer cores than its 4 slots, the trials shared cores already: the
+  // cores are not said, so the model does not count that sharing again.
+  const int have_cores = saturn::AllowedCores();
+  CHECK(machine.contains("cores") == (have_cores >= 4));
+  if (have_cores >= 4) CHECK(machine["device_slots"] == 4);
   REQUIRE(p["records"].size() == 18);
   // One job per cost key is measured (the first of each); the others share its records.
   std::set<std::string> jobs;
@@ -167,13 +174,22 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   // --resume of a profile measured on another machine's CPU: step times would mix; exit 2.
   if (named) {
     json elsewhere = p;
-    elsewhere["measured"]["device_name"] = "Imaginary CPU 9000";
+    elsewhere["measured"]["machines"][0]["device_name"] = "Imaginary CPU 9000";
     const std::string moved = d.write("elsewhere.json", elsewhere.dump());
     Run mixed = Saturn("profile " + sweep + " -o " + moved + " --resume " + kMpirun);
     CHECK(mixed.code == 2);
     CHECK_THAT(mixed.out, Catch::Contains("measured on Imaginary CPU 9000") && Catch::Contains("--restart"));
     CHECK(Load(moved) == elsewhere);
   }
+  // Nor one measured with another core count a node (another allocation): on CPU devices the
+  // cores set every step time.
+  json wider = p;
+  wider["measured"]["machines"][0]["cores"] = 1000;
+  const std::string resized = d.write("resized.json", wider.dump());
+  Run cores = Saturn("profile " + sweep + " -o " + resized + " --resume " + kMpirun);
+  CHECK(cores.code == 2);
+  CHECK_THAT(cores.out, Catch::Contains("measured with 1000 cores a node") && Catch::Contains("--restart"));
+  CHECK(Load(resized) == wider);
 
   // --estimate on the same jobs on two such nodes: 8 devices cannot be measured on one node, so
   // the model fills them in, marked; the plan says how many records are estimates.
@@ -201,8 +217,9 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
     for (const json& m : with_estimates["records"])
       if (m["job"] == rec["job"] && m["technique"] == from["technique"] && m["devices"] == 1)
         CHECK(m["step_seconds"] == from["step_seconds"]);
-    const int cores = with_estimates["measured"]["cores"];
-    CHECK(rec["estimate"]["core_share"] == (cores >= 4 ? 1 : (4 + cores - 1) / cores));
+    // The packed trials it kept say no cores (above), so no sharing is counted on top of theirs.
+    const int cores = with_estimates["measured"]["machines"][0].value("cores", 0);
+    CHECK(rec["estimate"]["core_share"] == (cores == 0 || cores >= 4 ? 1 : (4 + cores - 1) / cores));
     CHECK(rec["estimate"]["link_fits"].size() >= 1);
   }
   CHECK(estimated == 4);  // ddp and fsdp x8 for both cost keys (offload has no model)
@@ -423,6 +440,25 @@ TEST_CASE("saturn profile on a cluster of two node kinds: each kind on its nodes
   CHECK(feasible["big"] == std::set<std::string>{"ddp x1", "ddp x2", "fsdp x1", "fsdp x2"});
   CHECK(infeasible["big"].empty());
 
+  // Each kind keeps the machine it was measured on. Resuming one kind checks that kind's machine
+  // alone: another kind's may be another CPU (the documented one file of A100 and H100 nodes).
+  REQUIRE(prof["measured"]["machines"].size() == 2);
+  json moved = prof;
+  for (json& m : moved["measured"]["machines"]) {
+    if (m["kind"] != "small") continue;
+    m["device_name"] = "Imaginary CPU 9000";
+    m["cores"] = 1000;
+  }
+  const std::string elsewhere = d.write("elsewhere.json", moved.dump());
+  Run other_kind = Saturn("profile " + sweep + " -o " + elsewhere + " --kind big --resume --dry-run" + flags);
+  INFO(other_kind.out);
+  CHECK(other_kind.code == 0);
+  Run same_kind = Saturn("profile " + sweep + " -o " + elsewhere + " --kind small --resume --dry-run" + flags);
+  CHECK(same_kind.code == 2);
+  CHECK_THAT(same_kind.out, Catch::Contains(elsewhere + ": --resume: measured ") && Catch::Contains("(kind small)") &&
+                                Catch::Contains("--restart"));
+  CHECK(Load(elsewhere) == moved);
+
   Run plan = Saturn("plan " + sweep + " --profile " + out + " -o " + (d / "plan.json") + " --time-limit 5");
   INFO(plan.out);
   REQUIRE(plan.code == 0);
@@ -603,6 +639,13 @@ TEST_CASE("the analytic model: compute split over ranks, collectives by the fitt
   // outside blocks here).
   CHECK(fsdp.comm_seconds == Approx((2 * 10 - 1 + 10) * (1e-4 + P4 / 10 * 0.875 / 1e9)));
   CHECK(double(fsdp.peak_memory_bytes) == Approx(5e9 - 1.6e9 + 1.6e9 / 8 + 2 * P4 / 10));
+  // On 2 ranks each takes 4 sequences, in 2 micro-batches of 2: every block is gathered and
+  // reduce-scattered in each, twice the traffic of the whole share at once.
+  saturn::JobSpec whole = job;
+  whole.micro_batch_size = 0;
+  const double once = model.Predict(whole, shape, "fsdp", 2).comm_seconds;
+  CHECK(once > 0);
+  CHECK(model.Predict(job, shape, "fsdp", 2).comm_seconds == Approx(2 * once));
 
   saturn::Estimate pipe = model.Predict(job, shape, "pipeline", 4);
   REQUIRE(pipe.ok);
@@ -630,8 +673,7 @@ TEST_CASE("the analytic model: compute split over ranks, collectives by the fitt
   job.name = "j";
   p.measured.present = true;
   p.measured.device = "cpu";
-  p.measured.cores = 3;
-  p.measured.device_slots = 8;
+  p.measured.machines = {{"", "", 3, 8}};
   saturn::Estimator shared(p, 8);
   CHECK(shared.CoreShare(1) == 1);
   CHECK(shared.CoreShare(3) == 1);
@@ -644,9 +686,11 @@ TEST_CASE("the analytic model: compute split over ranks, collectives by the fitt
   CHECK(crowded.comm_seconds == Approx(ddp.comm_seconds));  // links measured under the same sharing
   // 16 ranks span two nodes of 8: 8 a node, as crowded as 8 on one.
   CHECK(shared.Predict(job, shape, "ddp", 16).compute_seconds == Approx(2.0 / 16 * 3));
-  p.measured.cores = 8;  // a core per slot: no sharing
+  // The cores are those of the kind the records are: another kind's machine says nothing of them.
+  CHECK(saturn::Estimator(p, 8, "other").CoreShare(8) == 1);
+  p.measured.machines[0].cores = 8;  // a core per slot: no sharing
   CHECK(saturn::Estimator(p, 8).Predict(job, shape, "ddp", 8).compute_seconds == Approx(0.25));
-  p.measured.cores = 3;
+  p.measured.machines[0].cores = 3;
   p.measured.device = "cuda";  // GPUs do not share cores
   CHECK(saturn::Estimator(p, 8).Predict(job, shape, "ddp", 8).compute_seconds == Approx(0.25));
 

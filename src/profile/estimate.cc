@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "util/bus_bandwidth.h"
 
@@ -14,7 +15,8 @@ long long StateBytesPerRank(const JobShape& shape, const std::string& technique,
   return 0;
 }
 
-Estimator::Estimator(const Profile& p, int node_devices) : profile_(p), node_devices_(node_devices) {
+Estimator::Estimator(const Profile& p, int node_devices, std::string kind)
+    : profile_(p), node_devices_(node_devices), kind_(std::move(kind)) {
   // Per collective and scope, on the widest rank count: alpha from the smallest size, busbw from
   // the largest.
   using Group = std::pair<std::string, bool>;
@@ -52,10 +54,10 @@ double Estimator::CollectiveSeconds(const std::string& c, int ranks, double byte
 }
 
 int Estimator::CoreShare(int ranks_on_node) const {
-  const Provenance& m = profile_.measured;
-  if (m.device != "cpu" || m.cores <= 0 || m.device_slots <= m.cores) return 1;
-  const int n = std::min(std::max(1, ranks_on_node), m.device_slots);
-  return (n + m.cores - 1) / m.cores;
+  const MachineProvenance* m = profile_.measured.machine(kind_);
+  if (profile_.measured.device != "cpu" || !m || m->cores <= 0 || m->device_slots <= m->cores) return 1;
+  const int n = std::min(std::max(1, ranks_on_node), m->device_slots);
+  return (n + m->cores - 1) / m->cores;
 }
 
 Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std::string& technique, int k) const {
@@ -100,13 +102,16 @@ Estimate Estimator::Predict(const JobSpec& job, const JobShape& shape, const std
   } else if (technique == "fsdp") {
     e.compute_seconds = t1 / k;
     // A unit per block, gathered for its forward and again for its backward (but the last
-    // block, kept from its forward), and one for the rest, gathered once a step; each unit's
-    // gradient reduce-scattered once.
+    // block, kept from its forward) and its gradient reduce-scattered, in every micro-batch of
+    // the rank's share; one unit for the rest, gathered and reduce-scattered once a step.
     const int layers = std::max(1, shape.layers);
     const bool known = shape.block_parameters > 0;
     const double block = known ? double(shape.block_parameters) : params / layers;
     const double outer = known ? std::max(0.0, params - layers * block) : 0.0;
-    comm = (2 * layers - 1) * coll("all_gather", 4 * block, k) + layers * coll("reduce_scatter", 4 * block, k);
+    // Micro-batches per rank, as technique.h's MicroBatch splits a share (without linking it).
+    const int share = std::max(1, job.batch_size / k);
+    const int accum = job.micro_batch_size > 0 ? std::max(1, share / std::min(job.micro_batch_size, share)) : 1;
+    comm = accum * ((2 * layers - 1) * coll("all_gather", 4 * block, k) + layers * coll("reduce_scatter", 4 * block, k));
     if (outer > 0) comm += coll("all_gather", 4 * outer, k) + coll("reduce_scatter", 4 * outer, k);
     e.peak_memory_bytes = (long long)(rest + state / k + 2 * 4 * params / std::max(1, shape.layers));
   } else if (technique == "pipeline") {

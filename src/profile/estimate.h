@@ -9,7 +9,7 @@
 // - communication is what each technique sends: ddp all-reduces the gradients; fsdp gathers the
 //   parts outside the blocks once a step and each block twice (forward and backward; the last
 //   block once, kept for its backward), and
-//   reduce-scatters every gradient; a pipeline sends activations and their gradients between
+//   reduce-scatters every gradient, the blocks' once a micro-batch (accumulation repeats them); a pipeline sends activations and their gradients between
 //   stages, and its first and last stage exchange the tied embedding's gradient;
 // - a collective of B bytes over k ranks takes alpha + B x factor(k) / busbw, alpha and busbw
 //   fitted per collective and scope on the widest rank count measured: the links within a node
@@ -77,8 +77,9 @@ long long StateBytesPerRank(const JobShape& shape, const std::string& technique,
 
 class Estimator {
  public:
-  // `node_devices`: the devices of the widest node; a job on more spans nodes.
-  Estimator(const Profile& measured, int node_devices);
+  // `node_devices`: the devices of the widest node; a job on more spans nodes. `kind`: the node
+  // kind whose records `measured` holds; its machine (Provenance::machine) says its cores.
+  Estimator(const Profile& measured, int node_devices, std::string kind = "");
   // The estimate of `job` under `technique` on `devices` devices. `job` names a job with records
   // of its own (the measured job of its cost key).
   Estimate Predict(const JobSpec& job, const JobShape& shape, const std::string& technique, int devices) const;
@@ -95,6 +96,7 @@ class Estimator {
   const LinkFit* FitOf(const std::string& collective, bool across) const;
   const Profile& profile_;
   const int node_devices_;
+  const std::string kind_;
   std::map<std::pair<std::string, bool>, LinkFit> fits_;  // by collective, across nodes
 };
 

@@ -106,6 +106,27 @@ Status ParseLinks(const json& links, const std::string& path, std::vector<LinkRe
   return Status::Ok();
 }
 
+Status ParseMachine(const json& m, const std::string& where, MachineProvenance* out) {
+  auto bad = [&](const std::string& what) { return Status::UserError(where + ": " + what); };
+  if (!m.is_object()) return bad("must be an object with the kind, device_name, cores and device_slots of a machine");
+  for (auto it = m.begin(); it != m.end(); ++it) {
+    const std::string& k = it.key();
+    const json& v = it.value();
+    if (k == "kind" || k == "device_name") {
+      if (!v.is_string()) return bad("\"" + k + "\" must be a string");
+      (k == "kind" ? out->kind : out->device_name) = v.get<std::string>();
+    } else if (k == "cores" || k == "device_slots") {
+      if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1000000)
+        return bad("\"" + k + "\" must be a non-negative integer");
+      (k == "cores" ? out->cores : out->device_slots) = v.get<int>();
+    } else {
+      static const std::vector<std::string> keys = {"kind", "device_name", "cores", "device_slots"};
+      return bad("unknown key \"" + k + "\"" + DidYouMean(k, keys));
+    }
+  }
+  return Status::Ok();
+}
+
 Status ParseProvenance(const json& m, const std::string& path, Provenance* out) {
   auto bad = [&](const std::string& what) { return Status::UserError(path + ": \"measured\": " + what); };
   if (!m.is_object()) return bad("must be an object");
@@ -113,21 +134,26 @@ Status ParseProvenance(const json& m, const std::string& path, Provenance* out) 
   for (auto it = m.begin(); it != m.end(); ++it) {
     const std::string& k = it.key();
     const json& v = it.value();
-    if (k == "saturn" || k == "device" || k == "host" || k == "date" || k == "launcher" || k == "device_name") {
+    if (k == "saturn" || k == "device" || k == "host" || k == "date" || k == "launcher") {
       if (!v.is_string()) return bad("\"" + k + "\" must be a string");
-      (k == "saturn"        ? out->saturn_version
-       : k == "device"      ? out->device
-       : k == "host"        ? out->host
-       : k == "date"        ? out->date
-       : k == "device_name" ? out->device_name
-                            : out->launcher) = v.get<std::string>();
-    } else if (k == "warmup_steps" || k == "timed_steps" || k == "cores" || k == "device_slots") {
+      (k == "saturn"   ? out->saturn_version
+       : k == "device" ? out->device
+       : k == "host"   ? out->host
+       : k == "date"   ? out->date
+                       : out->launcher) = v.get<std::string>();
+    } else if (k == "warmup_steps" || k == "timed_steps") {
       if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1000000)
         return bad("\"" + k + "\" must be a non-negative integer");
-      (k == "warmup_steps" ? out->warmup_steps
-       : k == "timed_steps" ? out->timed_steps
-       : k == "cores"       ? out->cores
-                            : out->device_slots) = v.get<int>();
+      (k == "warmup_steps" ? out->warmup_steps : out->timed_steps) = v.get<int>();
+    } else if (k == "machines") {
+      if (!v.is_array()) return bad("\"machines\" must be a list, one machine a node kind");
+      for (size_t i = 0; i < v.size(); ++i) {
+        MachineProvenance mp;
+        SATURN_RETURN_IF_ERROR(ParseMachine(v[i], path + ": \"measured\": \"machines\"[" + std::to_string(i) + "]", &mp));
+        if (out->machine(mp.kind))
+          return bad("\"machines\" lists kind '" + mp.kind + "' twice; each node kind has one machine");
+        out->machines.push_back(mp);
+      }
     } else if (k == "cost_keys") {
       if (!v.is_object()) return bad("\"cost_keys\" must map job names to cost keys");
       for (auto c = v.begin(); c != v.end(); ++c) {
@@ -135,9 +161,8 @@ Status ParseProvenance(const json& m, const std::string& path, Provenance* out) 
         out->cost_keys[c.key()] = c.value().get<std::string>();
       }
     } else {
-      static const std::vector<std::string> keys = {"saturn",       "device",      "host",  "date",
-                                                    "launcher",     "device_name", "cores", "device_slots",
-                                                    "warmup_steps", "timed_steps", "cost_keys"};
+      static const std::vector<std::string> keys = {"saturn",   "device",       "host",        "date",     "launcher",
+                                                    "machines", "warmup_steps", "timed_steps", "cost_keys"};
       return bad("unknown key \"" + k + "\"" + DidYouMean(k, keys));
     }
   }
@@ -297,8 +322,13 @@ std::string ProfileToJson(const Profile& p) {
                {"date", m.date},            {"warmup_steps", m.warmup_steps}, {"timed_steps", m.timed_steps},
                {"cost_keys", m.cost_keys}};
     if (!m.launcher.empty()) mj["launcher"] = m.launcher;
-    if (!m.device_name.empty()) mj["device_name"] = m.device_name;
-    if (m.cores > 0) mj["cores"] = m.cores, mj["device_slots"] = m.device_slots;
+    for (const MachineProvenance& mp : m.machines) {
+      json one = json::object();
+      if (!mp.kind.empty()) one["kind"] = mp.kind;
+      if (!mp.device_name.empty()) one["device_name"] = mp.device_name;
+      if (mp.cores > 0) one["cores"] = mp.cores, one["device_slots"] = mp.device_slots;
+      mj["machines"].push_back(one);
+    }
     out += ",\n \"measured\": " + mj.dump();
   }
   if (!p.links.empty()) {

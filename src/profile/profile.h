@@ -29,17 +29,30 @@ struct ProfileRecord {
 
 // How `saturn profile` measured (version 2): enough for a plan to refuse a profile of other jobs
 // or devices.
+// The machine one node kind's trials ran on. Each kind is profiled on its own nodes, perhaps with
+// another device model and core count, so each has its own.
+struct MachineProvenance {
+  std::string kind;         // the node kind ("": nodes of no kind)
+  std::string device_name;  // the CPU's or GPU's model where saturn profile ran ("": not said)
+  // CPU devices: the cores a node's trials shared out among its `device_slots` device slots
+  // (util/threads.h BindToSlotCores); 0: not said (GPUs; or trials packed onto fewer cores than
+  // slots, whose steps already paid for sharing). With fewer cores than slots, ranks share cores,
+  // which the analytic model counts (profile/estimate.h).
+  int cores = 0, device_slots = 0;
+};
+
 struct Provenance {
   bool present = false;
   std::string saturn_version, device, host, date;
-  std::string device_name;  // the CPU's or GPU's model where saturn profile ran ("": not said)
   std::string launcher;  // how trials started their ranks: "mpirun", "srun in Slurm job 12" ("": not said)
   int warmup_steps = 0, timed_steps = 0;
-  // CPU devices: the cores a node's trials shared out among its `device_slots` device slots
-  // (util/threads.h BindToSlotCores); 0: not said. With fewer cores than slots, ranks share cores,
-  // which the analytic model counts (profile/estimate.h).
-  int cores = 0, device_slots = 0;
+  std::vector<MachineProvenance> machines;  // at most one a kind
   std::map<std::string, std::string> cost_keys;  // measured job -> its cost key (JobSpec::cost_key)
+  const MachineProvenance* machine(const std::string& kind) const {
+    for (const MachineProvenance& m : machines)
+      if (m.kind == kind) return &m;
+    return nullptr;
+  }
 };
 
 // One measured point of a link (comm/link_bench.h): a collective over `ranks` ranks, within one

@@ -69,12 +69,29 @@ std::string HostName() {
   return ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "";
 }
 
+// --resume where this kind was measured on another machine would mix two machines' step times.
+Status CheckSameMachine(const MachineProvenance& was, const Sweep& sweep, const ProfilerOptions& opt) {
+  const std::string fix = "; resume where it was measured, pass another -o, or --restart to measure everything here";
+  const std::string of = opt.kind.empty() ? "" : " (kind " + opt.kind + ")";
+  if (!was.device_name.empty() && !opt.device_name.empty() && was.device_name != opt.device_name)
+    return Status::UserError(opt.out + ": --resume: measured on " + was.device_name + of + ", but this machine's " +
+                             sweep.cluster.device + " is " + opt.device_name + ": step times would mix two machines" +
+                             fix);
+  // On CPU devices the cores a node shares out set every step time (a different allocation).
+  if (was.cores > 0 && opt.cores > 0 && was.cores != opt.cores)
+    return Status::UserError(opt.out + ": --resume: measured with " + std::to_string(was.cores) + " cores a node" + of +
+                             ", but these trials would have " + std::to_string(opt.cores) +
+                             ": step times would mix two core counts" + fix);
+  return Status::Ok();
+}
+
 // The records and links the file already has, kept for --resume: records of this sweep's jobs
-// measured with the cost key the job has now. A file of another sweep is an error; stale
-// records go.
+// measured with the cost key the job has now, and the machines each kind was measured on. A file
+// of another sweep, or of this kind measured on another machine, is an error; stale records go.
 Result<std::map<Key, ProfileRecord>> KeptRecords(const Sweep& sweep, const ProfilerOptions& opt,
                                                  std::vector<std::string>* notes,
-                                                 std::map<LinkKey, std::vector<LinkRecord>>* links) {
+                                                 std::map<LinkKey, std::vector<LinkRecord>>* links,
+                                                 std::vector<MachineProvenance>* machines) {
   std::map<Key, ProfileRecord> kept;
   if (!fs::exists(opt.out)) return kept;
   Result<Profile> old = LoadProfile(opt.out);
@@ -86,11 +103,9 @@ Result<std::map<Key, ProfileRecord>> KeptRecords(const Sweep& sweep, const Profi
   if (old->measured.present && old->measured.device != sweep.cluster.device)
     return Status::UserError(opt.out + ": --resume: measured on " + old->measured.device + " devices, but the cluster has " +
                              sweep.cluster.device + "; pass another -o, or --restart to overwrite it");
-  if (!old->measured.device_name.empty() && !opt.device_name.empty() && old->measured.device_name != opt.device_name)
-    return Status::UserError(opt.out + ": --resume: measured on " + old->measured.device_name + ", but this machine's " +
-                             sweep.cluster.device + " is " + opt.device_name +
-                             ": step times would mix two machines; resume where it was measured, pass another -o, or "
-                             "--restart to measure everything here");
+  for (const MachineProvenance& m : old->measured.machines)
+    if (m.kind == opt.kind) SATURN_RETURN_IF_ERROR(CheckSameMachine(m, sweep, opt));
+  *machines = old->measured.machines;
   for (const ProfileRecord& r : old->records) {
     const JobSpec* j = sweep.find_job(r.job);
     if (!j)
@@ -218,7 +233,7 @@ class Profiler {
     SATURN_RETURN_IF_ERROR(CheckWritable(opt_.out, "-o"));
     if (opt_.resume) {
       std::vector<std::string> notes;
-      Result<std::map<Key, ProfileRecord>> kept = KeptRecords(sweep_, opt_, &notes, &links_);
+      Result<std::map<Key, ProfileRecord>> kept = KeptRecords(sweep_, opt_, &notes, &links_, &machines_);
       if (!kept.ok()) return kept.status();
       kept_ = *kept;
       for (const auto& n : notes) Say(n);
@@ -554,9 +569,21 @@ class Profiler {
     p.measured.date = NowUtc();
     p.measured.warmup_steps = opt_.warmup;
     p.measured.timed_steps = opt_.timed;
-    p.measured.device_name = opt_.device_name;
+    MachineProvenance mine;
+    mine.kind = opt_.kind;
+    mine.device_name = opt_.device_name;
     if (sweep_.cluster.device == "cpu" && opt_.cores > 0)
-      p.measured.cores = opt_.cores, p.measured.device_slots = sweep_.cluster.max_node_devices();
+      mine.cores = opt_.cores, mine.device_slots = sweep_.cluster.max_node_devices();
+    for (const MachineProvenance& m : machines_) {
+      if (m.kind != opt_.kind) {
+        p.measured.machines.push_back(m);
+        continue;
+      }
+      // Kept records measured alone and packed ones (no cores said) mixed: say no cores, so the
+      // model counts no sharing it cannot be sure of (CheckSameMachine refused other mixes).
+      if (m.cores != mine.cores) mine.cores = 0, mine.device_slots = 0;
+    }
+    p.measured.machines.push_back(mine);
     std::map<std::string, size_t> job_index;
     for (size_t i = 0; i < sweep_.jobs.size(); ++i) job_index[sweep_.jobs[i].name] = i;
     const auto& names = TechniqueNames();
@@ -582,6 +609,7 @@ class Profiler {
   const std::string work_;  // logs and results of the trials
   std::map<Key, ProfileRecord> kept_, records_;
   std::map<LinkKey, std::vector<LinkRecord>> links_;
+  std::vector<MachineProvenance> machines_;  // the file's before (--resume): other kinds' are kept as they were
   std::vector<std::unique_ptr<Running>> running_;
   std::vector<Attempt> pending_;
   std::map<Key, Search> searches_;
