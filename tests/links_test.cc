@@ -96,7 +96,7 @@ TEST_CASE("the profile keeps one machine a node kind, and refuses a kind listed 
   p.sweep = "links";
   p.measured.present = true;
   p.measured.device = "cpu";
-  p.measured.machines = {{"", "Some CPU", 2, 4}, {"big", "Other CPU", 64, 8}};
+  p.measured.machines = {{"", "Some CPU", 2, 4, true}, {"big", "Other CPU", 64, 8, false}};
   Result<Profile> back = ParseProfile(ProfileToJson(p), "p.json");
   REQUIRE(back.ok());
   REQUIRE(back->measured.machines.size() == 2);
@@ -105,6 +105,8 @@ TEST_CASE("the profile keeps one machine a node kind, and refuses a kind listed 
   CHECK(back->measured.machine("big")->cores == 64);
   CHECK(back->measured.machine("big")->device_slots == 8);
   CHECK(back->measured.machine("")->cores == 2);
+  CHECK(back->measured.machine("")->packed);
+  CHECK_FALSE(back->measured.machine("big")->packed);
   CHECK(back->measured.machine("small") == nullptr);
   auto parse = [](const std::string& machines) {
     return ParseProfile("{\"version\": 2, \"sweep\": \"links\", \"measured\": {\"device\": \"cpu\", \"machines\": " +

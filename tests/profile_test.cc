@@ -21,7 +21,6 @@
 #include "run_util.h"
 #include "util/files.h"
 #include "util/subprocess.h"
-#include "util/threads.h"
 
 namespace {
 
@@ -96,11 +95,11 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
   CHECK_FALSE(machine.contains("kind"));  // nodes of no kind
   CHECK(machine.contains("device_name") == named);
   if (named) CHECK(cpuinfo.find(machine["device_name"].get<std::string>()) != std::string::npos);
-  // Packed (--pack) onto fewer cores than its 4 slots, the trials shared cores already: the
-  // cores are not said, so the model does not count that sharing again.
-  const int have_cores = saturn::AllowedCores();
-  CHECK(machine.contains("cores") == (have_cores >= 4));
-  if (have_cores >= 4) CHECK(machine["device_slots"] == 4);
+  CHECK(machine["cores"].get<int>() >= 1);
+  CHECK(machine["device_slots"] == 4);
+  // Packed (--pack) onto fewer cores than its 4 slots, the trials shared cores already: said, so
+  // the model does not count that sharing again.
+  CHECK(machine.value("packed", false) == (machine["cores"].get<int>() < 4));
   REQUIRE(p["records"].size() == 18);
   // One job per cost key is measured (the first of each); the others share its records.
   std::set<std::string> jobs;
@@ -217,9 +216,11 @@ TEST_CASE("saturn profile measures every cost key, technique and device count, a
     for (const json& m : with_estimates["records"])
       if (m["job"] == rec["job"] && m["technique"] == from["technique"] && m["devices"] == 1)
         CHECK(m["step_seconds"] == from["step_seconds"]);
-    // The packed trials it kept say no cores (above), so no sharing is counted on top of theirs.
-    const int cores = with_estimates["measured"]["machines"][0].value("cores", 0);
-    CHECK(rec["estimate"]["core_share"] == (cores == 0 || cores >= 4 ? 1 : (4 + cores - 1) / cores));
+    // The one-device records it kept ran packed (above) or each on a core of its own: either
+    // way no sharing is counted on top of theirs.
+    const json& kept = with_estimates["measured"]["machines"][0];
+    CHECK(kept.value("packed", false) == (kept["cores"].get<int>() < 4));
+    CHECK(rec["estimate"]["core_share"] == 1);
     CHECK(rec["estimate"]["link_fits"].size() >= 1);
   }
   CHECK(estimated == 4);  // ddp and fsdp x8 for both cost keys (offload has no model)
@@ -688,6 +689,10 @@ TEST_CASE("the analytic model: compute split over ranks, collectives by the fitt
   CHECK(shared.Predict(job, shape, "ddp", 16).compute_seconds == Approx(2.0 / 16 * 3));
   // The cores are those of the kind the records are: another kind's machine says nothing of them.
   CHECK(saturn::Estimator(p, 8, "other").CoreShare(8) == 1);
+  // Trials packed onto those cores already shared them in their one-device steps.
+  p.measured.machines[0].packed = true;
+  CHECK(saturn::Estimator(p, 8).CoreShare(8) == 1);
+  p.measured.machines[0].packed = false;
   p.measured.machines[0].cores = 8;  // a core per slot: no sharing
   CHECK(saturn::Estimator(p, 8).Predict(job, shape, "ddp", 8).compute_seconds == Approx(0.25));
   p.measured.machines[0].cores = 3;

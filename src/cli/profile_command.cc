@@ -345,9 +345,6 @@ Status ProfileSweep(ProfileArgs& a) {
                   "would share cores and time slower steps (--pack to pack them anyway)\n",
                   cores, sweep->cluster.max_node_devices());
   }
-  // Packed onto fewer cores than slots, the one-device trials already shared cores: the record
-  // leaves the core count out, so the model does not count the sharing a second time.
-  if (sweep->cluster.device == "cpu" && cores < sweep->cluster.max_node_devices() && a.pack) a.opt.cores = 0;
   std::error_code ec;
   a.opt.saturn = fs::read_symlink("/proc/self/exe", ec).string();
   if (ec) return Status::Internal("cannot find this saturn binary (/proc/self/exe): " + ec.message());

@@ -55,7 +55,7 @@ double Estimator::CollectiveSeconds(const std::string& c, int ranks, double byte
 
 int Estimator::CoreShare(int ranks_on_node) const {
   const MachineProvenance* m = profile_.measured.machine(kind_);
-  if (profile_.measured.device != "cpu" || !m || m->cores <= 0 || m->device_slots <= m->cores) return 1;
+  if (profile_.measured.device != "cpu" || !m || m->packed || m->cores <= 0 || m->device_slots <= m->cores) return 1;
   const int n = std::min(std::max(1, ranks_on_node), m->device_slots);
   return (n + m->cores - 1) / m->cores;
 }

@@ -89,7 +89,8 @@ class Estimator {
   bool MeasuredAcross(const std::string& collective) const { return fits_.count({collective, true}) > 0; }
   // How many of `ranks_on_node` ranks share the busiest core, as BindToSlotCores places them on
   // the profile's CPU nodes (ranks on slots 0, 1, ..., slot s on core s mod cores when there are
-  // fewer cores than slots); 1 on GPUs and where the profile does not say its cores.
+  // fewer cores than slots); 1 on GPUs, where the profile does not say its cores, and where its
+  // trials ran packed (their one-device steps already shared cores).
   int CoreShare(int ranks_on_node) const;
 
  private:

@@ -119,8 +119,11 @@ Status ParseMachine(const json& m, const std::string& where, MachineProvenance* 
       if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1000000)
         return bad("\"" + k + "\" must be a non-negative integer");
       (k == "cores" ? out->cores : out->device_slots) = v.get<int>();
+    } else if (k == "packed") {
+      if (!v.is_boolean()) return bad("\"packed\" must be true or false");
+      out->packed = v.get<bool>();
     } else {
-      static const std::vector<std::string> keys = {"kind", "device_name", "cores", "device_slots"};
+      static const std::vector<std::string> keys = {"kind", "device_name", "cores", "device_slots", "packed"};
       return bad("unknown key \"" + k + "\"" + DidYouMean(k, keys));
     }
   }
@@ -327,6 +330,7 @@ std::string ProfileToJson(const Profile& p) {
       if (!mp.kind.empty()) one["kind"] = mp.kind;
       if (!mp.device_name.empty()) one["device_name"] = mp.device_name;
       if (mp.cores > 0) one["cores"] = mp.cores, one["device_slots"] = mp.device_slots;
+      if (mp.packed) one["packed"] = true;
       mj["machines"].push_back(one);
     }
     out += ",\n \"measured\": " + mj.dump();

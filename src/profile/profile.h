@@ -35,10 +35,12 @@ struct MachineProvenance {
   std::string kind;         // the node kind ("": nodes of no kind)
   std::string device_name;  // the CPU's or GPU's model where saturn profile ran ("": not said)
   // CPU devices: the cores a node's trials shared out among its `device_slots` device slots
-  // (util/threads.h BindToSlotCores); 0: not said (GPUs; or trials packed onto fewer cores than
-  // slots, whose steps already paid for sharing). With fewer cores than slots, ranks share cores,
-  // which the analytic model counts (profile/estimate.h).
+  // (util/threads.h BindToSlotCores); 0: not said (GPUs). With fewer cores than slots, ranks
+  // share cores, which the analytic model counts (profile/estimate.h) unless `packed`.
   int cores = 0, device_slots = 0;
+  // Trials ran side by side on fewer cores than slots (--pack): their one-device steps already
+  // shared cores, so the model counts no more sharing.
+  bool packed = false;
 };
 
 struct Provenance {

@@ -572,16 +572,21 @@ class Profiler {
     MachineProvenance mine;
     mine.kind = opt_.kind;
     mine.device_name = opt_.device_name;
-    if (sweep_.cluster.device == "cpu" && opt_.cores > 0)
+    if (sweep_.cluster.device == "cpu" && opt_.cores > 0) {
       mine.cores = opt_.cores, mine.device_slots = sweep_.cluster.max_node_devices();
+      // Not serial with fewer cores than slots: --pack asked for it (the command's rule).
+      mine.packed = !opt_.serial && mine.cores < mine.device_slots;
+    }
     for (const MachineProvenance& m : machines_) {
       if (m.kind != opt_.kind) {
         p.measured.machines.push_back(m);
         continue;
       }
-      // Kept records measured alone and packed ones (no cores said) mixed: say no cores, so the
-      // model counts no sharing it cannot be sure of (CheckSameMachine refused other mixes).
-      if (m.cores != mine.cores) mine.cores = 0, mine.device_slots = 0;
+      // Kept records measured alone and packed ones mixed: packed, so the model counts no
+      // sharing it cannot be sure of (CheckSameMachine refused other machines).
+      mine.packed = mine.packed || m.packed;
+      if (mine.device_name.empty()) mine.device_name = m.device_name;
+      if (mine.cores == 0) mine.cores = m.cores, mine.device_slots = m.device_slots;
     }
     p.measured.machines.push_back(mine);
     std::map<std::string, size_t> job_index;

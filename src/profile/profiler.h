@@ -29,7 +29,7 @@ struct ProfilerOptions {
   double trial_timeout = 600;  // seconds per trial, start-up included
   int threads = 0;        // per rank; 0: the rank's share of the node's cores
   std::string device_name;  // the device's model, for the profile's provenance and --resume's check
-  int cores = 0;          // CPU devices: the cores each node's trials share out (0: unknown, or trials packed onto fewer)
+  int cores = 0;          // CPU devices: the cores each node's trials share out (0: unknown)
   bool resume = false;    // keep the records `out` already has for these trials
   bool restart = false;   // overwrite `out`
   bool dry_run = false;   // list the trials and their commands; run nothing
