@@ -106,6 +106,9 @@ Status ParseLinks(const json& links, const std::string& path, std::vector<LinkRe
   return Status::Ok();
 }
 
+// A count in the provenance: a non-negative integer, at most a million.
+bool IsCount(const json& v) { return v.is_number_integer() && v.get<long long>() >= 0 && v.get<long long>() <= 1000000; }
+
 Status ParseMachine(const json& m, const std::string& where, MachineProvenance* out) {
   auto bad = [&](const std::string& what) { return Status::UserError(where + ": " + what); };
   if (!m.is_object()) return bad("must be an object with the kind, device_name, cores and device_slots of a machine");
@@ -116,8 +119,7 @@ Status ParseMachine(const json& m, const std::string& where, MachineProvenance* 
       if (!v.is_string()) return bad("\"" + k + "\" must be a string");
       (k == "kind" ? out->kind : out->device_name) = v.get<std::string>();
     } else if (k == "cores" || k == "device_slots") {
-      if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1000000)
-        return bad("\"" + k + "\" must be a non-negative integer");
+      if (!IsCount(v)) return bad("\"" + k + "\" must be a non-negative integer");
       (k == "cores" ? out->cores : out->device_slots) = v.get<int>();
     } else if (k == "packed") {
       if (!v.is_boolean()) return bad("\"packed\" must be true or false");
@@ -145,8 +147,7 @@ Status ParseProvenance(const json& m, const std::string& path, Provenance* out) 
        : k == "date"   ? out->date
                        : out->launcher) = v.get<std::string>();
     } else if (k == "warmup_steps" || k == "timed_steps") {
-      if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 1000000)
-        return bad("\"" + k + "\" must be a non-negative integer");
+      if (!IsCount(v)) return bad("\"" + k + "\" must be a non-negative integer");
       (k == "warmup_steps" ? out->warmup_steps : out->timed_steps) = v.get<int>();
     } else if (k == "machines") {
       if (!v.is_array()) return bad("\"machines\" must be a list, one machine a node kind");
