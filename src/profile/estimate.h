@@ -8,9 +8,9 @@
 //   that share a core take as many times longer (the one-device measurement had its core alone);
 // - communication is what each technique sends: ddp all-reduces the gradients; fsdp gathers the
 //   parts outside the blocks once a step and each block twice (forward and backward; the last
-//   block once, kept for its backward), and
-//   reduce-scatters every gradient, the blocks' once a micro-batch (accumulation repeats them); a pipeline sends activations and their gradients between
-//   stages, and its first and last stage exchange the tied embedding's gradient;
+//   block once, kept for its backward), and reduce-scatters every gradient, the blocks' once a
+//   micro-batch (accumulation repeats them); a pipeline sends activations and their gradients
+//   between stages, and its first and last stage exchange the tied embedding's gradient;
 // - a collective of B bytes over k ranks takes alpha + B x factor(k) / busbw, alpha and busbw
 //   fitted per collective and scope on the widest rank count measured: the links within a node
 //   for k up to a node's devices, those across nodes above (a ring is as fast as its slowest

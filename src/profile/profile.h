@@ -27,8 +27,6 @@ struct ProfileRecord {
   int line = 0;                     // where the record starts in the file, for errors
 };
 
-// How `saturn profile` measured (version 2): enough for a plan to refuse a profile of other jobs
-// or devices.
 // The machine one node kind's trials ran on. Each kind is profiled on its own nodes, perhaps with
 // another device model and core count, so each has its own.
 struct MachineProvenance {
@@ -43,6 +41,8 @@ struct MachineProvenance {
   bool packed = false;
 };
 
+// How `saturn profile` measured (version 2): enough for a plan to refuse a profile of other jobs
+// or devices.
 struct Provenance {
   bool present = false;
   std::string saturn_version, device, host, date;

@@ -103,8 +103,8 @@ Result<std::map<Key, ProfileRecord>> KeptRecords(const Sweep& sweep, const Profi
   if (old->measured.present && old->measured.device != sweep.cluster.device)
     return Status::UserError(opt.out + ": --resume: measured on " + old->measured.device + " devices, but the cluster has " +
                              sweep.cluster.device + "; pass another -o, or --restart to overwrite it");
-  for (const MachineProvenance& m : old->measured.machines)
-    if (m.kind == opt.kind) SATURN_RETURN_IF_ERROR(CheckSameMachine(m, sweep, opt));
+  if (const MachineProvenance* was = old->measured.machine(opt.kind))
+    SATURN_RETURN_IF_ERROR(CheckSameMachine(*was, sweep, opt));
   *machines = old->measured.machines;
   for (const ProfileRecord& r : old->records) {
     const JobSpec* j = sweep.find_job(r.job);
